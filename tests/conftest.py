@@ -1,0 +1,22 @@
+"""Test-wide policy.
+
+- Markers `docker`, `llm`, `slow` say what a test needs.
+- A missing need (no Docker engine, no model server) skips with its reason locally; with
+  `CI=true` it fails instead, so CI can never go green by skipping (see `missing`).
+- Nothing reaches a real model or Docker by accident: the real clients check guards that are
+  switched on only by the fixtures in `tests/fixtures/`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytest_plugins = ["tests.fixtures.needs", "tests.fixtures.llm", "tests.fixtures.sandbox"]
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"workbench: CI={'yes (missing needs fail)' if IN_CI else 'no (missing needs skip)'}"

@@ -1,0 +1,3 @@
+"""agents layer (see DESIGN.md)."""
+
+__all__: list[str] = []

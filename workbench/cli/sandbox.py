@@ -1,0 +1,7 @@
+"""`workbench sandbox ...`: build and check the sandbox image."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

@@ -1,0 +1,78 @@
+"""Every error Workbench raises, split by who has to act.
+
+```
+WorkbenchError
+├── UserError                 fix your input and rerun; the CLI prints one line and exits 2
+│   ├── ConfigError           a task file, a setting or a flag is wrong
+│   ├── NotSetUp              something must be built or installed first (names the command)
+│   └── EndpointError         a model endpoint is unreachable, or its key is missing
+└── RunError                  the run itself could not go on
+    ├── BudgetExceeded        a budget (calls, tokens, cost, time, evaluations) ran out
+    ├── EngineUnavailable     Docker or a model server went away during a run
+    └── ModelAnswerError      a model's answer could not be used, after the repair call
+```
+
+A model's bad answer and a failing test are *feedback*, not errors: they are recorded on the
+step and sent back to the model (STYLE habit 10). `ModelAnswerError` exists for the callers that
+asked for a typed result and could not get one; optimizers catch it and count it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BudgetExceeded",
+    "ConfigError",
+    "EndpointError",
+    "EngineUnavailable",
+    "ModelAnswerError",
+    "NotSetUp",
+    "RunError",
+    "UserError",
+    "WorkbenchError",
+]
+
+
+class WorkbenchError(Exception):
+    """Root of every error Workbench raises on purpose."""
+
+
+class UserError(WorkbenchError):
+    """A usage mistake: the message says what was wrong and what to do next."""
+
+
+class ConfigError(UserError):
+    """A task file, a setting or a command-line value is invalid."""
+
+
+class NotSetUp(UserError):
+    """A needed artifact (model, server binary, sandbox image, engine) is missing."""
+
+
+class EndpointError(UserError):
+    """A model endpoint cannot be used: unreachable, bad key variable, port in use."""
+
+
+class RunError(WorkbenchError):
+    """The run could not go on; what was found so far is kept."""
+
+
+class BudgetExceeded(RunError):
+    """A budget ran out. `limit` names it (e.g. ``"llm_calls"``), `used` and `allowed` say how far."""
+
+    def __init__(self, limit: str, used: float, allowed: float) -> None:
+        self.limit = limit
+        self.used = used
+        self.allowed = allowed
+        super().__init__(f"budget {limit!r} exhausted: used {used:g} of {allowed:g}")
+
+
+class EngineUnavailable(RunError):
+    """Docker, a model server or another engine stopped answering during a run."""
+
+
+class ModelAnswerError(RunError):
+    """A model's answer could not be parsed or validated, even after the repair call."""
+
+    def __init__(self, message: str, raw: str = "") -> None:
+        self.raw = raw
+        super().__init__(message)

@@ -1,0 +1,3 @@
+"""llm layer (see DESIGN.md)."""
+
+__all__: list[str] = []

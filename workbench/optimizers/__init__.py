@@ -1,0 +1,3 @@
+"""optimizers layer (see DESIGN.md)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""sandbox layer (see DESIGN.md)."""
+
+__all__: list[str] = []

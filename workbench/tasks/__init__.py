@@ -1,0 +1,3 @@
+"""tasks layer (see DESIGN.md)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""trace layer (see DESIGN.md)."""
+
+__all__: list[str] = []
