@@ -1,0 +1,55 @@
+"""Function trees of generated code: Python via `ast`, C/C++ via tree-sitter.
+
+Used by FunCoder (divide: the stubs a reply introduces; conquer: children before parents) and
+by the MPI task kind (one function in a C++ file).
+"""
+
+from workbench.agents.codetree.base import (
+    CodeParseError,
+    CodeTree,
+    FunctionNode,
+    Param,
+    Sibling,
+    extract_code,
+    normalize_language,
+)
+from workbench.agents.codetree.cfamily import parse_c, parse_c_signature, render_c_function
+from workbench.agents.codetree.ops import (
+    assemble,
+    check_signature,
+    dependency_order,
+    merge,
+    parse_code,
+    parse_signature,
+    replace_function,
+    set_body,
+)
+from workbench.agents.codetree.python import (
+    parse_python,
+    parse_python_signature,
+    render_python_function,
+)
+
+__all__ = [
+    "CodeParseError",
+    "CodeTree",
+    "FunctionNode",
+    "Param",
+    "Sibling",
+    "assemble",
+    "check_signature",
+    "dependency_order",
+    "extract_code",
+    "merge",
+    "normalize_language",
+    "parse_c",
+    "parse_c_signature",
+    "parse_code",
+    "parse_python",
+    "parse_python_signature",
+    "parse_signature",
+    "render_c_function",
+    "render_python_function",
+    "replace_function",
+    "set_body",
+]
