@@ -1,0 +1,263 @@
+"""A warm pool of hardened containers: pre-filled in the background, cleaned on every use.
+
+The sweep is pipelined into the runs themselves (the supervisor, or `execpath`'s script, kills
+every leftover process after a run and wipes /work, /tmp and /dev/shm before the next), so a
+returned container is idle again at once. A container is removed and replaced in the background
+after `max_runs` runs, when older than `max_age_s`, after a timeout, OOM or output-limit kill,
+or when it could not be cleaned or its supervisor failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+import docker.errors
+
+from workbench.errors import EngineUnavailable, NotSetUp
+from workbench.sandbox.channel import AgentChannel, agent_command
+from workbench.sandbox.engine import (
+    ENGINE_ERRORS,
+    CgroupStats,
+    Shape,
+    container_kwargs,
+    remove_container,
+)
+
+__all__ = ["ContainerPool", "Slot"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Slot:
+    """One pooled container."""
+
+    id: str
+    shape: Shape
+    stats: CgroupStats
+    channel: AgentChannel | None = None
+    created: float = field(default_factory=time.monotonic)
+    runs: int = 0
+
+
+class ContainerPool:
+    """At most `size` containers, grouped by `Shape`; thread-safe.
+
+    Args:
+        client: the Docker client.
+        image: image name or id.
+        size: maximum number of containers alive at once.
+        run_id: value of the ``workbench.run`` label.
+        max_runs: recycle a container after this many runs.
+        max_age_s: recycle a container older than this.
+        options: extra `container_kwargs` keywords (work_mb, tmp_mb, shm_mb, runtime).
+        agent: run the in-container supervisor (fast path) instead of one `docker exec` per run.
+    """
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        image: str,
+        *,
+        size: int,
+        run_id: str,
+        max_runs: int = 50,
+        max_age_s: float = 1800,
+        options: dict[str, Any] | None = None,
+        agent: bool = True,
+    ) -> None:
+        self.client = client
+        self.image = image
+        self.size = max(1, size)
+        self.run_id = run_id
+        self.max_runs = max_runs
+        self.max_age_s = max_age_s
+        self.options = options or {}
+        self.agent = agent
+        self._cond = threading.Condition()
+        self._idle: dict[Shape, list[Slot]] = {}
+        self._total = 0
+        self._closed = False
+        self._error: Exception | None = None
+        self._workers = ThreadPoolExecutor(
+            max_workers=self.size + 1, thread_name_prefix="workbench-pool"
+        )
+        self._all: dict[str, Slot] = {}
+        self.created = 0  # containers started over the pool's life (for tests and benchmarks)
+
+    # -- filling --------------------------------------------------------------------------
+    def prefill(self, shape: Shape) -> None:
+        """Start filling the pool with containers of `shape` in the background."""
+        for _ in range(self.size):
+            self._workers.submit(self._fill, shape)
+
+    def _fill(self, shape: Shape) -> None:
+        with self._cond:
+            if self._closed or self._total >= self.size:
+                return
+            self._total += 1
+        try:
+            slot = self._create(shape)
+        except Exception as exc:
+            log.warning("sandbox pool fill failed: %s", exc)
+            with self._cond:
+                self._total -= 1
+                self._error = exc
+                self._cond.notify_all()
+            return
+        with self._cond:
+            self._idle.setdefault(shape, []).append(slot)
+            self._cond.notify_all()
+
+    def create(self, shape: Shape) -> Slot:
+        """Start one container outside the pool's accounting (one-shot use; see `discard`)."""
+        return self._create(shape)
+
+    def discard(self, slot: Slot) -> None:
+        """Remove a container made by `create`, now."""
+        self._remove(slot)
+
+    def _create(self, shape: Shape) -> Slot:
+        kwargs = container_kwargs(
+            self.image,
+            shape,
+            run_id=self.run_id,
+            expires=time.time() + self.max_age_s + 600,
+            agent_command=agent_command() if self.agent else None,
+            **self.options,
+        )
+        channel = None
+        try:
+            container = self.client.containers.create(**kwargs)
+        except docker.errors.ImageNotFound as exc:
+            raise NotSetUp(
+                f"sandbox image {self.image!r} not found; run `workbench sandbox build`"
+            ) from exc
+        except ENGINE_ERRORS as exc:
+            raise EngineUnavailable(f"cannot create a sandbox container: {exc}") from exc
+        try:
+            if self.agent:  # attach before start, so the ready frame is not missed
+                channel = AgentChannel(self.client, container.id)
+            container.start()
+        except (EngineUnavailable, *ENGINE_ERRORS) as exc:
+            if channel is not None:
+                channel.close()
+            remove_container(self.client, container.id)
+            raise EngineUnavailable(f"cannot start a sandbox container: {exc}") from exc
+        slot = Slot(id=container.id, shape=shape, stats=CgroupStats(container.id), channel=channel)
+        if channel is not None and not channel.wait_ready():
+            self._remove_now(slot)
+            raise EngineUnavailable(
+                f"the sandbox supervisor did not start in {self.image!r} (it needs python3): "
+                f"{' '.join(channel.errors)[-500:]}"
+            )
+        with self._cond:
+            self.created += 1
+            self._all[slot.id] = slot
+            closed = self._closed
+        if closed:
+            self._remove(slot)
+            raise EngineUnavailable("sandbox pool closed while starting a container")
+        return slot
+
+    def _remove_now(self, slot: Slot) -> None:
+        if slot.channel is not None:
+            slot.channel.close()
+        remove_container(self.client, slot.id)
+
+    def _remove(self, slot: Slot) -> None:
+        self._remove_now(slot)
+        with self._cond:
+            self._all.pop(slot.id, None)
+
+    # -- lending --------------------------------------------------------------------------
+    def acquire(self, shape: Shape, timeout_s: float = 120) -> Slot:
+        """A clean container of `shape`, waiting for one if all are busy.
+
+        Raises:
+            NotSetUp: the image is missing.
+            EngineUnavailable: the engine failed, or nothing was free within `timeout_s`.
+        """
+        end = time.monotonic() + timeout_s
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise EngineUnavailable("sandbox pool is closed")
+                idle = self._idle.get(shape)
+                if idle:
+                    return idle.pop()
+                if self._total < self.size:
+                    self._total += 1
+                    break
+                other = next((lst for s, lst in self._idle.items() if lst and s != shape), None)
+                if other:  # free a container of another shape to make room
+                    victim = other.pop()
+                    self._total -= 1
+                    self._workers.submit(self._remove, victim)
+                    continue
+                if isinstance(self._error, NotSetUp):
+                    raise self._error
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    raise EngineUnavailable(f"no sandbox container free after {timeout_s:g} s")
+                self._cond.wait(remaining)
+        try:
+            return self._create(shape)
+        except BaseException:
+            with self._cond:
+                self._total -= 1
+                self._cond.notify_all()
+            raise
+
+    def release(self, slot: Slot, *, recycle: bool = False) -> None:
+        """Give a used container back: idle again at once, or replaced in the background."""
+        slot.runs += 1
+        old = time.monotonic() - slot.created > self.max_age_s
+        if not (recycle or old or slot.runs >= self.max_runs):
+            with self._cond:
+                if not self._closed:
+                    self._idle.setdefault(slot.shape, []).append(slot)
+                    self._cond.notify_all()
+                    return
+        try:
+            self._workers.submit(self._replace, slot)
+        except RuntimeError:  # the pool was closed meanwhile
+            self._remove(slot)
+
+    def _replace(self, slot: Slot) -> None:
+        self._remove(slot)
+        with self._cond:
+            self._total -= 1
+            self._cond.notify_all()
+            closed = self._closed
+        if not closed:
+            self._fill(slot.shape)
+
+    # -- closing --------------------------------------------------------------------------
+    @property
+    def alive(self) -> int:
+        """Containers alive or being started."""
+        with self._cond:
+            return self._total
+
+    def close(self) -> None:
+        """Remove every idle container now; busy ones are removed when released."""
+        with self._cond:
+            self._closed = True
+            self._idle.clear()
+            self._cond.notify_all()
+        self._workers.shutdown(wait=True, cancel_futures=True)
+        with self._cond:
+            slots = list(self._all.values())
+            self._total = 0
+        threads = [threading.Thread(target=self._remove, args=(s,), daemon=True) for s in slots]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(25)
