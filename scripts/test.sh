@@ -4,7 +4,7 @@
 # With CI=true nothing may skip for a missing need, so every set-up step must succeed.
 source "$(dirname "$0")/_env.sh"
 ok=1
-apt_install debootstrap mpich libmpich-dev graphviz python3-pytest || ok=0
+apt_install cmake g++ ninja-build debootstrap mpich libmpich-dev graphviz python3-pytest || ok=0
 start_docker || ok=0
 if [ "$ok" = 1 ]; then
   workbench sandbox build

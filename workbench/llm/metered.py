@@ -1,0 +1,146 @@
+"""`MeteredLLM`: usage, cost and budgets as a wrapper (the outermost one)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from workbench.llm.base import LLMClient
+from workbench.llm.types import (
+    ChatRequest,
+    ChatResult,
+    CompletionRequest,
+    CompletionResult,
+    StructuredResult,
+)
+from workbench.llm.usage import Budget, CallRecord, Usage, price_for
+from workbench.llm.wrapper import WrapperLLM
+
+__all__ = ["MeteredLLM"]
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class MeteredLLM(WrapperLLM):
+    """Checks the budget before each call and records one `CallRecord` after it.
+
+    A structured call is one record (its repair call included) with ``parse_failed`` set when
+    no valid answer came back; `usage.parse_failures` counts every answer that did not validate.
+    A failed call is recorded with its `error` and re-raised.
+    """
+
+    def __init__(
+        self,
+        inner: LLMClient,
+        *,
+        budget: Budget | None = None,
+        on_call: Callable[[CallRecord], None] | None = None,
+        prices: dict[str, float] | None = None,
+    ) -> None:
+        super().__init__(inner)
+        self.budget = budget
+        self.on_call = on_call
+        self.prices = price_for(self.model, prices)
+        self._usage = Usage()
+
+    @property
+    def usage(self) -> Usage:
+        return self._usage
+
+    def _cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        p = self.prices
+        return (prompt_tokens * p["prompt"] + completion_tokens * p["completion"]) / 1000
+
+    def _record(self, record: CallRecord, parse_failures: int | None = None) -> None:
+        self._usage.add(record, parse_failures)
+        if self.budget is not None:
+            self.budget.charge(record)
+        if self.on_call is not None:
+            self.on_call(record)
+
+    def _failed(self, kind: str, started: float, exc: Exception) -> None:
+        record = CallRecord(
+            kind,
+            self.model,
+            0,
+            0,
+            False,
+            time.monotonic() - started,
+            0.0,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        self._record(record)
+
+    def _check(self) -> None:
+        if self.budget is not None:
+            self.budget.check()
+
+    def request_chat(self, request: ChatRequest) -> ChatResult:
+        self._check()
+        started = time.monotonic()
+        try:
+            result = self.inner.request_chat(request)
+        except Exception as exc:
+            self._failed(request.kind, started, exc)
+            raise
+        self._record(
+            CallRecord(
+                kind=request.kind,
+                model=result.model or self.model,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                cached=result.cached,
+                latency_s=time.monotonic() - started,
+                cost=self._cost(result.prompt_tokens, result.completion_tokens),
+            )
+        )
+        return result
+
+    def request_complete(self, request: CompletionRequest) -> CompletionResult:
+        self._check()
+        started = time.monotonic()
+        try:
+            result = self.inner.request_complete(request)
+        except Exception as exc:
+            self._failed(request.kind, started, exc)
+            raise
+        self._record(
+            CallRecord(
+                kind=request.kind,
+                model=result.model or self.model,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                cached=result.cached,
+                latency_s=time.monotonic() - started,
+                cost=self._cost(result.prompt_tokens, result.completion_tokens),
+            )
+        )
+        return result
+
+    def request_structured(
+        self, request: ChatRequest, schema: type[T], *, repair: bool = True
+    ) -> StructuredResult[T]:
+        self._check()
+        started = time.monotonic()
+        try:
+            result = self.inner.request_structured(request, schema, repair=repair)
+        except Exception as exc:
+            self._failed("structured", started, exc)
+            raise
+        self._record(
+            CallRecord(
+                kind="structured",
+                model=result.model or self.model,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                cached=result.cached,
+                latency_s=time.monotonic() - started,
+                cost=self._cost(result.prompt_tokens, result.completion_tokens),
+                parse_failed=not result.ok,
+            ),
+            parse_failures=result.parse_failures,
+        )
+        return result

@@ -1,0 +1,148 @@
+"""`open_llm`: the one place that turns a model string or `LLMConfig` into a client stack.
+
+The stack, outermost first: ``MeteredLLM`` (usage, budget) -> ``CachedLLM`` (if enabled) ->
+``RetryingLLM`` -> ``LimitedLLM`` (per-process concurrency) -> backend (``OpenAIClient`` or
+``VLLMClient``). Every layer is an `LLMClient`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+
+import httpx
+
+from workbench.errors import ConfigError, EndpointError
+from workbench.llm.base import LLMClient
+from workbench.llm.cache import CachedLLM, ResponseCache
+from workbench.llm.client import OpenAIClient
+from workbench.llm.config import LLMConfig, ModelSpec, parse_model
+from workbench.llm.guard import check_allow_model_requests
+from workbench.llm.metered import MeteredLLM
+from workbench.llm.retry import LimitedLLM, RetryingLLM, shared_limiter
+from workbench.llm.usage import Budget, CallRecord
+
+__all__ = ["OPENAI_BASE_URL", "open_llm", "probe_endpoint", "read_api_key", "wrap"]
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def read_api_key(env_name: str | None, *, required: bool) -> str:
+    """The key from the variable named `env_name` ("none" when no variable is named).
+
+    Raises:
+        EndpointError: the variable is named (or required) but not set.
+    """
+    if env_name is None:
+        if required:
+            raise ConfigError("llm.api_key_env must name the variable that holds the API key")
+        return "none"
+    value = os.environ.get(env_name, "")
+    if not value:
+        raise EndpointError(
+            f"the API key variable ${env_name} is not set; export {env_name}=<key> "
+            "(llm.api_key_env names the variable, never the key itself)"
+        )
+    return value
+
+
+def probe_endpoint(base_url: str, api_key: str = "none", key_env: str | None = None) -> None:
+    """GET ``<base_url>/models`` once, so a wrong URL fails now with one clear line.
+
+    Raises:
+        EndpointError: unreachable, or the key is rejected.
+    """
+    check_allow_model_requests()
+    url = base_url.rstrip("/") + "/models"
+    try:
+        response = httpx.get(url, headers={"Authorization": f"Bearer {api_key}"}, timeout=5.0)
+    except httpx.HTTPError as exc:
+        raise EndpointError(
+            f"cannot reach the model endpoint {base_url} ({type(exc).__name__}); start the "
+            "server or fix llm.base_url"
+        ) from exc
+    if response.status_code in (401, 403):
+        source = f"the key in ${key_env}" if key_env else "requests without a key"
+        raise EndpointError(f"the endpoint {base_url} rejected {source} ({response.status_code})")
+
+
+def wrap(
+    backend: LLMClient,
+    config: LLMConfig,
+    *,
+    budget: Budget | None = None,
+    on_call: Callable[[CallRecord], None] | None = None,
+    cache: ResponseCache | None = None,
+    endpoint: str | None = None,
+) -> MeteredLLM:
+    """Put the standard wrappers around a backend (see the module docstring)."""
+    client: LLMClient = LimitedLLM(
+        backend, shared_limiter(endpoint or backend.model, config.concurrency)
+    )
+    client = RetryingLLM(client, max_retries=config.max_retries)
+    if config.cache:
+        client = CachedLLM(client, cache)
+    return MeteredLLM(client, budget=budget, on_call=on_call, prices=config.prices)
+
+
+@contextmanager
+def open_llm(
+    config: LLMConfig | str | LLMClient,
+    *,
+    budget: Budget | None = None,
+    on_call: Callable[[CallRecord], None] | None = None,
+    cache: ResponseCache | None = None,
+) -> Iterator[LLMClient]:
+    """Resolve the config and yield a ready client; embedded servers stop on exit.
+
+    Args:
+        config: an `LLMConfig`, a model string (``"local"``, ``"openai:gpt-4o-mini"``, ...), or a
+            client, which is passed through unchanged.
+        budget: limits shared by everything in the run.
+        on_call: called with every `CallRecord`.
+        cache: a specific `ResponseCache` (default: ``cache_dir("llm")/cache.sqlite``).
+
+    Raises:
+        ConfigError: bad model string, unknown local model, missing base_url.
+        NotSetUp: embedded server or model not set up; vLLM missing.
+        EndpointError: endpoint unreachable, key variable missing, port in use.
+    """
+    if isinstance(config, LLMClient):
+        yield config
+        return
+    cfg = config if isinstance(config, LLMConfig) else LLMConfig(model=config)
+    spec = parse_model(cfg.model)
+    with ExitStack() as stack:
+        backend, endpoint = _backend(cfg, spec, stack)
+        client = wrap(backend, cfg, budget=budget, on_call=on_call, cache=cache, endpoint=endpoint)
+        stack.callback(client.close)
+        yield client
+
+
+def _backend(cfg: LLMConfig, spec: ModelSpec, stack: ExitStack) -> tuple[LLMClient, str]:
+    if spec.kind == "vllm":
+        from workbench.llm.vllm import VLLMClient
+
+        return VLLMClient(spec.name), f"vllm:{spec.name}"
+    if spec.kind == "local" and cfg.base_url is None:
+        from workbench.llm.local import get_model, start_llama_server
+
+        get_model(spec.name)
+        server = start_llama_server(spec.name, parallel=cfg.concurrency)
+        stack.callback(server.stop)
+        return OpenAIClient(spec.name, server.base_url, timeout_s=cfg.timeout_s), server.base_url
+    if spec.kind == "openai":
+        base_url = cfg.base_url or OPENAI_BASE_URL
+        key_env = cfg.api_key_env or "OPENAI_API_KEY"
+        key = read_api_key(key_env, required=True)
+    else:  # endpoint, or local with an explicit base_url
+        if cfg.base_url is None:
+            raise ConfigError(f"llm.model {cfg.model!r} needs llm.base_url (the server's /v1 URL)")
+        base_url, key_env = cfg.base_url, cfg.api_key_env
+        key = read_api_key(key_env, required=False)
+    probe_endpoint(base_url, key, key_env)
+    client = OpenAIClient(
+        spec.name, base_url, api_key=key, timeout_s=cfg.timeout_s, key_env=key_env
+    )
+    return client, base_url

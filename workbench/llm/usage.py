@@ -1,0 +1,149 @@
+"""Usage, budgets, call records and the price table."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from workbench.errors import BudgetExceeded
+
+__all__ = ["PRICES", "Budget", "CallRecord", "Usage", "price_for"]
+
+# $ per 1k tokens. Local and self-hosted models cost nothing; unknown hosted models cost 0 with a
+# price override available through `LLMConfig.prices`.
+PRICES: dict[str, dict[str, float]] = {
+    "gpt-4o": {"prompt": 0.0025, "completion": 0.01},
+    "gpt-4o-mini": {"prompt": 0.00015, "completion": 0.0006},
+    "gpt-4.1": {"prompt": 0.002, "completion": 0.008},
+    "gpt-4.1-mini": {"prompt": 0.0004, "completion": 0.0016},
+    "gpt-4.1-nano": {"prompt": 0.0001, "completion": 0.0004},
+    "o4-mini": {"prompt": 0.0011, "completion": 0.0044},
+}
+
+
+def price_for(model: str, override: dict[str, float] | None = None) -> dict[str, float]:
+    """Prices for `model` ($/1k tokens): the override, else the table, else zero."""
+    if override is not None:
+        return {
+            "prompt": override.get("prompt", 0.0),
+            "completion": override.get("completion", 0.0),
+        }
+    name = model.split(":", 1)[1] if model.startswith("openai:") else model
+    return PRICES.get(name, {"prompt": 0.0, "completion": 0.0})
+
+
+@dataclass
+class CallRecord:
+    """One call, cache hits included; `to_dict()` is JSON."""
+
+    kind: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cached: bool
+    latency_s: float
+    cost: float
+    parse_failed: bool = False
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Usage:
+    """Running totals over calls (thread-safe `add`)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_hits: int = 0
+    parse_failures: int = 0
+    errors: int = 0
+    cost: float = 0.0
+    latency_s: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, record: CallRecord, parse_failures: int | None = None) -> None:
+        """Count one call; `parse_failures` defaults to ``int(record.parse_failed)``."""
+        with self._lock:
+            self.calls += 1
+            self.prompt_tokens += record.prompt_tokens
+            self.completion_tokens += record.completion_tokens
+            self.cache_hits += int(record.cached)
+            fails = int(record.parse_failed) if parse_failures is None else parse_failures
+            self.parse_failures += fails
+            self.errors += int(record.error is not None)
+            self.cost += record.cost
+            self.latency_s += record.latency_s
+
+    def to_dict(self) -> dict[str, Any]:
+        names = (
+            "calls",
+            "prompt_tokens",
+            "completion_tokens",
+            "cache_hits",
+            "parse_failures",
+            "errors",
+            "cost",
+            "latency_s",
+        )
+        data: dict[str, Any] = {name: getattr(self, name) for name in names}
+        data["tokens"] = self.tokens
+        return data
+
+
+@dataclass
+class Budget:
+    """Limits shared by everything in a run; ``None`` means unlimited.
+
+    Only calls that reached a model count: a cache hit costs no call, no token and no money.
+    `check()` runs before each call and raises `BudgetExceeded` once a limit is reached.
+
+    Example:
+        >>> b = Budget(calls=1)
+        >>> b.charge(CallRecord("chat", "m", 3, 4, False, 0.1, 0.0))
+        >>> b.check()
+        Traceback (most recent call last):
+        ...
+        workbench.errors.BudgetExceeded: budget 'llm_calls' exhausted: used 1 of 1
+    """
+
+    calls: int | None = None
+    tokens: int | None = None
+    cost: float | None = None
+    wall_time_s: float | None = None
+    spent: Usage = field(default_factory=Usage)
+    started_at: float = field(default_factory=time.monotonic)
+
+    def check(self) -> None:
+        """Raise `BudgetExceeded` when any limit is already reached."""
+        spent = self.spent
+        if self.calls is not None and spent.calls - spent.cache_hits >= self.calls:
+            raise BudgetExceeded("llm_calls", spent.calls - spent.cache_hits, self.calls)
+        if self.tokens is not None and spent.tokens >= self.tokens:
+            raise BudgetExceeded("llm_tokens", spent.tokens, self.tokens)
+        if self.cost is not None and spent.cost >= self.cost:
+            raise BudgetExceeded("llm_cost", spent.cost, self.cost)
+        elapsed = time.monotonic() - self.started_at
+        if self.wall_time_s is not None and elapsed >= self.wall_time_s:
+            raise BudgetExceeded("wall_time_s", round(elapsed, 3), self.wall_time_s)
+
+    def charge(self, record: CallRecord) -> None:
+        """Count a finished call (cache hits carry zero tokens and cost)."""
+        self.spent.add(record)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "tokens": self.tokens,
+            "cost": self.cost,
+            "wall_time_s": self.wall_time_s,
+            "spent": self.spent.to_dict(),
+        }
