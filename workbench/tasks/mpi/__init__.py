@@ -1,0 +1,80 @@
+"""The `mpi` task kind's harness: ParEval-style MPI problems, evaluation and metrics.
+
+A problem (``tasks/mpi/<name>/``) asks for one C++ function; its driver owns ``main``, validates
+the candidate against a serial reference on rank 0 and prints timing lines. `evaluate` compiles a
+candidate once and runs it at every np in one sandbox call.
+
+>>> from workbench.tasks.mpi import load_problem, library_dir, check_source
+>>> problem = load_problem(library_dir() / "reduce_dot_product")
+>>> problem.np
+[1, 2, 3, 4]
+>>> check_source("double dot_product(...) { MPI_Init(0, 0); return 0; }")[0]
+'the code calls MPI_Init: MPI is already initialized by the driver; do not call MPI_Init'
+"""
+
+from workbench.tasks.mpi.metrics import pass_at_k, speedup_at_k, summarize
+from workbench.tasks.mpi.parse import ParsedOutput, RawRun, np_status, parse_output, parse_run
+from workbench.tasks.mpi.prebuild import DriverCache
+from workbench.tasks.mpi.problem import (
+    MpiProblem,
+    MpiProblemSpec,
+    MpiTimeouts,
+    library_dir,
+    load_library,
+    load_problem,
+    render_prompt,
+)
+from workbench.tasks.mpi.results import MpiResult, MpiStatus, NpResult, NpStatus
+from workbench.tasks.mpi.runner import (
+    MpiRequest,
+    build_request,
+    compile_flags,
+    default_limits,
+    evaluate,
+    evaluate_many,
+    interpret,
+    problem_files,
+)
+from workbench.tasks.mpi.source import (
+    assemble_candidate,
+    candidate_header,
+    check_source,
+    defines_function,
+    strip_comments_and_strings,
+)
+
+__all__ = [
+    "DriverCache",
+    "MpiProblem",
+    "MpiProblemSpec",
+    "MpiRequest",
+    "MpiResult",
+    "MpiStatus",
+    "MpiTimeouts",
+    "NpResult",
+    "NpStatus",
+    "ParsedOutput",
+    "RawRun",
+    "assemble_candidate",
+    "build_request",
+    "candidate_header",
+    "check_source",
+    "compile_flags",
+    "default_limits",
+    "defines_function",
+    "evaluate",
+    "evaluate_many",
+    "interpret",
+    "library_dir",
+    "load_library",
+    "load_problem",
+    "np_status",
+    "parse_output",
+    "parse_run",
+    "pass_at_k",
+    "problem_files",
+    "render_prompt",
+    "speedup_at_k",
+    "strip_comments_and_strings",
+    "summarize",
+]

@@ -1,0 +1,202 @@
+"""Reading the run script's output: per-np sections, statuses and the driver's verdict lines.
+
+`parse_output` splits what ``run.sh`` printed into the compile section and one `RawRun` per np;
+`np_status` says how a run ended; `parse_run` turns one np's output into an `NpResult`.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from dataclasses import dataclass, field
+
+from workbench.tasks.mpi.results import NpResult, NpStatus
+
+__all__ = [
+    "STDERR_CAP",
+    "STDOUT_CAP",
+    "ParsedOutput",
+    "RawRun",
+    "np_status",
+    "parse_output",
+    "parse_run",
+]
+
+STDOUT_CAP = 32_000  # bytes of one run's stdout kept; more is a flood
+STDERR_CAP = 16_000
+
+
+@dataclass
+class RawRun:
+    """One np's section of the script output, before interpretation."""
+
+    np: int
+    exit_code: int | None
+    wall_s: float | None
+    stdout: str
+    stderr: str
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+
+
+@dataclass
+class ParsedOutput:
+    """The compile section and the runs found in the script's output."""
+
+    compile_rc: int | None = None
+    compile_output: str = ""
+    compile_s: float | None = None
+    runs: dict[int, RawRun] = field(default_factory=dict)
+
+
+_HEADER = re.compile(r"(COMPILE_END|RUN|STDERR|END|COMPILE)\b ?(.*)")
+
+
+def _fields(text: str) -> dict[str, str]:
+    return dict(kv.split("=", 1) for kv in text.split() if "=" in kv)
+
+
+def _num(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _strip_section(body: str) -> str:
+    # The script prints "\n" before each marker so that a marker always starts a line.
+    return body[:-1] if body.endswith("\n") else body
+
+
+def parse_output(stdout: str, marker: str) -> ParsedOutput:
+    """Split the script's stdout into the compile section and one `RawRun` per np seen."""
+    parsed = ParsedOutput()
+    chunks = stdout.split(marker + " ")
+    current: RawRun | None = None
+    for chunk in chunks[1:]:
+        header, _, body = chunk.partition("\n")
+        m = _HEADER.match(header)
+        if not m:
+            continue
+        kind, f = m.group(1), _fields(m.group(2))
+        if kind == "COMPILE":
+            parsed.compile_output = _strip_section(body)
+        elif kind == "COMPILE_END":
+            parsed.compile_rc = int(f["rc"]) if f.get("rc", "").lstrip("-").isdigit() else None
+            start, end = _num(f.get("start")), _num(f.get("end"))
+            parsed.compile_s = end - start if start is not None and end is not None else None
+        elif kind == "RUN":
+            np = int(f.get("np", "0"))
+            start, end = _num(f.get("start")), _num(f.get("end"))
+            rc = f.get("rc", "")
+            current = RawRun(
+                np=np,
+                exit_code=int(rc) if rc.lstrip("-").isdigit() else None,
+                wall_s=end - start if start is not None and end is not None else None,
+                stdout=_strip_section(body),
+                stderr="",
+                stdout_bytes=int(f.get("out", "0") or 0),
+                stderr_bytes=int(f.get("err", "0") or 0),
+            )
+            parsed.runs[np] = current
+        elif kind == "STDERR" and current is not None:
+            current.stderr = _strip_section(body)
+    return parsed
+
+
+def np_status(raw: RawRun, run_s: float) -> NpStatus:
+    """How one np's run ended, from its exit code, wall time and output sizes."""
+    if raw.stdout_bytes > STDOUT_CAP or raw.stderr_bytes > STDERR_CAP:
+        return "output_limit"
+    # timeout(1) exits 124 only when the limit was hit; 137 (its SIGKILL) is ambiguous.
+    if raw.exit_code == 124 or (
+        raw.exit_code == 137 and (raw.wall_s is None or raw.wall_s >= run_s - 0.5)
+    ):
+        return "timeout"
+    if raw.exit_code == 0:
+        return "ok"
+    if raw.exit_code in (9, 137):  # SIGKILL that was not our timeout: the memory limit
+        return "oom"
+    return "error"
+
+
+_EXIT_STRING = re.compile(r"EXIT STRING:\s*(.+)")
+_BANNER = re.compile(r"^(=+|=\s.*|\s*)$")
+
+
+def _crash_detail(exit_code: int | None, stderr: str) -> str:
+    m = _EXIT_STRING.search(stderr)
+    if m:
+        why = m.group(1).strip()
+    elif exit_code is not None and 0 < exit_code < 65:
+        try:
+            why = f"{signal.Signals(exit_code).name} or exit({exit_code})"
+        except ValueError:
+            why = f"exit({exit_code})"
+    else:
+        why = f"exit code {exit_code}"
+    lines = [ln for ln in stderr.splitlines() if not _BANNER.match(ln)]
+    tail = "\n".join(lines[-12:])[-1200:]
+    return f"crashed ({why})" + (f"; stderr:\n{tail}" if tail else "")
+
+
+_VALIDATION = re.compile(r"^VALIDATION: (PASS|FAIL)\b ?(.*)$", re.MULTILINE)
+_TIME = re.compile(r"^TIME_(CANDIDATE|REFERENCE): ([-+0-9.eE]+)\s*$", re.MULTILINE)
+
+
+def parse_run(
+    stdout: str,
+    stderr: str,
+    exit_code: int | None,
+    status: NpStatus,
+    *,
+    np: int,
+    wall_s: float | None = None,
+    timeout_s: float | None = None,
+) -> NpResult:
+    """Interpret one np's output: the driver's VALIDATION and TIME lines, or why there are none.
+
+    A run passes only if it ended with status ``ok``, printed exactly one ``VALIDATION: PASS``
+    and both time lines. More than one VALIDATION line fails (the candidate must not print them).
+    """
+    verdicts = _VALIDATION.findall(stdout)
+    times = {k: float(v) for k, v in _TIME.findall(stdout)}
+    fail = next((d for v, d in verdicts if v == "FAIL"), None)
+    passed = False
+    if fail is not None:  # the verdict matters most, even if the run then hung or crashed
+        detail = f"wrong result: {fail}"
+    elif status == "timeout":
+        limit = f" after {timeout_s:g} s" if timeout_s else ""
+        detail = (
+            f"timed out{limit} (a deadlock? every rank must make the same collective calls "
+            "and every send needs a matching receive)"
+        )
+    elif status == "output_limit":
+        detail = f"printed more than {STDOUT_CAP} bytes and was stopped; do not print output"
+    elif status == "oom":
+        detail = "killed by SIGKILL, most likely for exceeding the memory limit"
+    elif status == "not_run":
+        detail = "not run: the sandbox call stopped before this np"
+    elif status == "error":
+        detail = _crash_detail(exit_code, stderr)
+    elif len(verdicts) > 1:
+        detail = "more than one VALIDATION line: the function must not print VALIDATION or TIME"
+    elif not verdicts:
+        detail = "the driver printed no VALIDATION line (did the function end the program?)"
+    elif "CANDIDATE" not in times or "REFERENCE" not in times:
+        detail = "validated, but the timing runs did not report (the program ended early)"
+    else:
+        passed = True
+        detail = f"PASS {verdicts[0][1]}".strip()
+    return NpResult(
+        np=np,
+        passed=passed,
+        time_candidate=times.get("CANDIDATE") if passed else None,
+        time_reference=times.get("REFERENCE") if passed else None,
+        detail=detail,
+        status=status,
+        exit_code=exit_code,
+        wall_s=wall_s,
+        stdout=stdout,
+        stderr=stderr,
+    )
