@@ -1,0 +1,109 @@
+"""The `optuna` optimizer: samplers, ask/tell, storage, resume from its JSON state."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+
+from tests.loop.helpers import hpo_task, write_task
+from workbench.contracts import Evaluation
+from workbench.errors import ConfigError, NotSetUp
+from workbench.optimizers import OptimizerContext, make_optimizer
+from workbench.tasks import load_task
+
+SPACE = {
+    "lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
+    "depth": {"type": "int", "low": 1, "high": 64, "log": True},
+    "units": {"type": "int", "low": 8, "high": 64, "step": 8},
+    "act": {"type": "categorical", "choices": ["relu", "tanh", None]},
+    "drop": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.1},
+}
+
+
+def _ctx(tmp_path: Path, seed: int = 0) -> OptimizerContext:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "obj.py").write_text("def objective(p):\n    return 0.0\n")
+    data = hpo_task("opt")
+    data["hpo"]["space"] = SPACE
+    _, task = load_task(write_task(tmp_path, data))
+    run = tmp_path / f"run{seed}"
+    run.mkdir(exist_ok=True)
+    return OptimizerContext(task=task, seed=seed, run_dir=run)
+
+
+def _score(params: dict) -> float:
+    return -abs(params["lr"] - 0.01) - params["drop"]
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "cmaes"])
+def test_sampler_proposes_in_space_and_learns(tmp_path: Path, sampler: str) -> None:
+    ctx = _ctx(tmp_path)
+    opt = make_optimizer("optuna", {"sampler": sampler, "n_startup_trials": 4}, ctx)
+    space = ctx.task.search_space()  # type: ignore[union-attr]
+    for _ in range(4):
+        cands = opt.propose(3)
+        assert len({c.id for c in cands}) == 3
+        for c in cands:
+            for name, spec in space.items():
+                assert spec.check(c.payload["params"][name]) is None, (name, c.payload)
+        opt.observe([Evaluation(c.id, "ok", {"score": _score(c.payload["params"])}) for c in cands])
+    trials = opt.study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))  # type: ignore[attr-defined]
+    assert len(trials) == 12
+    assert (ctx.run_dir / "optuna.sqlite").is_file()  # type: ignore[operator]
+    opt.close()
+
+
+def test_same_seed_same_proposals_and_failed_trials(tmp_path: Path) -> None:
+    a = make_optimizer("optuna", {"sampler": "tpe"}, _ctx(tmp_path / "a"))
+    b = make_optimizer("optuna", {"sampler": "tpe"}, _ctx(tmp_path / "b"))
+    pa, pb = a.propose(2), b.propose(2)
+    assert [c.payload for c in pa] == [c.payload for c in pb]
+    a.observe([Evaluation(pa[0].id, "error"), Evaluation(pa[1].id, "ok", {"score": 1.0})])
+    a.observe([Evaluation(pa[1].id, "ok", {"score": 1.0})])  # idempotent
+    states = [t.state for t in a.study.get_trials()]  # type: ignore[attr-defined]
+    assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
+
+
+def test_resume_from_json_state_in_a_fresh_optimizer(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    settings = {"sampler": "tpe", "n_startup_trials": 2}
+    first = make_optimizer("optuna", settings, ctx)
+    done = first.propose(2)
+    first.observe([Evaluation(c.id, "ok", {"score": 0.5}) for c in done])
+    pending = first.propose(1)
+    state = json.loads(json.dumps(first.state()))
+    first.propose(1)  # asked after the saved state: must not survive a resume
+    first.close()
+
+    second = make_optimizer("optuna", settings, ctx)
+    second.load_state(state)
+    trials = second.study.get_trials()  # type: ignore[attr-defined]
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "RUNNING", "FAIL"]
+    second.observe([Evaluation(pending[0].id, "ok", {"score": 0.9})])
+    assert second.study.best_value == 0.9  # type: ignore[attr-defined]
+
+
+def test_gp_needs_torch(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    if importlib.util.find_spec("torch") is None:
+        with pytest.raises(NotSetUp, match="torch"):
+            make_optimizer("optuna", {"sampler": "gp"}, ctx)
+    else:
+        opt = make_optimizer("optuna", {"sampler": "gp", "n_startup_trials": 2}, ctx)
+        for _ in range(3):
+            cands = opt.propose(1)
+            opt.observe(
+                [Evaluation(c.id, "ok", {"score": _score(c.payload["params"])}) for c in cands]
+            )
+
+
+def test_bad_settings_name_the_field(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    with pytest.raises(ConfigError, match=r"optimizer\.settings\.sampler"):
+        make_optimizer("optuna", {"sampler": "annealing"}, ctx)
+    with pytest.raises(ConfigError, match=r"optimizer\.name.*unknown optimizer 'nope'"):
+        make_optimizer("nope", {}, ctx)

@@ -1,0 +1,64 @@
+"""Running the loop graph durably: the SQLite checkpointer and the stream driver."""
+
+from __future__ import annotations
+
+import os
+
+# Checkpoints must never deserialize arbitrary types (langgraph's README warning).
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from workbench.agents.graph import Loop
+
+__all__ = ["open_checkpointer", "run_graph"]
+
+Event = dict[str, Any]
+
+
+@contextlib.contextmanager
+def open_checkpointer(path: str | Path) -> Iterator[SqliteSaver]:
+    """A `SqliteSaver` on `path` whose serializer only accepts JSON-safe types."""
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    try:
+        saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=None))
+        saver.setup()
+        yield saver
+    finally:
+        conn.close()
+
+
+def run_graph(
+    graph: Any,
+    loop: Loop,
+    thread_id: str,
+    on_event: Callable[[Event], None] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) the loop to its end; returns the final state.
+
+    A thread with a checkpoint resumes where it stopped; one without starts afresh; a finished
+    one returns its state at once.
+    """
+    config: dict[str, Any] = {
+        "configurable": {"thread_id": thread_id},
+        # +1: the stream's queue waiter takes a slot of the executor
+        # (max_concurrency=1 would deadlock); a step never has more
+        # than `parallel` evaluate tasks anyway.
+        "max_concurrency": loop.settings.parallel + 1,
+        "recursion_limit": 10_000_000,
+    }
+    snapshot = graph.get_state(config)
+    if snapshot.values and not snapshot.next:
+        return dict(snapshot.values)
+    inp = None if snapshot.values else loop.initial_state()
+    for _mode, chunk in graph.stream(inp, config, stream_mode=["custom"], durability="sync"):
+        if on_event is not None:
+            on_event(chunk)
+    return dict(graph.get_state(config).values)

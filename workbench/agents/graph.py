@@ -1,0 +1,358 @@
+"""The one loop as a langgraph `StateGraph`: propose -> evaluate (fan-out) -> feedback -> update.
+
+```
+START -> propose -(Send x n)-> evaluate -> feedback -> update -> stop? -> finish -> END
+            ^                                                      |
+            +------------------------------------------------------+
+```
+
+The checkpointed state is plain JSON: ids, scores, counters and short feedback. Candidates,
+evaluations and optimizer states live in the `RunStore` (the state keeps a content hash of the
+optimizer's state), so checkpoints stay small. `evaluate` is idempotent: an evaluation already
+recorded for the candidate, or cached under sha256(task, candidate, environment), is read back
+instead of run again, which makes a step re-run after a crash cost a look-up.
+
+Progress events (proposals, evaluations, feedback, steps, the best candidate, the stop) go out
+through langgraph's stream writer; `workbench.agents.driver.run_graph` hands them to a callback.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Checkpoints must never deserialize arbitrary types (langgraph's README warning).
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypedDict
+
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Overwrite, Send
+
+from workbench.agents.store import RunStore, cache_key
+from workbench.contracts import Evaluation, better
+from workbench.errors import BudgetExceeded
+from workbench.optimizers.base import Optimizer
+from workbench.tasks.base import EvalContext, Task
+
+__all__ = ["Loop", "LoopSettings", "LoopState"]
+
+Event = dict[str, Any]
+FEEDBACK_CAP = 600
+
+
+def _add(old: list[dict[str, Any]] | None, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return (old or []) + new
+
+
+def _first_reason(old: str | None, new: str | None) -> str | None:
+    return old or new
+
+
+class LoopState(TypedDict, total=False):
+    """The checkpointed state (JSON only)."""
+
+    step: int
+    pending: list[str]
+    results: Annotated[list[dict[str, Any]], _add]
+    opt_ref: str | None
+    n_evals: int
+    best: dict[str, Any] | None
+    since_improve: int
+    elapsed_s: float
+    feedback: str
+    stop_reason: Annotated[str | None, _first_reason]
+
+
+@dataclass
+class LoopSettings:
+    """When the loop stops and how it evaluates (from the task file's budget/stop/parallel)."""
+
+    parallel: int = 1
+    max_iterations: int | None = None
+    max_evaluations: int | None = None
+    wall_time_s: float | None = None
+    target: float | None = None
+    patience: int | None = None
+    use_cache: bool = True
+    environment: str = "in-process"
+
+
+@dataclass
+class Loop:
+    """The loop's nodes bound to one task, optimizer and store; `build()` makes the graph.
+
+    Args:
+        task: evaluates candidates.
+        optimizer: proposes candidates and learns from evaluations.
+        store: where candidates, evaluations, optimizer states and the cache live.
+        settings: budget, stop rule, parallelism, cache.
+        eval_ctx: handed to `task.evaluate`.
+        sink: receives events emitted outside a graph run (e.g. by an LLM call hook).
+    """
+
+    task: Task
+    optimizer: Optimizer
+    store: RunStore
+    settings: LoopSettings = field(default_factory=LoopSettings)
+    eval_ctx: EvalContext = field(default_factory=EvalContext)
+    sink: Callable[[Event], None] | None = None
+    _loaded_ref: str | None = None
+    _mark: float = field(default_factory=time.monotonic)
+    _fingerprint: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._fingerprint = self.task.fingerprint()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def emit(self, event: Event) -> None:
+        """Send a progress event to the graph's stream (or to `sink` outside a run)."""
+        event = {"t": time.time(), **event}
+        try:
+            writer = get_stream_writer()
+        except RuntimeError:  # not inside a node
+            writer = self.sink
+        if writer is not None:
+            writer(event)
+
+    def _sync(self, state: LoopState) -> None:
+        """Load the optimizer state the checkpoint names, if memory holds another one."""
+        ref = state.get("opt_ref")
+        with self._lock:
+            if ref and ref != self._loaded_ref:
+                self.optimizer.load_state(self.store.blob(ref))
+                self._loaded_ref = ref
+
+    def _save_optimizer(self) -> str:
+        ref = self.store.put_blob(self.optimizer.state())
+        self._loaded_ref = ref
+        return ref
+
+    def initial_state(self) -> LoopState:
+        """The state a new run starts from."""
+        return {
+            "step": 0,
+            "pending": [],
+            "results": [],
+            "opt_ref": None,
+            "n_evals": 0,
+            "best": None,
+            "since_improve": 0,
+            "elapsed_s": 0.0,
+            "feedback": "",
+            "stop_reason": None,
+        }
+
+    # -- nodes ------------------------------------------------------------------------------
+    def propose(self, state: LoopState) -> dict[str, Any]:
+        """Ask the optimizer for up to `parallel` candidates (fewer near the budget)."""
+        self._sync(state)
+        step = state.get("step", 0)
+        n = self.settings.parallel
+        if self.settings.max_evaluations is not None:
+            n = min(n, self.settings.max_evaluations - state.get("n_evals", 0))
+        try:
+            candidates = self.optimizer.propose(max(n, 0))
+        except BudgetExceeded as exc:
+            return {"stop_reason": f"budget:{exc.limit}", "pending": []}
+        ids = [c.id for c in candidates]
+        if len(set(ids)) != len(ids):
+            raise RuntimeError(f"{type(self.optimizer).__name__} proposed duplicate ids {ids}")
+        self.store.put_candidates(step, candidates)
+        for c in candidates:
+            self.emit(
+                {
+                    "type": "proposal",
+                    "step": step,
+                    "id": c.id,
+                    "payload": c.payload,
+                    "parent_ids": c.parent_ids,
+                    "meta": c.meta,
+                }
+            )
+        reason = None if candidates else "optimizer:exhausted"
+        return {
+            "pending": ids,
+            "results": Overwrite([]),
+            "opt_ref": self._save_optimizer(),
+            "stop_reason": reason,
+        }
+
+    def fan_out(self, state: LoopState) -> list[Send] | str:
+        """One `evaluate` task per pending candidate (run concurrently), or finish."""
+        if state.get("stop_reason") or not state.get("pending"):
+            return "finish"
+        return [
+            Send("evaluate", {"id": cid, "step": state.get("step", 0)}) for cid in state["pending"]
+        ]
+
+    def evaluate(self, arg: dict[str, Any]) -> dict[str, Any]:
+        """Evaluate one candidate, unless its evaluation is already recorded or cached."""
+        cid, step = arg["id"], arg["step"]
+        candidate = self.store.candidate(cid)
+        key = cache_key(self._fingerprint, candidate, self.settings.environment)
+        start = time.time()
+        ev = self.store.evaluation(cid)  # recorded before a crash: never run twice
+        cached = ev is not None
+        if ev is None and self.settings.use_cache and (hit := self.store.cached(key)):
+            ev, cached = Evaluation.from_dict({**hit, "candidate_id": cid}), True
+        if ev is None:
+            self.emit({"type": "evaluation_start", "step": step, "id": cid})
+            try:
+                ev = self.task.evaluate(candidate, self.eval_ctx)
+            except BudgetExceeded as exc:
+                return {
+                    "results": [{"id": cid, "status": "skipped"}],
+                    "stop_reason": f"budget:{exc.limit}",
+                }
+            self.store.put_cache(key, ev)
+        self.store.put_evaluation(step, ev, key, cached)
+        end = time.time()
+        self.emit(
+            {
+                "type": "evaluation",
+                "step": step,
+                "id": cid,
+                "status": ev.status,
+                "score": ev.score,
+                "scores": ev.scores,
+                "cached": cached,
+                "start": start,
+                "end": end,
+                "timings": ev.timings,
+                "feedback": ev.feedback[:500],
+            }
+        )
+        return {
+            "results": [
+                {"id": cid, "status": ev.status, "score": ev.score, "feedback": ev.feedback[:200]}
+            ]
+        }
+
+    def feedback(self, state: LoopState) -> dict[str, Any]:
+        """Summarise the step for the log and for optimizers that read text."""
+        step, best = state.get("step", 0), state.get("best")
+        parts = []
+        for r in sorted(state.get("results", []), key=lambda r: r["id"]):
+            score = "-" if r.get("score") is None else f"{r['score']:.6g}"
+            note = "" if r.get("status") == "ok" else f" ({r.get('feedback', '')[:80]})"
+            parts.append(f"{r['id']} {r.get('status')} {score}{note}")
+        head = (
+            f"step {step}: best so far {best['score']:.6g} ({best['id']}); "
+            if best
+            else (f"step {step}: ")
+        )
+        text = (head + "; ".join(parts))[:FEEDBACK_CAP]
+        self.emit({"type": "feedback", "step": step, "text": text})
+        return {"feedback": text}
+
+    def update(self, state: LoopState) -> dict[str, Any]:
+        """Give the evaluations to the optimizer; track the best, patience and time."""
+        self._sync(state)
+        step = state.get("step", 0)
+        evals = [e for cid in state.get("pending", []) if (e := self.store.evaluation(cid))]
+        self.optimizer.observe(evals)
+        ref = self._save_optimizer()
+        best, improved = state.get("best"), False
+        direction = self.task.direction
+        for e in evals:
+            if e.score is not None and better(
+                e.score, None if best is None else best["score"], direction
+            ):
+                best, improved = {"id": e.candidate_id, "score": e.score}, True
+        if improved and best is not None:
+            cand = self.store.candidate(best["id"])
+            self.emit(
+                {
+                    "type": "best",
+                    "step": step,
+                    "id": best["id"],
+                    "score": best["score"],
+                    "payload": cand.payload,
+                    "evaluation": self.store.evaluation(best["id"]).to_dict(),
+                }
+            )  # type: ignore[union-attr]
+        now = time.monotonic()
+        elapsed = state.get("elapsed_s", 0.0) + (now - self._mark)
+        self._mark = now
+        n_evals = state.get("n_evals", 0) + len(evals)
+        since = 0 if improved else state.get("since_improve", 0) + 1
+        self.emit(
+            {
+                "type": "step",
+                "step": step,
+                "n_evals": n_evals,
+                "best": best,
+                "improved": improved,
+                "elapsed_s": elapsed,
+            }
+        )
+        return {
+            "step": step + 1,
+            "n_evals": n_evals,
+            "best": best,
+            "since_improve": since,
+            "opt_ref": ref,
+            "elapsed_s": elapsed,
+            "pending": [],
+        }
+
+    def stop_reason(self, state: LoopState) -> str | None:
+        """Why the loop should stop now, or None to go on."""
+        s, best = self.settings, state.get("best")
+        if state.get("stop_reason"):
+            return state["stop_reason"]
+        if (
+            s.target is not None
+            and best is not None
+            and not better(s.target, best["score"], self.task.direction)
+        ):
+            return "target"
+        if s.patience is not None and state.get("since_improve", 0) >= s.patience:
+            return "patience"
+        if s.max_iterations is not None and state.get("step", 0) >= s.max_iterations:
+            return "budget:iterations"
+        if s.max_evaluations is not None and state.get("n_evals", 0) >= s.max_evaluations:
+            return "budget:evaluations"
+        if s.wall_time_s is not None and state.get("elapsed_s", 0.0) >= s.wall_time_s:
+            return "budget:wall_time_s"
+        return None
+
+    def route(self, state: LoopState) -> str:
+        """After `update`: propose again or finish."""
+        return "finish" if self.stop_reason(state) else "propose"
+
+    def finish(self, state: LoopState) -> dict[str, Any]:
+        """Record why the run stopped."""
+        reason = self.stop_reason(state) or "done"
+        self.emit(
+            {
+                "type": "stop",
+                "reason": reason,
+                "step": state.get("step", 0),
+                "n_evals": state.get("n_evals", 0),
+                "best": state.get("best"),
+            }
+        )
+        return {"stop_reason": reason}
+
+    def build(self, checkpointer: Any = None) -> Any:
+        """Compile the graph (with `checkpointer`, e.g. from `open_checkpointer`)."""
+        g = StateGraph(LoopState)
+        g.add_node("propose", self.propose)
+        g.add_node("evaluate", self.evaluate)
+        g.add_node("feedback", self.feedback)
+        g.add_node("update", self.update)
+        g.add_node("finish", self.finish)
+        g.add_edge(START, "propose")
+        g.add_conditional_edges("propose", self.fan_out, ["evaluate", "finish"])
+        g.add_edge("evaluate", "feedback")
+        g.add_edge("feedback", "update")
+        g.add_conditional_edges("update", self.route, ["propose", "finish"])
+        g.add_edge("finish", END)
+        return g.compile(checkpointer=checkpointer)

@@ -1,0 +1,159 @@
+"""`Optimizer`: proposes candidates, observes their evaluations, and saves a JSON state.
+
+Every optimizer (Optuna's samplers, OptoPrime, LLAMBO, FunCoder, PG-TD, the prompt optimizers)
+implements this base and plugs into the one loop in `workbench.agents`. What an optimizer needs
+from the run (the task, the seed, the run folder, an LLM client with the run's budget and event
+hook) comes in an `OptimizerContext`.
+
+Example:
+    >>> opt = FunctionOptimizer(lambda n, seen: [{"x": len(seen) + i} for i in range(n)])
+    >>> [c.payload for c in opt.propose(2)]
+    [{'x': 0}, {'x': 1}]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from workbench.contracts import Candidate, Evaluation
+from workbench.errors import ConfigError, NotSetUp
+from workbench.tasks.base import Task
+
+__all__ = ["FunctionOptimizer", "Optimizer", "OptimizerContext", "SettingsError"]
+
+
+@dataclass
+class OptimizerContext:
+    """What the run gives an optimizer.
+
+    Attributes:
+        task: the task being optimized (its space, direction and description).
+        seed: the run's seed (optimizers own their RNG, seeded from it).
+        run_dir: the run folder (for storages such as Optuna's SQLite file), or None.
+        llm_config: the task file's `llm:` section (a `workbench.llm.LLMConfig`) or None.
+        budget: the run's shared `workbench.llm.Budget`, or None.
+        on_call: called with every LLM `CallRecord` (the run writes it to events.jsonl).
+        make_llm: builds the client instead of `workbench.llm.open_llm`, called as
+            ``make_llm(budget=..., on_call=...)`` (tests pass a `ScriptedLLM` this way).
+    """
+
+    task: Task | None = None
+    seed: int | None = None
+    run_dir: Path | None = None
+    llm_config: Any = None
+    budget: Any = None
+    on_call: Callable[[Any], None] | None = None
+    make_llm: Callable[..., Any] | None = None
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+    _client: Any = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def llm(self) -> Any:
+        """The run's `workbench.llm.LLMClient`, opened on first use and closed with the run."""
+        with self._lock:
+            if self._client is None and self.make_llm is not None:
+                self._client = self.make_llm(budget=self.budget, on_call=self.on_call)
+            if self._client is None:
+                try:
+                    from workbench.llm import open_llm
+                except ImportError as exc:
+                    raise NotSetUp(
+                        f"this optimizer needs workbench.llm, which failed: {exc}"
+                    ) from exc
+                config = self.llm_config if self.llm_config is not None else "local"
+                cm = open_llm(config, budget=self.budget, on_call=self.on_call)
+                self._client = self._stack.enter_context(cm)
+            return self._client
+
+    def close(self) -> None:
+        """Close what the context opened (the LLM client)."""
+        self._stack.close()
+        self._client = None
+
+
+class SettingsError(ConfigError):
+    """Bad `optimizer:` values; `problems` lists (field path in the task file, message)."""
+
+    def __init__(self, problems: list[tuple[tuple[Any, ...], str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+
+
+class Optimizer(ABC):
+    """Base of every optimizer. Three abstract methods; `load_state` and `close` have defaults.
+
+    Contract: `propose(n)` returns at most `n` new candidates with run-unique ids; `observe`
+    receives one evaluation per proposed candidate and must be idempotent per candidate id (a
+    step re-run after a crash may observe again); `state()` is JSON from which `load_state`
+    restores the optimizer in a fresh process.
+    """
+
+    name: ClassVar[str] = "optimizer"
+
+    @abstractmethod
+    def propose(self, n: int) -> list[Candidate]:
+        """Up to `n` new candidates to evaluate (all of them may run at once)."""
+
+    @abstractmethod
+    def observe(self, evaluations: list[Evaluation]) -> None:
+        """Learn from the evaluations of proposed candidates."""
+
+    @abstractmethod
+    def state(self) -> dict[str, Any]:
+        """A JSON state enough to resume (see `load_state`)."""
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore from `state()`; the default refuses, naming the class."""
+        raise NotImplementedError(f"{type(self).__name__} cannot resume from a saved state")
+
+    def close(self) -> None:
+        """Release resources (storages, clients). Default: nothing."""
+        return None
+
+
+class FunctionOptimizer(Optimizer):
+    """A test double: `fn(n, seen)` returns `n` payloads, `seen` is every evaluation so far.
+
+    Args:
+        fn: the proposal function.
+        prefix: the id prefix of the candidates (ids are ``<prefix><counter>``).
+    """
+
+    name = "function"
+
+    def __init__(
+        self, fn: Callable[[int, list[Evaluation]], list[dict[str, Any]]], prefix: str = "f"
+    ) -> None:
+        self.fn = fn
+        self.prefix = prefix
+        self.count = 0
+        self.seen: dict[str, Evaluation] = {}
+
+    def propose(self, n: int) -> list[Candidate]:
+        """Ask `fn` for `n` payloads."""
+        out = []
+        for payload in self.fn(n, list(self.seen.values()))[:n]:
+            out.append(Candidate(id=f"{self.prefix}{self.count:05d}", payload=payload))
+            self.count += 1
+        return out
+
+    def observe(self, evaluations: list[Evaluation]) -> None:
+        """Remember the evaluations (idempotent by candidate id)."""
+        for e in evaluations:
+            self.seen[e.candidate_id] = e
+
+    def state(self) -> dict[str, Any]:
+        """Counter and seen evaluations."""
+        return {"count": self.count, "seen": [e.to_dict() for e in self.seen.values()]}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Inverse of `state`."""
+        self.count = int(state.get("count", 0))
+        evals = [Evaluation.from_dict(d) for d in state.get("seen", [])]
+        self.seen = {e.candidate_id: e for e in evals}

@@ -1,0 +1,282 @@
+"""Start, resume and finish runs: wires a task file to the loop and the run folder.
+
+Example:
+    >>> from workbench.runs import start_run               # doctest: +SKIP
+    >>> result = start_run("tasks/quickstart.yaml")         # doctest: +SKIP
+    >>> result.summary["best"]["score"]                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.agents import Loop, LoopSettings, RunStore, open_checkpointer, run_graph
+from workbench.errors import BudgetExceeded
+from workbench.optimizers import Optimizer, OptimizerContext, SettingsError, make_optimizer
+from workbench.runs.rundir import EventLog, RunDir, create_run, default_runs_dir
+from workbench.tasks import EvalContext, TaskFile, build_task, load_task_file, parse_task_text
+from workbench.tasks.loader import config_error
+
+__all__ = ["RunResult", "check_task", "resume_run", "start_run"]
+
+log = logging.getLogger(__name__)
+Event = dict[str, Any]
+
+
+@dataclass
+class RunResult:
+    """What a finished (or stopped) run left: its folder, final loop state and summary."""
+
+    run: RunDir
+    state: dict[str, Any]
+    summary: dict[str, Any]
+
+
+def _llm_budget(task_file: TaskFile) -> Any:
+    b = task_file.budget
+    if all(v is None for v in (b.llm_calls, b.tokens, b.cost, b.wall_time_s)):
+        return None
+    try:
+        from workbench.llm import Budget
+    except ImportError:  # the llm layer is absent: no LLM calls can happen either
+        return None
+    return Budget(calls=b.llm_calls, tokens=b.tokens, cost=b.cost, wall_time_s=b.wall_time_s)
+
+
+class _LazySandbox:
+    """Opens the task file's sandbox on first use; closes it with the run."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.box: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Any:
+        with self._lock:
+            if self.box is None:
+                from workbench.sandbox import open_sandbox
+
+                self.box = open_sandbox(self.config if self.config is not None else "auto")
+            return self.box
+
+    def close(self) -> None:
+        if self.box is not None:
+            self.box.close()
+
+
+def check_task(task_file: TaskFile, source: str | Path | None = None) -> None:
+    """Everything `workbench validate` checks beyond the schema: the kind and the optimizer.
+
+    Raises:
+        ConfigError: with line numbers in `source` when given.
+    """
+    task = build_task(task_file)
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = OptimizerContext(task=task, seed=task_file.seed, run_dir=Path(tmp))
+        try:
+            opt = make_optimizer(task_file.optimizer.name, task_file.optimizer.settings, ctx)
+        except SettingsError as exc:
+            if source is None:
+                raise
+            raise config_error(source, exc.problems) from None
+        opt.close()
+
+
+def _summarize(
+    run: RunDir,
+    task_file: TaskFile,
+    store: RunStore,
+    state: dict[str, Any],
+    reason: str | None,
+    started: float,
+    usage: Any,
+) -> dict[str, Any]:
+    rows = store.evaluations()
+    best = state.get("best")
+    best_full = None
+    if best:
+        best_full = {**best, "payload": store.candidate(best["id"]).payload}
+    return {
+        "run": run.name,
+        "task": task_file.name,
+        "kind": task_file.kind,
+        "optimizer": task_file.optimizer.name,
+        "stop_reason": reason,
+        "finished": reason is not None,
+        "steps": state.get("step", 0),
+        "evaluations": state.get("n_evals", 0),
+        "cached": sum(1 for r in rows if r[3]),
+        "statuses": dict(Counter(r[2].status for r in rows)),
+        "best": best_full,
+        "elapsed_s": state.get("elapsed_s", 0.0),
+        "session_wall_s": time.time() - started,
+        "llm": usage.to_dict() if usage is not None and hasattr(usage, "to_dict") else None,
+    }
+
+
+def _execute(
+    run: RunDir,
+    task_file: TaskFile,
+    *,
+    use_cache: bool,
+    on_event: Callable[[Event], None] | None,
+    optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None,
+    make_llm: Callable[..., Any] | None = None,
+) -> RunResult:
+    started = time.time()
+    task = build_task(task_file)
+    resumed = run.events_jsonl.is_file() and run.events_jsonl.stat().st_size > 0
+    events = EventLog(run.events_jsonl)
+    store = RunStore(run.store_sqlite)
+    sandbox = _LazySandbox(task_file.sandbox)
+    loop_ref: list[Loop] = []
+
+    def on_call(record: Any) -> None:
+        data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
+        event = {"type": "llm_call", **data}
+        if loop_ref:
+            loop_ref[0].emit(event)
+        else:
+            handle({"t": time.time(), **event})
+
+    def handle(event: Event) -> None:
+        events.write(event)
+        if event.get("type") == "best":
+            run.write_best(
+                {k: event.get(k) for k in ("id", "score", "step", "payload", "evaluation")}
+            )
+        if on_event is not None:
+            on_event(event)
+
+    ctx = OptimizerContext(
+        task=task,
+        seed=task_file.seed,
+        run_dir=run.path,
+        llm_config=task_file.llm,
+        budget=_llm_budget(task_file),
+        on_call=on_call,
+        make_llm=make_llm,
+    )
+    handle(
+        {"t": started, "type": "run", "run": run.name, "path": str(run.path), "resumed": resumed}
+    )
+    opt: Optimizer | None = None
+    state: dict[str, Any] = {}
+    reason: str | None = None
+    try:
+        if optimizer is None:
+            opt = make_optimizer(task_file.optimizer.name, task_file.optimizer.settings, ctx)
+        else:
+            opt = optimizer if isinstance(optimizer, Optimizer) else optimizer(ctx)
+        environment = "in-process"
+        if task.needs_sandbox:
+            environment = f"sandbox:{getattr(sandbox(), 'image_id', 'unknown')}"
+        b = task_file.budget
+        settings = LoopSettings(
+            parallel=task_file.parallel,
+            max_iterations=b.iterations,
+            max_evaluations=b.evaluations,
+            wall_time_s=b.wall_time_s,
+            target=task_file.stop.target,
+            patience=task_file.stop.patience,
+            use_cache=use_cache,
+            environment=environment,
+        )
+        eval_ctx = EvalContext(open_sandbox=sandbox, run_dir=run.path, seed=task_file.seed)
+        loop = Loop(task, opt, store, settings, eval_ctx, sink=handle)
+        loop_ref.append(loop)
+        with open_checkpointer(run.checkpoints_sqlite) as saver:
+            graph = loop.build(saver)
+            try:
+                state = run_graph(graph, loop, run.name, handle)
+                reason = state.get("stop_reason")
+            except BudgetExceeded as exc:  # raised outside propose/evaluate: stop cleanly
+                state = dict(graph.get_state({"configurable": {"thread_id": run.name}}).values)
+                reason = f"budget:{exc.limit}"
+                handle(
+                    {
+                        "t": time.time(),
+                        "type": "stop",
+                        "reason": reason,
+                        "step": state.get("step", 0),
+                        "n_evals": state.get("n_evals", 0),
+                        "best": state.get("best"),
+                    }
+                )
+        usage = getattr(ctx._client, "usage", None)
+        summary = _summarize(run, task_file, store, state, reason, started, usage)
+        summary.update(direction=task.direction, metric=task.primary)
+        run.write_summary(summary)
+        return RunResult(run, state, summary)
+    finally:
+        if opt is not None:
+            opt.close()
+        ctx.close()
+        sandbox.close()
+        store.close()
+        events.close()
+
+
+def start_run(
+    task: str | Path | TaskFile,
+    runs_dir: Path | None = None,
+    *,
+    use_cache: bool = True,
+    on_event: Callable[[Event], None] | None = None,
+    optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None = None,
+    make_llm: Callable[..., Any] | None = None,
+) -> RunResult:
+    """Create a run folder for a task file and run the loop to its end.
+
+    Args:
+        task: a task-file path or a loaded `TaskFile`.
+        runs_dir: where run folders go (default `default_runs_dir()`).
+        use_cache: reuse evaluations of equal candidates within the run.
+        on_event: called with every progress event (also written to events.jsonl).
+        optimizer: an Optimizer, or a function of the run's `OptimizerContext` returning one,
+            instead of the task file's `optimizer:` (tests, Python API).
+        make_llm: builds the LLM client instead of `open_llm` (see `OptimizerContext`).
+    """
+    source = None
+    if not isinstance(task, TaskFile):
+        source = str(Path(task).resolve())
+        task = load_task_file(task)
+    run = create_run(task, runs_dir or default_runs_dir(), source)
+    run.update_meta(use_cache=use_cache)
+    return _execute(
+        run, task, use_cache=use_cache, on_event=on_event, optimizer=optimizer, make_llm=make_llm
+    )
+
+
+def resume_run(
+    run: str | Path | RunDir,
+    runs_dir: Path | None = None,
+    *,
+    on_event: Callable[[Event], None] | None = None,
+    optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None = None,
+    make_llm: Callable[..., Any] | None = None,
+) -> RunResult:
+    """Continue a stopped or killed run from its last checkpoint (nothing is evaluated twice)."""
+    from workbench.runs.rundir import find_run
+
+    rd = run if isinstance(run, RunDir) else find_run(run, runs_dir)
+    task_file = parse_task_text(
+        rd.task_yaml.read_text(encoding="utf-8"), rd.path, source=str(rd.task_yaml)
+    )
+    use_cache = bool((rd.read_json("meta.json") or {}).get("use_cache", True))
+    return _execute(
+        rd,
+        task_file,
+        use_cache=use_cache,
+        on_event=on_event,
+        optimizer=optimizer,
+        make_llm=make_llm,
+    )

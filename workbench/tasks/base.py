@@ -1,0 +1,141 @@
+"""`Task`: turns a `Candidate` into an `Evaluation`; one subclass per task kind.
+
+A kind registers itself with `register_kind(name, section_model, factory)`: the task file's
+section named after the kind is validated by `section_model`, and `factory(task_file)` builds
+the `Task`. Later kinds (code, mpi, prompt, workflow) plug in here without touching the loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from workbench.contracts import Candidate, Direction, Evaluation
+from workbench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from workbench.tasks.schema import TaskFile
+
+__all__ = ["EvalContext", "Kind", "Task", "get_kind", "kind_names", "register_kind"]
+
+
+@dataclass
+class EvalContext:
+    """What a task may use while evaluating: the sandbox (opened on first use), the run folder.
+
+    Attributes:
+        open_sandbox: returns the run's sandbox, opening it the first time (None: no sandbox).
+        run_dir: the run folder, or None outside a run.
+        seed: the run's seed.
+    """
+
+    open_sandbox: Callable[[], Any] | None = None
+    run_dir: Path | None = None
+    seed: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def sandbox(self) -> Any:
+        """The run's `workbench.sandbox.Sandbox`."""
+        if self.open_sandbox is None:
+            raise ConfigError("this task needs a sandbox, but none was configured for the run")
+        return self.open_sandbox()
+
+
+class Task(ABC):
+    """A task kind's evaluator. Subclasses implement `evaluate`; the rest has defaults.
+
+    Attributes:
+        name: the task's name (from the task file).
+        direction: whether larger or smaller primary scores are better.
+        primary: the name of the score the loop optimizes.
+        needs_sandbox: True when `evaluate` runs code through `ctx.sandbox()`; the run then
+            opens the sandbox up front and its image id becomes part of the cache key.
+    """
+
+    name: str = "task"
+    direction: Direction = "maximize"
+    primary: str = "score"
+    needs_sandbox: bool = False
+
+    @abstractmethod
+    def evaluate(self, candidate: Candidate, ctx: EvalContext) -> Evaluation:
+        """Evaluate one candidate; failures of the candidate become an Evaluation status."""
+
+    def config(self) -> dict[str, Any]:
+        """JSON of everything that changes the result of `evaluate` (part of cache keys)."""
+        return {"name": self.name, "direction": self.direction, "primary": self.primary}
+
+    def fingerprint(self) -> str:
+        """sha256 of `config()`: equal fingerprints mean equal evaluations of a candidate."""
+        blob = json.dumps(self.config(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def search_space(self) -> dict[str, Any]:
+        """Named parameter specs, for optimizers over parameter vectors (hpo-like kinds)."""
+        raise NotImplementedError(f"{type(self).__name__} has no parameter search space")
+
+    def describe(self) -> str:
+        """A short text about the task for LLM-driven optimizers."""
+        return f"Task {self.name!r}: {self.direction} {self.primary!r}."
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A registered task kind: its section schema and the factory building its Task."""
+
+    name: str
+    section: type[BaseModel]
+    factory: Callable[[TaskFile], Task]
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def register_kind(name: str, section: type[BaseModel], factory: Callable[[TaskFile], Task]) -> None:
+    """Register the task kind `name` (the task file's key `name:` holds its section)."""
+    _KINDS[name] = Kind(name, section, factory)
+
+
+_NOT_KINDS = {"base", "schema", "loader", "bayesmark"}
+
+
+def _discover(name: str | None = None) -> None:
+    """Import ``workbench.tasks.<name>`` (or every such module) so that it registers its kind.
+
+    A kind lives in the module or package named after it and calls `register_kind` on import,
+    so new kinds plug in without a list to edit here.
+    """
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import workbench.tasks as pkg
+
+    names = [name] if name else [m.name for m in pkgutil.iter_modules(pkg.__path__)]
+    for mod in names:
+        if mod in _KINDS or mod in _NOT_KINDS or not mod.isidentifier():
+            continue
+        if importlib.util.find_spec(f"workbench.tasks.{mod}") is not None:
+            importlib.import_module(f"workbench.tasks.{mod}")
+
+
+def get_kind(name: str) -> Kind:
+    """The registered kind `name`; raises ConfigError listing the known kinds."""
+    if name not in _KINDS:
+        _discover(name)
+    if name not in _KINDS:
+        raise ConfigError(f"unknown task kind {name!r}; known kinds: {', '.join(kind_names())}")
+    return _KINDS[name]
+
+
+def kind_names() -> list[str]:
+    """Names of every registered task kind."""
+    _discover()
+    return sorted(_KINDS)
