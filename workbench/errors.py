@@ -57,7 +57,7 @@ class RunError(WorkbenchError):
 
 
 class BudgetExceeded(RunError):
-    """A budget ran out. `limit` names it (e.g. ``"llm_calls"``), `used` and `allowed` say how far."""
+    """A budget ran out: `limit` names it (``"llm_calls"``), `used` and `allowed` say how far."""
 
     def __init__(self, limit: str, used: float, allowed: float) -> None:
         self.limit = limit

@@ -31,7 +31,9 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of one-line errors."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show tracebacks instead of one-line errors."
+    ),
 ) -> None:
     """LLM-driven optimizer and code-generation workbench."""
     state.debug = state.debug or debug
@@ -56,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     except RunError as exc:
         if state.debug:
             raise
-        err_console.print(f"[bold red]run stopped:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]run stopped:[/bold red] {exc}", highlight=False, soft_wrap=True
+        )
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("[red]Interrupted.[/red]")
