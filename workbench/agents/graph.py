@@ -92,7 +92,7 @@ class Loop:
         store: where candidates, evaluations, optimizer states and the cache live.
         settings: budget, stop rule, parallelism, cache.
         eval_ctx: handed to `task.evaluate`.
-        sink: receives events emitted outside a graph run (e.g. by an LLM call hook).
+        sink: receives every event, from the thread that emits it (must be thread-safe).
     """
 
     task: Task
@@ -111,14 +111,21 @@ class Loop:
 
     # -- plumbing ---------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
-        """Send a progress event to the graph's stream (or to `sink` outside a run)."""
+        """Deliver a progress event: to `sink` at once when there is one, else to the stream.
+
+        The sink (the run's event log) is called directly, from whichever thread emits, rather
+        than through langgraph's stream: a chunk still queued in the stream when the process is
+        killed would be lost, and events.jsonl must hold every proposal and evaluation.
+        """
         event = {"t": time.time(), **event}
+        if self.sink is not None:
+            self.sink(event)
+            return
         try:
             writer = get_stream_writer()
-        except RuntimeError:  # not inside a node
-            writer = self.sink
-        if writer is not None:
-            writer(event)
+        except RuntimeError:  # not inside a node, and no sink: nobody listens
+            return
+        writer(event)
 
     def _sync(self, state: LoopState) -> None:
         """Load the optimizer state the checkpoint names, if memory holds another one."""

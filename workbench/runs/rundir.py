@@ -43,24 +43,42 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 class EventLog:
-    """Append-only JSON lines, safe to call from several threads."""
+    """Append-only JSON lines, safe to call from several threads and against kill -9.
+
+    Each event is one `os.write` on an O_APPEND descriptor, so a killed process leaves at most
+    one torn last line; opening the log again ends such a line first, so the next event is never
+    glued to it (and lost with it by `read_events`).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._file = path.open("a", encoding="utf-8")
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if path.stat().st_size:
+            with path.open("rb") as fh:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    self._write_all(b"\n")
+
+    def _write_all(self, data: bytes) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
 
     def write(self, event: dict[str, Any]) -> None:
-        """Append one event and flush it."""
-        line = json.dumps(event, default=str)
+        """Append one event (written through to the file)."""
+        data = (json.dumps(event, default=str) + "\n").encode("utf-8")
         with self._lock:
-            self._file.write(line + "\n")
-            self._file.flush()
+            if self._fd is not None:
+                self._write_all(data)
 
     def close(self) -> None:
         """Close the file."""
         with self._lock:
-            self._file.close()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
