@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from workbench.cli._common import console
 
@@ -86,7 +87,7 @@ def _print_summary(summary: dict[str, Any], report: Path) -> None:
     if summary.get("llm"):
         rows.append(("LLM usage", json.dumps(summary["llm"])[:300]))
     for k, v in rows:
-        table.add_row(k, _fmt(v))
+        table.add_row(k, Text(_fmt(v)))  # Text: a payload's "[...]" is not rich markup
     console.print(table)
     console.print(f"report: {report}")
 

@@ -1,6 +1,6 @@
-"""FunCoder (divide, conquer, functional consensus): the pure pieces.
+"""FunCoder (divide, conquer, functional consensus): the pure pieces and the generator.
 
-The LLM-driven generator is wired on top of these and of `workbench.agents.codetree`.
+Importing this package registers the optimizer name ``funcoder`` (`FunCoderOptimizer`).
 """
 
 from workbench.agents.funcoder.consensus import (
@@ -12,13 +12,27 @@ from workbench.agents.funcoder.consensus import (
     outputs_equal,
     select_consensus,
 )
+from workbench.agents.funcoder.generator import FunCoderOptimizer, FunCoderSettings
+from workbench.agents.funcoder.prompts import PROMPT_VERSION
+from workbench.agents.funcoder.steps import adopt, context_of, parse_inputs, program_of, stub_of
+from workbench.optimizers import register_optimizer
 
 __all__ = [
     "CRASH_PENALTY",
     "FIRM_FAILURE_PENALTY",
+    "PROMPT_VERSION",
     "ConsensusResult",
+    "FunCoderOptimizer",
+    "FunCoderSettings",
     "Outcome",
+    "adopt",
     "consensus_scores",
+    "context_of",
     "outputs_equal",
+    "parse_inputs",
+    "program_of",
     "select_consensus",
+    "stub_of",
 ]
+
+register_optimizer("funcoder", FunCoderOptimizer)

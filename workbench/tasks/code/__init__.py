@@ -11,6 +11,7 @@ feedback for a model); `run_matrix` / `run_on_inputs` collect outputs for FunCod
 ('add', ['add(2, 3) == 5', 'add(5, 7) == 12'])
 """
 
+from workbench.tasks.base import register_kind
 from workbench.tasks.code.examples import docstring_examples, entry_docstring
 from workbench.tasks.code.harness import (
     CodeRequest,
@@ -29,6 +30,13 @@ from workbench.tasks.code.humaneval import (
     problem_from_record,
     split_check,
 )
+from workbench.tasks.code.kind import (
+    CodeSection,
+    CodeTask,
+    InlineProblem,
+    code_task_factory,
+    load_section_problem,
+)
 from workbench.tasks.code.problem import (
     CodeProblem,
     ProblemSpec,
@@ -42,16 +50,22 @@ from workbench.tasks.code.problem import (
 )
 from workbench.tasks.code.results import CodeResult, CodeStatus, TestResult, feedback_text
 
+register_kind("code", CodeSection, code_task_factory)
+
 __all__ = [
     "CodeProblem",
     "CodeRequest",
     "CodeResult",
+    "CodeSection",
     "CodeStatus",
+    "CodeTask",
+    "InlineProblem",
     "ProblemSpec",
     "TestCase",
     "TestResult",
     "TestSpec",
     "build_request",
+    "code_task_factory",
     "complete_code",
     "defines",
     "docstring_examples",
@@ -62,6 +76,7 @@ __all__ = [
     "humaneval_path",
     "load_humaneval",
     "load_problems_file",
+    "load_section_problem",
     "make_request",
     "parse_result",
     "pass_at_k",

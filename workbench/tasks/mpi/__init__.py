@@ -12,6 +12,8 @@ candidate once and runs it at every np in one sandbox call.
 'the code calls MPI_Init: MPI is already initialized by the driver; do not call MPI_Init'
 """
 
+from workbench.tasks.base import register_kind
+from workbench.tasks.mpi.kind import MpiSection, MpiTask, mpi_task_factory
 from workbench.tasks.mpi.metrics import pass_at_k, speedup_at_k, summarize
 from workbench.tasks.mpi.parse import ParsedOutput, RawRun, np_status, parse_output, parse_run
 from workbench.tasks.mpi.prebuild import DriverCache
@@ -49,7 +51,9 @@ __all__ = [
     "MpiProblemSpec",
     "MpiRequest",
     "MpiResult",
+    "MpiSection",
     "MpiStatus",
+    "MpiTask",
     "MpiTimeouts",
     "NpResult",
     "NpStatus",
@@ -68,6 +72,7 @@ __all__ = [
     "library_dir",
     "load_library",
     "load_problem",
+    "mpi_task_factory",
     "np_status",
     "parse_output",
     "parse_run",
@@ -78,3 +83,5 @@ __all__ = [
     "strip_comments_and_strings",
     "summarize",
 ]
+
+register_kind("mpi", MpiSection, mpi_task_factory)

@@ -1,0 +1,270 @@
+"""FunCoder with a scripted model and LocalSandbox: divide, conquer, consensus, budget, state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import workbench.agents.funcoder  # noqa: F401  (registers `funcoder`)
+from workbench.agents.funcoder import FunCoderOptimizer, parse_inputs
+from workbench.agents.funcoder.prompts import CONQUER_SYSTEM, DIVIDE_SYSTEM, PROMPT_VERSION
+from workbench.llm import Budget, ChatRequest, ScriptedLLM
+from workbench.optimizers import OptimizerContext, SettingsError, make_optimizer
+from workbench.runs import start_run
+from workbench.sandbox import Sandbox
+from workbench.tasks import build_task, parse_task_text
+
+REPO = Path(__file__).resolve().parents[2]
+
+TASK = """
+name: primes
+kind: code
+sandbox: {backend: local}
+optimizer: {name: funcoder, settings: {conquer_samples: 3, tests_per_function: 5}}
+budget: {iterations: 3, llm_calls: 40}
+stop: {target: 1.0}
+code:
+  problem:
+    entry_point: count_primes
+    prompt: |
+      def count_primes(n: int) -> int:
+          \"\"\"Number of primes p <= n.
+          >>> count_primes(10)
+          4
+          \"\"\"
+    hidden_tests: ["assert count_primes(20) == 8", "assert count_primes(1) == 0"]
+"""
+
+PARENT = '''```python
+def is_prime(k: int) -> bool:
+    """Return True when k is a prime number."""
+    raise NotImplementedError()
+
+
+def count_primes(n: int) -> int:
+    """Number of primes p <= n."""
+    return sum(1 for k in range(n + 1) if is_prime(k))
+```'''
+
+ARCHITECT = "```python\ndef is_prime(k: int) -> bool:\n    return k % 2 == 1\n```"  # wrong
+RIGHT_A = (
+    "```python\ndef is_prime(k: int) -> bool:\n    if k < 2:\n        return False\n"
+    "    return all(k % d for d in range(2, k))\n```"
+)
+RIGHT_B = (
+    "```python\ndef is_prime(k: int) -> bool:\n    return k > 1 and not any("
+    "k % d == 0 for d in range(2, int(k ** 0.5) + 1))\n```"
+)
+CRASHY = (
+    "```python\ndef is_prime(k: int) -> bool:\n    if k < 2:\n        raise ValueError(k)\n"
+    "    return True\n```"
+)
+
+
+class Script:
+    """The scripted model: records the kinds of requests it saw."""
+
+    def __init__(self, divide_first: str = PARENT) -> None:
+        self.seen: list[str] = []
+        self.divide_first = divide_first
+
+    def __call__(self, request: ChatRequest) -> str:
+        system = request.messages[0]["content"]
+        task = request.messages[3]["content"]  # after the system message and the few-shot pair
+        function = task.rsplit("def ", 1)[1].split("(")[0]  # the last function: the one asked
+        if system == DIVIDE_SYSTEM:
+            self.seen.append(f"divide-{function}")
+            if function == "count_primes":
+                return PARENT if len(request.messages) > 4 else self.divide_first
+            return ARCHITECT
+        if system == CONQUER_SYSTEM:
+            self.seen.append(f"conquer-{function}")
+            if function == "is_prime":
+                return [RIGHT_A, RIGHT_B, CRASHY][request.sample_index % 3]
+            return PARENT.split("\n\n\n")[1]  # the same parent: its helper is kept
+        self.seen.append(f"tests-{function}")
+        if function == "is_prime":
+            return (
+                "```python\nis_prime(1)\nis_prime(2)\nis_prime(9)\nis_prime(15)\nis_prime(17)\n```"
+            )
+        return "```python\ncount_primes(10)\ncount_primes(0)\ncount_primes(30)\n```"
+
+
+def _ctx(script: Script, budget: Budget | None = None, text: str = TASK) -> OptimizerContext:
+    task = build_task(parse_task_text(text, REPO, source="t.yaml"))
+    llm = ScriptedLLM(script, budget=budget)
+    return OptimizerContext(task=task, seed=0, budget=budget, make_llm=lambda **_: llm)
+
+
+def test_divide_conquer_consensus_picks_the_agreeing_majority(local_sandbox: Sandbox) -> None:
+    script = Script()
+    opt = FunCoderOptimizer(_ctx(script), {"conquer_samples": 3}, sandbox=local_sandbox)
+    (cand,) = opt.propose(1)
+    code = cand.payload["code"]
+    assert cand.payload["language"] == "python"
+    # the helper is one of the two right ones, never the architect's or the crashing one
+    assert "k % 2 == 1" not in code and "ValueError" not in code
+    assert "def is_prime" in code and code.index("def is_prime") < code.index("def count_primes")
+    assert script.seen[:2] == ["divide-count_primes", "divide-is_prime"]
+    assert "conquer-is_prime" in script.seen and "conquer-count_primes" in script.seen
+    helper = next(r for r in cand.meta["consensus"] if r["function"] == "is_prime")
+    # candidates: architect (wrong), right A, right B, crashy; the winner is A or B
+    assert helper["candidates"] == 4 and helper["inputs"] == 5 and helper["best"] in (1, 2)
+    scores = helper["scores"]
+    assert scores[helper["best"]] == max(scores) and scores[3] < 0
+    assert cand.meta["prompt_version"] == PROMPT_VERSION and cand.meta["bad_answers"] == 0
+    assert json.loads(json.dumps(opt.state()))["count"] == 1
+
+
+def test_bad_divide_answer_is_counted_and_sent_back(local_sandbox: Sandbox) -> None:
+    script = Script(divide_first="Sorry, I cannot help with that.")
+    opt = FunCoderOptimizer(_ctx(script), {}, sandbox=local_sandbox)
+    (cand,) = opt.propose(1)
+    assert script.seen.count("divide-count_primes") == 2  # asked again with the problem stated
+    assert cand.meta["bad_answers"] == 1 and "def is_prime" in cand.payload["code"]
+
+
+def test_budget_ends_propose_with_best_so_far_then_stops(local_sandbox: Sandbox) -> None:
+    budget = Budget(calls=3)
+    opt = FunCoderOptimizer(_ctx(Script(), budget), {"conquer_samples": 3}, sandbox=local_sandbox)
+    (cand,) = opt.propose(1)  # divide root, divide helper, one conquer sample: then out
+    assert cand.meta["mode"] == "solve-budget" and "def count_primes" in cand.payload["code"]
+    assert budget.spent.calls == 3
+    from workbench.errors import BudgetExceeded
+
+    with pytest.raises(BudgetExceeded):
+        opt.propose(1)
+
+
+def test_parse_inputs_keeps_only_calls_of_the_function() -> None:
+    reply = (
+        "Tests:\n```python\n>>> f([1, 2])\nassert f(3) == 4\nf(3)  # dup\nprint(f(5))\n"
+        "f(\ng(1)\n```"
+    )
+    assert parse_inputs(reply, "f", 10) == ["f([1, 2])", "f(3)", "f(5)"]
+    assert parse_inputs(reply, "f", 2) == ["f([1, 2])", "f(3)"]
+
+
+def test_settings_are_checked_with_their_path() -> None:
+    ctx = _ctx(Script())
+    with pytest.raises(SettingsError) as info:
+        make_optimizer("funcoder", {"max_depth": 9, "colour": 1}, ctx)
+    text = str(info.value)
+    assert "max_depth" in text and "colour: unknown key" in text
+
+
+def test_funcoder_run_end_to_end_writes_the_run_dir(tmp_path: Path) -> None:
+    script = Script()
+    (tmp_path / "t.yaml").write_text(TASK)
+    calls: list[Any] = []
+
+    def make_llm(budget: Any = None, on_call: Any = None) -> ScriptedLLM:
+        def hook(record: Any) -> None:
+            calls.append(record)
+            if on_call is not None:
+                on_call(record)
+
+        return ScriptedLLM(script, budget=budget, on_call=hook)
+
+    result = start_run(tmp_path / "t.yaml", tmp_path / "runs", make_llm=make_llm)
+    summary = result.summary
+    assert summary["stop_reason"] in ("target", "optimizer:exhausted")
+    assert summary["best"]["score"] == 1.0 and summary["evaluations"] == 1
+    run = result.run.path
+    for name in ("events.jsonl", "summary.json", "best.json", "task.yaml"):
+        assert (run / name).is_file(), name
+    events = [json.loads(x) for x in (run / "events.jsonl").read_text().splitlines()]
+    (proposal,) = [e for e in events if e["type"] == "proposal"]
+    assert proposal["meta"]["prompt_version"] == PROMPT_VERSION
+    (evaluation,) = [e for e in events if e["type"] == "evaluation"]
+    assert evaluation["scores"]["hidden_pass_rate"] == 1.0
+    llm_events = [e for e in events if e["type"] == "llm_call"]
+    assert len(llm_events) == len(calls) == summary["llm"]["calls"] <= 40
+
+
+DOUBLE = """
+name: double
+kind: code
+sandbox: {backend: local}
+optimizer: {name: funcoder, settings: {conquer_samples: 2, tests_per_function: 2}}
+budget: {iterations: 4, llm_calls: 30}
+stop: {target: 1.0}
+code:
+  problem:
+    entry_point: double
+    prompt: |
+      def double(x: int) -> int:
+          \"\"\"Return two times x.\"\"\"
+    public_tests: [{input: [3], output: 6}]
+"""
+
+
+def test_failing_public_tests_lead_to_one_repair_round(tmp_path: Path) -> None:
+    seen: list[ChatRequest] = []
+
+    def model(request: ChatRequest) -> str:
+        seen.append(request)
+        system = request.messages[0]["content"]
+        if system in (DIVIDE_SYSTEM, CONQUER_SYSTEM):
+            repair = len(request.messages) > 4
+            body = "return 2 * x" if repair else "return x * 3"
+            return f"```python\ndef double(x: int) -> int:\n    {body}\n```"
+        return "```python\ndouble(1)\ndouble(-4)\n```"
+
+    (tmp_path / "t.yaml").write_text(DOUBLE)
+    result = start_run(
+        tmp_path / "t.yaml",
+        tmp_path / "runs",
+        make_llm=lambda budget=None, on_call=None: ScriptedLLM(
+            model, budget=budget, on_call=on_call
+        ),
+    )
+    assert result.summary["best"]["score"] == 1.0 and result.summary["evaluations"] == 2
+    events = [json.loads(x) for x in (result.run.path / "events.jsonl").read_text().splitlines()]
+    first, second = [e for e in events if e["type"] == "proposal"]
+    assert first["meta"]["mode"] == "solve" and second["meta"]["mode"] == "repair"
+    assert second["parent_ids"] == [first["id"]] and "2 * x" in second["payload"]["code"]
+    repairs = [
+        r for r in seen if len(r.messages) > 4 and r.messages[0]["content"] == CONQUER_SYSTEM
+    ]
+    assert repairs and "double(3) == 6" in repairs[0].messages[-1]["content"]
+    # the run stopped at the target: nothing proposed after the passing program
+    assert result.summary["stop_reason"] == "target"
+
+
+def test_state_resumes_in_a_fresh_optimizer(local_sandbox: Sandbox) -> None:
+    ctx = _ctx(Script())
+    opt = FunCoderOptimizer(ctx, {"conquer_samples": 3}, sandbox=local_sandbox)
+    (cand,) = opt.propose(1)
+    from workbench.contracts import Evaluation
+
+    opt.observe([Evaluation(cand.id, "ok", {"public_pass_rate": 0.0}, "public_pass_rate")])
+    fresh = FunCoderOptimizer(ctx, {"conquer_samples": 3}, sandbox=local_sandbox)
+    fresh.load_state(json.loads(json.dumps(opt.state())))
+    assert fresh.best == opt.best and fresh.count == 1 and fresh.rng.random() == opt.rng.random()
+    (again,) = fresh.propose(1)
+    assert again.id != cand.id and again.meta["mode"] == "repair"
+
+
+def test_docstring_examples_of_the_generator_modules() -> None:
+    import doctest
+
+    from workbench.agents.funcoder import steps
+
+    result = doctest.testmod(steps)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_depth_limit_leaves_helpers_to_conquer(local_sandbox: Sandbox) -> None:
+    script = Script()
+    opt = FunCoderOptimizer(
+        _ctx(script), {"max_depth": 0, "conquer_samples": 3}, sandbox=local_sandbox
+    )
+    (cand,) = opt.propose(1)
+    assert "divide-is_prime" not in script.seen  # not divided below the root
+    helper = next(r for r in cand.meta["consensus"] if r["function"] == "is_prime")
+    assert helper["candidates"] == 3  # no divide draft of the helper: the three samples only
+    assert "ValueError" not in cand.payload["code"] and "def is_prime" in cand.payload["code"]

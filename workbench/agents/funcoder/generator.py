@@ -1,0 +1,388 @@
+"""The `funcoder` generator: divide, conquer and functional consensus as an `Optimizer`.
+
+One `propose` runs the whole method on the problem (cometeme/funcoder ``FunCoderDfs2Pass``):
+
+1. *Divide* (top-down DFS to `max_depth`): the model writes the function and may introduce helper
+   functions as stubs with docstrings; each new stub is divided in turn.
+2. *Conquer* (bottom-up): for every function, `conquer_samples` implementations are drawn in one
+   chat call (n samples at `conquer_temperature`), the function shown as a stub placed last after
+   its implemented helpers; the divide draft joins them (`include_architect`).
+3. *Functional consensus*: the model writes test INPUTS for the function (one call); every
+   candidate runs on every input in the sandbox (`run_matrix`); `select_consensus` keeps the one
+   the others agree with most (crash -100, failed firm test -10000). At the root, the
+   problem's public tests (the docstring's examples) are the firm unit tests.
+
+The consensus winner is proposed (and runner-ups, up to `candidates`). If its public-test
+evaluation fails, the next `propose` is one repair round: the root is conquered again with the
+failing tests shown, and consensus picks among the new samples. Once a program passes every
+public test the generator stops proposing. A bad answer (no code, a stub, a changed signature,
+no usable test input) is counted in ``bad_answers`` and, in divide, sent back to the model.
+`BudgetExceeded` inside `propose` ends it with the best program so far; the next `propose`
+re-raises so the run stops cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workbench.agents.codetree import CodeParseError, CodeTree, dependency_order, parse_python
+from workbench.agents.funcoder.consensus import Outcome, select_consensus
+from workbench.agents.funcoder.prompts import (
+    PROMPT_VERSION,
+    conquer_messages,
+    divide_messages,
+    retry_message,
+    tests_messages,
+)
+from workbench.agents.funcoder.steps import adopt, context_of, parse_inputs, program_of, stub_of
+from workbench.agents.sample.common import calls_left, code_problem, sandbox_of
+from workbench.contracts import Candidate, Evaluation
+from workbench.errors import BudgetExceeded
+from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.tasks.code import evaluate_many, run_matrix
+
+__all__ = ["FunCoderOptimizer", "FunCoderSettings"]
+
+log = logging.getLogger(__name__)
+PRIMARY = "public_pass_rate"
+
+
+class FunCoderSettings(BaseModel):
+    """`optimizer.settings` of `funcoder` (anchor defaults scaled down for small local models:
+    the anchor uses depth 6, 10 conquer samples)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_depth: int = Field(2, ge=0, le=6, description="divide recursion depth below the root")
+    max_functions: int = Field(6, ge=1, le=32, description="stop dividing beyond this many")
+    divide_temperature: float = Field(0.2, ge=0.0, le=2.0)
+    conquer_samples: int = Field(3, ge=1, le=16)
+    conquer_temperature: float = Field(0.8, ge=0.0, le=2.0)
+    include_architect: bool = Field(True, description="the divide draft joins the consensus")
+    refine_leaf: bool = Field(True, description="conquer functions without helpers too")
+    tests_per_function: int = Field(5, ge=0, le=20, description="consensus inputs per function")
+    tests_temperature: float = Field(0.2, ge=0.0, le=2.0)
+    tests_max_tokens: int = Field(160, ge=16, le=4096, description="the test-input answer")
+    test_timeout_s: float = Field(3.0, gt=0.0, le=60.0)
+    retries: int = Field(1, ge=0, le=5, description="re-asks after a bad divide answer")
+    max_tokens: int = Field(512, ge=16, le=8192)
+    candidates: int = Field(1, ge=1, le=16, description="programs proposed per step")
+    repair: bool = Field(True, description="after failing public tests, re-conquer the root")
+    sandbox: str | None = Field(None, description="sandbox for consensus runs (default: task's)")
+
+
+class FunCoderOptimizer(Optimizer):
+    """FunCoder on a `code` task; see the module docstring.
+
+    Args:
+        ctx: the run context (its task must be a `code` task).
+        settings: `FunCoderSettings` or its dict.
+        sandbox: where consensus runs go (tests); default: see `sandbox_of`.
+    """
+
+    name = "funcoder"
+
+    def __init__(
+        self,
+        ctx: OptimizerContext,
+        settings: FunCoderSettings | dict[str, Any],
+        sandbox: Any = None,
+    ) -> None:
+        self.ctx = ctx
+        self.settings = FunCoderSettings.model_validate(settings)
+        self.problem = code_problem(ctx, self.name)
+        self.root = self.problem.entry_point
+        self.prompt_tree = parse_python(self.problem.prompt, extract=False)
+        if self.root not in self.prompt_tree.functions:
+            raise CodeParseError(f"the prompt does not define {self.root}()", raw="")
+        self.required = self.prompt_tree.functions[self.root].signature.rstrip(":")
+        self.given = {n for n, f in self.prompt_tree.functions.items() if f.implemented}
+        self.rng = random.Random(ctx.seed)
+        self._sandbox, self._own_sandbox = sandbox, False
+        self.count = 0
+        self.round = 0
+        self.calls = 0  # chat calls made (each sample of n counts in the run's budget)
+        self.seed_counter = 0
+        self.best: dict[str, Any] | None = None  # id, code, score, feedback
+        self.codes: dict[str, str] = {}
+        self.solved = False
+        self.bad_answers = 0
+        self.sandbox_runs = 0
+        self.log: list[dict[str, Any]] = []  # consensus records of the current round
+        self.stopped: dict[str, Any] | None = None  # BudgetExceeded seen: limit, used, allowed
+        self._partial: CodeTree | None = None
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @property
+    def sandbox(self) -> Any:
+        if self._sandbox is None:
+            self._sandbox, self._own_sandbox = sandbox_of(self.ctx, self.settings.sandbox)
+        return self._sandbox
+
+    def _chat(
+        self,
+        messages: list[dict[str, Any]],
+        n: int,
+        temperature: float,
+        max_tokens: int | None = None,
+    ) -> list[str]:
+        left = calls_left(self.ctx)
+        k = n if left is None else max(min(n, left), 1)  # nothing left: the call raises
+        self.seed_counter += 1
+        seed = (self.ctx.seed or 0) * 7919 + self.seed_counter
+        result = self.ctx.llm().chat(
+            messages,
+            n=k,
+            temperature=temperature,
+            seed=seed,
+            max_tokens=max_tokens or self.settings.max_tokens,
+        )
+        self.calls += k
+        return list(result.texts)
+
+    def _stub(self, tree: CodeTree, name: str) -> str:
+        """The function to write, body hidden; the root always as the prompt states it."""
+        return stub_of(self.prompt_tree if name == self.root else tree, name)
+
+    def _bad(self, where: str, why: str) -> None:
+        self.bad_answers += 1
+        log.info("funcoder: bad answer in %s: %s", where, why)
+
+    # -- divide ---------------------------------------------------------------------------------
+    def _divide(self, tree: CodeTree, name: str, depth: int, seen: set[str]) -> CodeTree:
+        s = self.settings
+        required = self.required if name == self.root else None
+        messages = divide_messages(context_of(tree, name), self._stub(tree, name))
+        for _ in range(1 + s.retries):
+            reply = self._chat(messages, 1, s.divide_temperature)[0]
+            try:
+                tree = adopt(tree, reply, name, required)
+                break
+            except CodeParseError as exc:
+                self._bad("divide", str(exc))
+                messages = [*messages, {"role": "assistant", "content": reply}]
+                messages.append(retry_message(str(exc)))
+        else:
+            return tree
+        self._partial = tree
+        for child in tree.functions[name].calls:
+            if child in seen:
+                continue  # FunCoder's "don't re-invent the wheel"
+            seen.add(child)
+            fn = tree.functions[child]
+            if not fn.implemented and depth < s.max_depth and len(tree.functions) < s.max_functions:
+                tree = self._divide(tree, child, depth + 1, seen)
+        return tree
+
+    # -- conquer and consensus ------------------------------------------------------------------
+    def _conquer(
+        self,
+        tree: CodeTree,
+        name: str,
+        previous: str | None = None,
+        feedback: str | None = None,
+    ) -> tuple[CodeTree, list[str]]:
+        """Sample implementations of `name`, pick one by consensus; returns (tree, ranked codes)."""
+        s = self.settings
+        required = self.required if name == self.root else None
+        messages = conquer_messages(
+            context_of(tree, name), self._stub(tree, name), previous=previous, feedback=feedback
+        )
+        candidates: list[CodeTree] = []
+        if s.include_architect and tree.functions[name].implemented:
+            candidates.append(tree)
+        for reply in self._chat(messages, s.conquer_samples, s.conquer_temperature):
+            try:
+                candidates.append(adopt(tree, reply, name, required))
+            except CodeParseError as exc:
+                self._bad("conquer", str(exc))
+        if not candidates:
+            return tree, [program_of(tree, self.root)]
+        codes = [program_of(c, self.root) for c in candidates]
+        if len(set(codes)) == 1:
+            self.log.append({"function": name, "candidates": len(codes), "inputs": 0})
+            return candidates[0], [codes[0]]
+        ranking = self._consensus(name, tree, codes)
+        winner = candidates[ranking[0]]
+        self._partial = winner
+        ranked = list(dict.fromkeys(codes[i] for i in ranking))
+        return winner, ranked
+
+    def _consensus(self, name: str, tree: CodeTree, codes: list[str]) -> list[int]:
+        """Indices of `codes` ordered by functional-consensus score (winner first)."""
+        s = self.settings
+        inputs: list[str] = []
+        if s.tests_per_function > 0:
+            messages = tests_messages(self._stub(tree, name), s.tests_per_function)
+            reply = self._chat(messages, 1, s.tests_temperature, s.tests_max_tokens)[0]
+            inputs = parse_inputs(reply, name, s.tests_per_function)
+            if not inputs:
+                self._bad("tests", f"no call of {name}() in the test-input answer")
+        unique = list(dict.fromkeys(codes))
+        index = {c: i for i, c in enumerate(unique)}
+        rows: list[list[Outcome | None]] = [[] for _ in unique]
+        if inputs:
+            matrix = run_matrix(
+                unique,
+                name,
+                inputs,
+                self.sandbox,
+                context=self.problem.context,
+                timeout_s=s.test_timeout_s,
+            )
+            self.sandbox_runs += len(unique)
+            rows = [[Outcome.from_dict(o) for o in row] for row in matrix]
+        firm = None
+        if name == self.root and self.problem.public_tests:
+            results = evaluate_many(
+                [(self.problem, c) for c in unique],
+                self.sandbox,
+                "public",
+                test_timeout_s=s.test_timeout_s,
+            )
+            self.sandbox_runs += len(unique)
+            firm = [[t.passed for t in r.tests] or [False] for r in results]
+        per_code = [rows[index[c]] for c in codes]
+        per_firm = [firm[index[c]] for c in codes] if firm is not None else None
+        result = select_consensus(per_code, per_firm, seed=self.rng)
+        rest = sorted(
+            (i for i in range(len(codes)) if i != result.best), key=lambda i: -result.scores[i]
+        )
+        self.log.append(
+            {
+                "function": name,
+                "candidates": len(codes),
+                "inputs": len(inputs),
+                "scores": result.scores,
+                "best": result.best,
+            }
+        )
+        return [result.best, *rest]
+
+    # -- rounds ---------------------------------------------------------------------------------
+    def _solve(self) -> list[str]:
+        tree = self.prompt_tree.copy()
+        self._partial = None
+        tree = self._divide(tree, self.root, 0, set(self.given) | {self.root})
+        ranked = [program_of(tree, self.root)]
+        for name in dependency_order(tree, self.root):
+            if name in self.given:
+                continue
+            fn = tree.functions[name]
+            has_children = any(c not in self.given for c in fn.calls)
+            if fn.implemented and not has_children and not self.settings.refine_leaf:
+                continue
+            tree, ranked = self._conquer(tree, name)
+        return ranked
+
+    def _repair(self) -> list[str]:
+        assert self.best is not None
+        try:
+            tree = parse_python(self.best["code"], extract=False)
+        except CodeParseError:
+            tree = self.prompt_tree.copy()
+        if self.root not in tree.functions:
+            tree = self.prompt_tree.copy()
+        self._partial = tree
+        _, ranked = self._conquer(
+            tree, self.root, previous=self.best["code"], feedback=self.best["feedback"]
+        )
+        return ranked
+
+    # -- Optimizer ------------------------------------------------------------------------------
+    def propose(self, n: int) -> list[Candidate]:
+        """Run one FunCoder round (or one repair round) and propose its winner (and runner-ups)."""
+        if self.stopped is not None:
+            raise BudgetExceeded(**self.stopped)
+        if self.solved or n <= 0 or (self.best is not None and not self.settings.repair):
+            return []
+        mode = "solve" if self.best is None else "repair"
+        self.log = []
+        try:
+            ranked = self._solve() if mode == "solve" else self._repair()
+        except BudgetExceeded as exc:
+            self.stopped = {"limit": exc.limit, "used": exc.used, "allowed": exc.allowed}
+            if self._partial is None or self.root not in self._partial.functions:
+                raise
+            ranked = [program_of(self._partial, self.root)]
+            mode += "-budget"
+        self.round += 1
+        out = []
+        for rank, code in enumerate(ranked[: min(n, self.settings.candidates)]):
+            cid = f"f{self.count:04d}"
+            self.count += 1
+            self.codes[cid] = code
+            meta = {
+                "generator": self.name,
+                "prompt_version": PROMPT_VERSION,
+                "round": self.round - 1,
+                "mode": mode,
+                "rank": rank,
+                "consensus": self.log,
+                "llm_calls": self.calls,
+                "bad_answers": self.bad_answers,
+                "sandbox_runs": self.sandbox_runs,
+            }
+            parents = [self.best["id"]] if self.best is not None else []
+            out.append(
+                Candidate(cid, {"code": code, "language": "python"}, parent_ids=parents, meta=meta)
+            )
+        return out
+
+    def observe(self, evaluations: list[Evaluation]) -> None:
+        """Keep the best program by public pass rate; stop once one passes every public test."""
+        for e in evaluations:
+            code = self.codes.pop(e.candidate_id, None)
+            if code is None:
+                continue
+            score = float(e.scores.get(PRIMARY, 0.0))
+            if self.best is None or score > self.best["score"]:
+                self.best = {
+                    "id": e.candidate_id,
+                    "code": code,
+                    "score": score,
+                    "feedback": e.feedback,
+                }
+            if e.status == "ok" and score >= 1.0:
+                self.solved = True
+
+    def state(self) -> dict[str, Any]:
+        """Counters, the best program and the stop flag (JSON)."""
+        return {
+            "prompt_version": PROMPT_VERSION,
+            "count": self.count,
+            "round": self.round,
+            "calls": self.calls,
+            "seed_counter": self.seed_counter,
+            "best": self.best,
+            "codes": self.codes,
+            "solved": self.solved,
+            "bad_answers": self.bad_answers,
+            "sandbox_runs": self.sandbox_runs,
+            "stopped": self.stopped,
+            "rng": list(self.rng.getstate()[1]),
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Inverse of `state`."""
+        self.count = int(state.get("count", 0))
+        self.round = int(state.get("round", 0))
+        self.calls = int(state.get("calls", 0))
+        self.seed_counter = int(state.get("seed_counter", 0))
+        self.best = state.get("best")
+        self.codes = dict(state.get("codes", {}))
+        self.solved = bool(state.get("solved", False))
+        self.bad_answers = int(state.get("bad_answers", 0))
+        self.sandbox_runs = int(state.get("sandbox_runs", 0))
+        self.stopped = state.get("stopped")
+        if state.get("rng"):
+            self.rng.setstate((3, tuple(int(x) for x in state["rng"]), None))
+
+    def close(self) -> None:
+        """Close the sandbox this generator opened for itself."""
+        if self._own_sandbox and self._sandbox is not None:
+            self._sandbox.close()
+        self._sandbox = None

@@ -1,0 +1,28 @@
+"""The `sample` code generator (n samples at a temperature, best by public tests, repair).
+
+Importing this package registers the optimizer name ``sample``.
+"""
+
+from workbench.agents.sample.common import (
+    Program,
+    calls_left,
+    code_problem,
+    extract_program,
+    sandbox_of,
+)
+from workbench.agents.sample.generator import SampleOptimizer, SampleSettings
+from workbench.agents.sample.prompts import PROMPT_VERSION
+from workbench.optimizers import register_optimizer
+
+__all__ = [
+    "PROMPT_VERSION",
+    "Program",
+    "SampleOptimizer",
+    "SampleSettings",
+    "calls_left",
+    "code_problem",
+    "extract_program",
+    "sandbox_of",
+]
+
+register_optimizer("sample", SampleOptimizer)

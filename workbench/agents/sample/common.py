@@ -1,0 +1,91 @@
+"""Pieces every code generator shares: the problem from the run, call budgets, reply parsing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.agents.codetree import CodeParseError, assemble, extract_code, parse_python
+from workbench.errors import ConfigError
+from workbench.optimizers.base import OptimizerContext
+from workbench.tasks.code import CodeProblem, complete_code
+
+__all__ = ["Program", "calls_left", "code_problem", "extract_program", "sandbox_of"]
+
+
+def code_problem(ctx: OptimizerContext, generator: str) -> CodeProblem:
+    """The problem of a `code` task as a generator may see it (no hidden tests).
+
+    Raises:
+        ConfigError: the run's task is not a `code` task.
+    """
+    task = ctx.task
+    public = getattr(task, "public_problem", None)
+    if task is None or public is None:
+        kind = type(task).__name__ if task is not None else "no task"
+        raise ConfigError(f"optimizer {generator!r} writes code: use it on a `code` task ({kind})")
+    return public()
+
+
+def calls_left(ctx: OptimizerContext) -> int | None:
+    """LLM calls the run may still make (None: no call limit)."""
+    budget = ctx.budget
+    if budget is None or getattr(budget, "calls", None) is None:
+        return None
+    spent = budget.spent
+    return max(int(budget.calls) - (spent.calls - spent.cache_hits), 0)
+
+
+def sandbox_of(ctx: OptimizerContext, override: str | None = None) -> tuple[Any, bool]:
+    """A sandbox for a generator's own runs, and whether the caller must close it.
+
+    The run's own sandbox when the context offers one (``ctx.open_sandbox``); else a new one
+    from `override`, the task's `sandbox:` section, or ``auto``.
+    """
+    from workbench.sandbox import open_sandbox
+
+    if override is None:
+        opener = getattr(ctx, "open_sandbox", None)
+        if callable(opener):
+            return opener(), False
+    config = override if override is not None else getattr(ctx.task, "sandbox_config", None)
+    return open_sandbox(config if config is not None else "auto"), True
+
+
+@dataclass
+class Program:
+    """A module parsed from a model reply: the code to run, or why there is none."""
+
+    code: str | None
+    error: str | None = None
+
+
+def extract_program(reply: str, problem: CodeProblem) -> Program:
+    """The module in a model reply that defines `problem`'s entry point.
+
+    Fenced code wins; a bare function body is completed with the prompt; top-level script
+    lines (``print(f(3))``) are dropped. A reply without usable code gives `Program.error`,
+    a message fit to send back to the model.
+    """
+    try:
+        tree = parse_python(reply)
+    except CodeParseError as exc:
+        tree, error = None, str(exc)
+    if tree is None or problem.entry_point not in tree.functions:
+        # a HumanEval-style body (indented statements): complete it with the prompt
+        body = extract_code(reply, "python") or reply
+        body = body.strip("\n") + "\n"
+        completed = complete_code(problem, body)
+        if completed != body:
+            try:
+                tree = parse_python(completed, extract=False)
+            except CodeParseError as exc:
+                return Program(None, str(exc))
+    if tree is None:
+        return Program(None, error)
+    if problem.entry_point not in tree.functions:
+        names = ", ".join(tree.functions) or "no function"
+        return Program(None, f"the answer does not define {problem.entry_point}() (it has {names})")
+    if not tree.functions[problem.entry_point].implemented:
+        return Program(None, f"{problem.entry_point}() is left unimplemented in the answer")
+    return Program(assemble(tree, problem.entry_point, scripts=False))

@@ -1,0 +1,191 @@
+"""The `sample` generator: n samples at a temperature, the best by public tests; then repair.
+
+Each round asks the model for `samples` programs (greedy when ``temperature: 0`` and
+``samples: 1``). The loop evaluates them on the public tests; if none passes them all, the next
+round shows the model the best program so far with its failing tests and asks for a fix. Once a
+program passes every public test the generator stops proposing (the run ends). A reply without
+usable code is counted (``bad_answers``) and its parse error is what the next round shows.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workbench.agents.sample.common import calls_left, code_problem, extract_program
+from workbench.agents.sample.prompts import PROMPT_VERSION, repair_messages, solve_messages
+from workbench.contracts import Candidate, Evaluation
+from workbench.optimizers.base import Optimizer, OptimizerContext
+
+__all__ = ["SampleOptimizer", "SampleSettings"]
+
+log = logging.getLogger(__name__)
+PRIMARY = "public_pass_rate"
+
+
+class SampleSettings(BaseModel):
+    """`optimizer.settings` of `sample`."""
+
+    model_config = ConfigDict(extra="forbid")
+    samples: int = Field(1, ge=1, le=64, description="programs asked for per round")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    repair: bool = Field(True, description="after a failing round, ask the model to fix the best")
+    repair_temperature: float | None = Field(None, ge=0.0, le=2.0, description="default: same")
+    max_rounds: int | None = Field(None, gt=0, description="None: until the run's budget ends")
+    max_tokens: int = Field(512, ge=16, le=8192)
+    attempts: int = Field(2, ge=1, le=10, description="rounds tried when replies hold no code")
+
+
+class SampleOptimizer(Optimizer):
+    """Baseline code generator; see the module docstring.
+
+    Args:
+        ctx: the run context (its task must be a `code` task).
+        settings: `SampleSettings` or its dict.
+    """
+
+    name = "sample"
+
+    def __init__(self, ctx: OptimizerContext, settings: SampleSettings | dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.settings = SampleSettings.model_validate(settings)
+        self.problem = code_problem(ctx, self.name)
+        self.count = 0
+        self.round = 0
+        self.queue: list[dict[str, Any]] = []
+        self.codes: dict[str, str] = {}  # proposed, not yet observed
+        self.best: dict[str, Any] | None = None  # id, code, score, feedback
+        self.last_bad: dict[str, str] | None = None  # reply, error
+        self.solved = False
+        self.bad_answers = 0
+
+    # -- model calls ---------------------------------------------------------------------------
+    def _round(self) -> list[dict[str, Any]]:
+        """One model call of `samples` programs; bad replies are counted and remembered."""
+        s = self.settings
+        repair = s.repair and (self.best is not None or self.last_bad is not None)
+        if repair and self.best is not None:
+            messages = repair_messages(self.problem, self.best["code"], self.best["feedback"])
+        elif repair and self.last_bad is not None:
+            messages = repair_messages(self.problem, self.last_bad["reply"], self.last_bad["error"])
+        else:
+            messages = solve_messages(self.problem)
+        temperature = s.temperature
+        if repair and s.repair_temperature is not None:
+            temperature = s.repair_temperature
+        left = calls_left(self.ctx)
+        k = s.samples if left is None else max(min(s.samples, left), 1)  # 0 left: the call raises
+        seed = (self.ctx.seed or 0) + 1000 * self.round
+        self.round += 1
+        replies = self.ctx.llm().chat(
+            messages, n=k, temperature=temperature, seed=seed, max_tokens=s.max_tokens
+        )
+        out = []
+        for i, reply in enumerate(replies.texts):
+            program = extract_program(reply, self.problem)
+            if program.code is None:
+                self.bad_answers += 1
+                self.last_bad = {"reply": reply, "error": program.error or "no code"}
+                log.info("sample: bad answer %d (%s)", self.bad_answers, program.error)
+                continue
+            meta = {
+                "generator": self.name,
+                "prompt_version": PROMPT_VERSION,
+                "round": self.round - 1,
+                "sample": i,
+                "mode": "repair" if repair else "solve",
+                "temperature": temperature,
+                "bad_answers": self.bad_answers,
+            }
+            parents = [self.best["id"]] if repair and self.best is not None else []
+            out.append({"code": program.code, "meta": meta, "parents": parents})
+        return out
+
+    # -- Optimizer --------------------------------------------------------------------------------
+    def propose(self, n: int) -> list[Candidate]:
+        """Up to `n` programs: queued samples first, else a new (repair) round."""
+        if self.solved or n <= 0:
+            return []
+        attempts = 0
+        while not self.queue:
+            if self.settings.max_rounds is not None and self.round >= self.settings.max_rounds:
+                return []
+            if attempts >= self.settings.attempts:
+                if self.last_bad is None:
+                    return []
+                # nothing parsed: let the harness judge the raw reply (its error is feedback)
+                self.queue.append(
+                    {
+                        "code": self.last_bad["reply"],
+                        "meta": {
+                            "generator": self.name,
+                            "prompt_version": PROMPT_VERSION,
+                            "round": self.round - 1,
+                            "mode": "unparsed",
+                            "bad_answers": self.bad_answers,
+                        },
+                        "parents": [],
+                    }
+                )
+                break
+            attempts += 1
+            self.queue.extend(self._round())
+        out = []
+        for item in self.queue[:n]:
+            cid = f"s{self.count:04d}"
+            self.count += 1
+            self.codes[cid] = item["code"]
+            out.append(
+                Candidate(
+                    id=cid,
+                    payload={"code": item["code"], "language": "python"},
+                    parent_ids=item["parents"],
+                    meta=item["meta"],
+                )
+            )
+        self.queue = self.queue[n:]
+        return out
+
+    def observe(self, evaluations: list[Evaluation]) -> None:
+        """Keep the best program by public pass rate; stop once one passes every public test."""
+        for e in evaluations:
+            code = self.codes.pop(e.candidate_id, None)
+            if code is None:
+                continue  # observed already (a re-run step) or not ours
+            score = float(e.scores.get(PRIMARY, 0.0))
+            if self.best is None or score > self.best["score"]:
+                self.best = {
+                    "id": e.candidate_id,
+                    "code": code,
+                    "score": score,
+                    "feedback": e.feedback,
+                }
+            if e.status == "ok" and score >= 1.0:
+                self.solved = True
+
+    def state(self) -> dict[str, Any]:
+        """Counters, the queue, the best program so far (JSON)."""
+        return {
+            "prompt_version": PROMPT_VERSION,
+            "count": self.count,
+            "round": self.round,
+            "queue": self.queue,
+            "codes": self.codes,
+            "best": self.best,
+            "last_bad": self.last_bad,
+            "solved": self.solved,
+            "bad_answers": self.bad_answers,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Inverse of `state`."""
+        self.count = int(state.get("count", 0))
+        self.round = int(state.get("round", 0))
+        self.queue = list(state.get("queue", []))
+        self.codes = dict(state.get("codes", {}))
+        self.best = state.get("best")
+        self.last_bad = state.get("last_bad")
+        self.solved = bool(state.get("solved", False))
+        self.bad_answers = int(state.get("bad_answers", 0))
