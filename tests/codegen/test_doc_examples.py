@@ -16,6 +16,8 @@ MODULES = [
     "workbench.agents.pgtd.cache",
     "workbench.agents.pgtd.tree",
     "workbench.agents.pgtd.search",
+    "workbench.agents.pgtd.llm",
+    "workbench.agents.pgtd.prompts",
 ]
 
 

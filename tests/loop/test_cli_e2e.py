@@ -71,7 +71,7 @@ def test_tpe_beats_its_random_start_on_svm_wine(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "task",
     [
-        "tasks/quickstart.yaml",
+        "tasks/hpo/quickstart.yaml",
         *sorted(f"tasks/hpo/{p.name}" for p in (REPO / "tasks/hpo").glob("*.yaml")),
     ],
 )
@@ -81,8 +81,10 @@ def test_every_shipped_task_validates(task: str) -> None:
 
 @pytest.mark.slow
 def test_quickstart_finishes_its_evaluations_within_its_wall_budget(tmp_path: Path) -> None:
-    """tasks/quickstart.yaml caps itself at 110 s; on 2 cores it does all 40 evaluations first."""
-    assert cli(["optimize", str(REPO / "tasks/quickstart.yaml"), "--runs-dir", str(tmp_path)]) == 0
+    """tasks/hpo/quickstart.yaml caps itself at 110 s; on 2 cores it does all 40 evaluations first."""
+    assert (
+        cli(["optimize", str(REPO / "tasks/hpo/quickstart.yaml"), "--runs-dir", str(tmp_path)]) == 0
+    )
     (run,) = run_dirs(tmp_path)
     summary = json.loads((run / "summary.json").read_text())
     assert summary["stop_reason"] in ("budget:evaluations", "target")

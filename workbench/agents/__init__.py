@@ -15,6 +15,8 @@ __all__ = [
 ]
 
 # The code generators are optimizers that live in this layer (they use the code tree and the
-# sandbox); importing them registers their names (`sample`, `funcoder`) with make_optimizer.
+# sandbox); importing them registers their names (`sample`, `funcoder`, `pgtd`) with
+# make_optimizer.
 import workbench.agents.funcoder
+import workbench.agents.pgtd
 import workbench.agents.sample  # noqa: F401

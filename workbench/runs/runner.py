@@ -2,7 +2,7 @@
 
 Example:
     >>> from workbench.runs import start_run               # doctest: +SKIP
-    >>> result = start_run("tasks/quickstart.yaml")         # doctest: +SKIP
+    >>> result = start_run("tasks/hpo/quickstart.yaml")         # doctest: +SKIP
     >>> result.summary["best"]["score"]                     # doctest: +SKIP
 """
 

@@ -1,6 +1,16 @@
-"""PG-TD: planning-guided token-level tree search (the pure search; the LLM and sandbox plug in)."""
+"""PG-TD: planning-guided token-level tree search, and the `pgtd` generator built on it.
+
+The pure search (`SearchTree`, `PGTDSearch`) takes plain callables; `llm.TokenModel` and
+`llm.CodeReward` adapt an `LLMClient` and the code harness to them; `PGTDOptimizer` runs the
+search on the loop. Importing this package registers the optimizer name ``pgtd``.
+"""
+
+from typing import Any
 
 from workbench.agents.pgtd.cache import PrefixIndex
+from workbench.agents.pgtd.llm import CodeReward, TokenModel
+from workbench.agents.pgtd.optimizer import PGTDOptimizer, PGTDSettings
+from workbench.agents.pgtd.prompts import PROMPT_VERSION
 from workbench.agents.pgtd.search import PGTDSearch, SearchResult
 from workbench.agents.pgtd.tree import (
     Counters,
@@ -11,15 +21,28 @@ from workbench.agents.pgtd.tree import (
     topk_priors,
     var_p_ucb,
 )
+from workbench.optimizers import OptimizerContext, register_optimizer
+
+
+def _factory(ctx: OptimizerContext, settings: dict[str, Any]) -> PGTDOptimizer:
+    return PGTDOptimizer(ctx, settings)
+
+
+register_optimizer("pgtd", _factory)
 
 __all__ = [
+    "PROMPT_VERSION",
+    "CodeReward",
     "Counters",
     "Node",
+    "PGTDOptimizer",
     "PGTDSearch",
+    "PGTDSettings",
     "PrefixIndex",
     "Program",
     "SearchResult",
     "SearchTree",
+    "TokenModel",
     "program_key",
     "topk_priors",
     "var_p_ucb",

@@ -94,6 +94,8 @@ class PGTDSearch:
         c: P-UCB constant (4).
         base: P-UCB base (10).
         skip_done: pass over fully scored subtrees in selection (see `SearchTree`).
+        stop: optional ``stop(prefix) -> bool`` ending a program without an EOS id (see
+            `SearchTree`).
 
     Example:
         >>> search = PGTDSearch([0], topk=lambda p: [(1, -1.0), (2, -1.1)],
@@ -123,6 +125,7 @@ class PGTDSearch:
         c: float = 4.0,
         base: float = 10.0,
         skip_done: bool = True,
+        stop: Callable[[tuple[int, ...]], bool] | None = None,
     ) -> None:
         self.tree = SearchTree(
             prompt_ids,
@@ -132,6 +135,7 @@ class PGTDSearch:
             c=c,
             base=base,
             skip_done=skip_done,
+            stop=stop,
         )
         self._topk = topk
         self._rollout = rollout

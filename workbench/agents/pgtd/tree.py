@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from workbench.agents.pgtd.cache import PrefixIndex
@@ -174,6 +174,8 @@ class SearchTree:
         skip_done: never select a child whose subtree is fully scored (its terminal programs'
             rewards are cached, so another visit learns nothing). The anchor re-selects such
             children, which spends simulations without calls; ``False`` restores that.
+        stop: optional ``stop(prefix) -> bool``: a prefix that ends the program although its
+            last token is no EOS (e.g. its text closes the Markdown code fence).
     """
 
     def __init__(
@@ -186,6 +188,7 @@ class SearchTree:
         c: float = 4.0,
         base: float = 10.0,
         skip_done: bool = True,
+        stop: Callable[[tuple[int, ...]], bool] | None = None,
     ) -> None:
         if width < 1 or horizon < 1:
             raise ValueError(f"width and horizon must be >= 1 (got {width}, {horizon})")
@@ -196,6 +199,7 @@ class SearchTree:
         self.c = c
         self.base = base
         self.skip_done = skip_done
+        self.stop = stop
         self.root = Node(prefix=tuple(prompt_ids), token=None, prior=1.0, visits=1)
         self.nodes: dict[tuple[int, ...], Node] = {self.root.prefix: self.root}
         self.topk_cache: PrefixIndex[list[tuple[int, float]]] = PrefixIndex()
@@ -205,9 +209,11 @@ class SearchTree:
         self.counters = Counters()
 
     def is_terminal(self, prefix: Sequence[int]) -> bool:
-        """Ends with an EOS id, or holds `horizon` generated tokens."""
+        """Ends with an EOS id, holds `horizon` generated tokens, or `stop` says so."""
         generated = len(prefix) - self.prompt_len
-        return (generated > 0 and prefix[-1] in self.eos_ids) or generated >= self.horizon
+        if (generated > 0 and prefix[-1] in self.eos_ids) or generated >= self.horizon:
+            return True
+        return generated > 0 and self.stop is not None and self.stop(tuple(prefix))
 
     def score(self, node: Node) -> float:
         """`var_p_ucb` of `node` under its parent."""

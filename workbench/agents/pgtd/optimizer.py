@@ -1,0 +1,325 @@
+"""The `pgtd` generator: PG-TD token-level MCTS as an `Optimizer` on the loop.
+
+Each `propose(n)` runs search simulations until `n` programs the loop has not seen yet exist
+(or the search ends: call budget, early stop at public reward 1, the run's LLM budget, or an
+exhausted tree), then proposes them best public reward first as ``{"code", "language"}``
+candidates of the `code` kind. The search's reward is the public-test pass rate from the
+optimizer's own sandbox; the loop's evaluations (hidden tests) arrive in `observe`.
+
+Resume: the state keeps every model answer the search used (top-k lists and rollouts, keyed by
+the generated token ids) and every program reward. `load_state` replays the same number of
+simulations against those answers: the tree, its caches and its counters come back exactly,
+without a model call or a sandbox run (the search is deterministic given its answers).
+
+Settings (``optimizer.settings`` in the task file)::
+
+    width: 3            # top-k children per node
+    c: 4.0              # P-UCB constant
+    base: 10.0          # P-UCB base
+    max_calls: 100      # model calls of the search (top-k + rollouts; cache hits are free)
+    horizon: 256        # max new tokens of a program
+    early_stop: 1.0     # stop once a program passes this share of public tests (null: never)
+    prefill_signature: true   # the assistant turn starts with the signature + docstring
+    sandbox: null       # where public tests run (auto | docker | local | docker:<image>);
+                        # default: the task file's `sandbox:` section
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workbench.agents.pgtd.llm import (
+    CodeReward,
+    TokenModel,
+    apply_chat_template,
+    find_eos_ids,
+    require_problem,
+)
+from workbench.agents.pgtd.prompts import PROMPT_VERSION, assistant_prefix, chat_messages
+from workbench.agents.pgtd.search import PGTDSearch
+from workbench.agents.pgtd.tree import Program, program_key
+from workbench.contracts import Candidate, Evaluation
+from workbench.optimizers.base import Optimizer, OptimizerContext
+
+__all__ = ["PGTDOptimizer", "PGTDSettings"]
+
+log = logging.getLogger(__name__)
+
+
+class PGTDSettings(BaseModel):
+    """`optimizer.settings` of the `pgtd` optimizer (defaults from the anchor, budget smaller)."""
+
+    model_config = ConfigDict(extra="forbid")
+    width: int = Field(3, ge=1, le=20)
+    c: float = Field(4.0, ge=0)
+    base: float = Field(10.0, gt=0)
+    max_calls: int = Field(100, ge=1)
+    horizon: int = Field(256, ge=1)
+    early_stop: float | None = 1.0
+    max_simulations: int = Field(10_000, ge=1)
+    prefill_signature: bool = True
+    sandbox: str | None = None
+
+
+def _lp(value: float) -> float:
+    """A logprob as the search and the saved state see it: 4 decimals, finite (compact JSON)."""
+    return round(value, 4) if math.isfinite(value) else -1e4
+
+
+class _Recorded:
+    """The model callables, recording every answer (JSON) and replaying saved ones first.
+
+    Logprobs are rounded (`_lp`) before the search sees them, so a replay is exact.
+    """
+
+    def __init__(self, model: TokenModel, prompt_len: int) -> None:
+        self.model = model
+        self.n = prompt_len
+        self.topk_log: dict[tuple[int, ...], list[tuple[int, float]]] = {}
+        self.rollout_log: dict[tuple[int, ...], tuple[list[int], str, list[Any]]] = {}
+
+    def topk(self, prefix: Sequence[int]) -> list[tuple[int, float]]:
+        key = tuple(prefix[self.n :])
+        if key not in self.topk_log:
+            self.topk_log[key] = [(t, _lp(lp)) for t, lp in self.model.topk(prefix)]
+        return self.topk_log[key]
+
+    def rollout(self, prefix: Sequence[int]) -> tuple[list[int], str, list[Any]]:
+        key = tuple(prefix[self.n :])
+        if key not in self.rollout_log:
+            ids, text, steps = self.model.rollout(prefix)
+            alts = [[(t, _lp(lp)) for t, lp in step] for step in steps]
+            self.rollout_log[key] = (list(ids[self.n :]), text, alts)
+        gen, text, steps = self.rollout_log[key]
+        return [*prefix[: self.n], *gen], text, steps
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "topk": [[list(k), [list(a) for a in v]] for k, v in self.topk_log.items()],
+            "rollouts": [
+                [list(k), ids, text, [[list(a) for a in step] for step in steps]]
+                for k, (ids, text, steps) in self.rollout_log.items()
+            ],
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        for key, alts in data.get("topk", []):
+            self.topk_log[tuple(key)] = [(int(t), float(lp)) for t, lp in alts]
+        for key, ids, text, steps in data.get("rollouts", []):
+            alts = [[(int(t), float(lp)) for t, lp in step] for step in steps]
+            self.rollout_log[tuple(key)] = ([int(i) for i in ids], str(text), alts)
+        for t, text in data.get("texts", []):
+            self.model.texts.setdefault(int(t), str(text))
+
+
+class PGTDOptimizer(Optimizer):
+    """PG-TD over the run's LLM client for a `code` task (one Python problem).
+
+    Args:
+        ctx: the run context: its task must carry a `CodeProblem` as ``task.problem``.
+        settings: `PGTDSettings` or its dict.
+        sandbox: where the public tests run (default: opened from ``settings.sandbox``).
+    """
+
+    name = "pgtd"
+
+    def __init__(
+        self,
+        ctx: OptimizerContext,
+        settings: PGTDSettings | dict[str, Any] | None = None,
+        *,
+        sandbox: Any = None,
+    ) -> None:
+        self.ctx = ctx
+        self.settings = PGTDSettings.model_validate(settings or {})
+        self.problem = require_problem(ctx.task)
+        self._sandbox = sandbox
+        self._own_sandbox = sandbox is None
+        self.search: PGTDSearch | None = None
+        self.model: TokenModel | None = None
+        self.recorder: _Recorded | None = None
+        self.reward: CodeReward | None = None
+        self.prompt_ids: list[int] | None = None
+        self.eos_ids: list[int] = []
+        self.template = ""
+        self.stopped: str | None = None
+        self.count = 0
+        self.proposed: dict[str, str] = {}  # program key -> candidate id
+        self.scores: dict[str, dict[str, float]] = {}  # candidate id -> the loop's scores
+        self._saved_rewards: dict[str, float] = {}
+        self._replay: dict[str, Any] | None = None
+
+    # -- set-up -------------------------------------------------------------------------------
+    def _sandbox_now(self) -> Any:
+        if self._sandbox is None:
+            from workbench.sandbox import open_sandbox
+
+            config = self.settings.sandbox
+            if config is None:
+                config = getattr(self.ctx.task, "sandbox_config", None) or "auto"
+            self._sandbox = open_sandbox(config)
+        return self._sandbox
+
+    def _reward(self, text: str) -> float:
+        key = program_key(text)
+        if key in self._saved_rewards:  # replaying a saved search: no sandbox run
+            return self._saved_rewards[key]
+        assert self.reward is not None
+        if self.reward.sandbox is None:
+            self.reward.sandbox = self._sandbox_now()
+        return self.reward(text)
+
+    def _start(self) -> PGTDSearch:
+        """Build the prompt, the adapters and the search (first `propose`, or a resume)."""
+        if self.search is not None:
+            return self.search
+        s = self.settings
+        llm = self.ctx.llm()
+        prefill = self.problem.prompt if s.prefill_signature else ""
+        if prefill and not prefill.endswith("\n"):
+            prefill += "\n"
+        model = TokenModel(llm, prefill=prefill, logprobs=s.width, horizon=s.horizon)
+        if self.prompt_ids is None:
+            text, self.template = apply_chat_template(llm, chat_messages(self.problem.prompt))
+            text += assistant_prefix(self.problem.prompt, prefill_signature=s.prefill_signature)
+            self.prompt_ids = model.prompt_ids(text)
+            self.eos_ids = find_eos_ids(llm)
+            if not self.eos_ids:
+                log.warning("pgtd: no EOS token id found; programs end at the fence or horizon")
+        model.prompt_len = len(self.prompt_ids)
+        model.eos_ids = list(self.eos_ids)
+        self.model = model
+        self.recorder = _Recorded(model, len(self.prompt_ids))
+        timeout = float(getattr(self.ctx.task, "test_timeout_s", 5.0))
+        self.reward = CodeReward(self.problem, None, test_timeout_s=timeout)
+        self.search = PGTDSearch(
+            self.prompt_ids,
+            topk=self.recorder.topk,
+            rollout=self.recorder.rollout,
+            reward=self._reward,
+            eos_ids=self.eos_ids,
+            decode=model.decode,
+            stop=model.is_stop,
+            width=s.width,
+            horizon=s.horizon,
+            max_simulations=0,
+            max_calls=s.max_calls,
+            early_stop=s.early_stop,
+            c=s.c,
+            base=s.base,
+        )
+        if self._replay is not None:
+            self._replay_search(self._replay)
+            self._replay = None
+        elif not self.recorder.topk_log:
+            # one top-k call at the prompt fails in one line on a chat-only endpoint; the
+            # search then finds its answer in the log (and counts it as its first call)
+            self.recorder.topk_log[()] = [(t, _lp(lp)) for t, lp in model.check(self.prompt_ids)]
+        return self.search
+
+    def _replay_search(self, saved: dict[str, Any]) -> None:
+        assert self.search is not None and self.recorder is not None
+        self.recorder.load(saved.get("answers", {}))
+        self._saved_rewards = {str(k): float(v) for k, v in saved.get("rewards", {}).items()}
+        self.search.max_simulations = int(saved.get("simulations", 0))
+        self.search.run()
+        self._saved_rewards = {}
+
+    # -- the loop's calls -----------------------------------------------------------------------
+    def propose(self, n: int) -> list[Candidate]:
+        """Search until `n` unseen programs exist (or the search ends); propose the best."""
+        if n <= 0:
+            return []
+        search = self._start()
+        while self.stopped is None and len(self._unproposed()) < n:
+            search.max_simulations = min(
+                search.counters.simulations + 1, self.settings.max_simulations
+            )
+            result = search.run()
+            if result.stopped != "simulations" or result.counters.simulations >= (
+                self.settings.max_simulations
+            ):
+                self.stopped = result.stopped
+        out = []
+        for prog in self._unproposed()[:n]:
+            cid = f"g{self.count:05d}"
+            self.count += 1
+            self.proposed[program_key(prog.text)] = cid
+            meta = {
+                "generator": "pgtd",
+                "prompt_version": PROMPT_VERSION,
+                "template": self.template,
+                "public_reward": prog.reward,
+                "program_order": prog.order,
+                "search": search.counters.to_dict(),
+            }
+            out.append(
+                Candidate(id=cid, payload={"code": prog.text, "language": "python"}, meta=meta)
+            )
+        return out
+
+    def _unproposed(self) -> list[Program]:
+        if self.search is None:
+            return []
+        progs = [p for k, p in self.search.tree.programs.items() if k not in self.proposed]
+        return sorted(progs, key=lambda p: (-p.reward, p.order))
+
+    def observe(self, evaluations: list[Evaluation]) -> None:
+        """Remember the loop's scores (public and hidden) of each program (idempotent)."""
+        for e in evaluations:
+            self.scores[e.candidate_id] = {k: float(v) for k, v in e.scores.items()}
+
+    # -- state --------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Counters, programs, proposals, scores and the recorded model answers (JSON)."""
+        data: dict[str, Any] = {
+            "prompt_version": PROMPT_VERSION,
+            "count": self.count,
+            "proposed": dict(self.proposed),
+            "scores": dict(self.scores),
+            "stopped": self.stopped,
+            "prompt_ids": self.prompt_ids,
+            "eos_ids": list(self.eos_ids),
+            "template": self.template,
+        }
+        if self.search is None:
+            return {**data, "search": self._replay}
+        tree = self.search.tree
+        assert self.recorder is not None and self.model is not None
+        answers = self.recorder.to_dict()
+        answers["texts"] = [[t, s] for t, s in self.model.texts.items()]
+        data["search"] = {
+            "simulations": self.search.counters.simulations,
+            "counters": self.search.counters.to_dict(),
+            "rewards": dict(tree.reward_cache),
+            "programs": [
+                {"text": p.text, "reward": p.reward, "order": p.order}
+                for p in sorted(tree.programs.values(), key=lambda p: p.order)
+            ],
+            "answers": answers,
+        }
+        return data
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore; the tree is rebuilt on the next `propose` by replaying the saved answers."""
+        self.count = int(state.get("count", 0))
+        self.proposed = {str(k): str(v) for k, v in state.get("proposed", {}).items()}
+        self.scores = {str(k): dict(v) for k, v in state.get("scores", {}).items()}
+        self.stopped = state.get("stopped")
+        ids = state.get("prompt_ids")
+        self.prompt_ids = None if ids is None else [int(i) for i in ids]
+        self.eos_ids = [int(i) for i in state.get("eos_ids", [])]
+        self.template = str(state.get("template", ""))
+        self.search = None
+        self._replay = state.get("search")
+
+    def close(self) -> None:
+        """Close the sandbox this optimizer opened."""
+        if self._own_sandbox and self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None

@@ -1,0 +1,70 @@
+"""Every prompt the `pgtd` generator sends (one place, versioned: STYLE and issue 6 item 6).
+
+PG-TD decodes token by token from an exact token prefix, so its "prompt" is a chat rendered to
+text with the model's template and then tokenized, ending inside the assistant turn right after
+an opening Markdown fence (and, by default, the function's signature and docstring): the model
+continues the code and closes the fence, which ends the program.
+
+Example:
+    >>> msgs = chat_messages('def inc(x):\\n    return x + 1\\n')
+    >>> [m["role"] for m in msgs], assistant_prefix("def f():\\n", prefill_signature=False)
+    (['system', 'user'], '```python\\n')
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CHATML_TEMPLATE",
+    "FENCE_CLOSE",
+    "FENCE_OPEN",
+    "PROMPT_VERSION",
+    "SYSTEM",
+    "USER",
+    "assistant_prefix",
+    "chat_messages",
+    "render_chatml",
+]
+
+PROMPT_VERSION = "pgtd-1"
+"""Bump when any text below changes (it is recorded with every proposed candidate)."""
+
+FENCE_OPEN = "```python\n"
+FENCE_CLOSE = "```"
+
+SYSTEM = "You are an expert Python programmer. You write correct, simple Python 3 code."
+
+USER = (
+    "Complete the following Python function. Answer with the whole function, including the "
+    "imports it needs, in one ```python code block and nothing else.\n\n"
+    "```python\n{prompt}```"
+)
+
+CHATML_TEMPLATE = "<|im_start|>{role}\n{content}<|im_end|>\n"
+"""The ChatML turn (Qwen2.5, SmolLM2): used when the server cannot apply its own template."""
+
+
+def chat_messages(problem_prompt: str) -> list[dict[str, str]]:
+    """The system and user turns for a function to write (signature + docstring)."""
+    prompt = problem_prompt if problem_prompt.endswith("\n") else problem_prompt + "\n"
+    return [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": USER.format(prompt=prompt)},
+    ]
+
+
+def assistant_prefix(problem_prompt: str, *, prefill_signature: bool = True) -> str:
+    """The start of the assistant turn the model continues: the fence, and the signature."""
+    if not prefill_signature:
+        return FENCE_OPEN
+    prompt = problem_prompt if problem_prompt.endswith("\n") else problem_prompt + "\n"
+    return FENCE_OPEN + prompt
+
+
+def render_chatml(messages: list[dict[str, str]]) -> str:
+    """Messages in ChatML, ending with an open assistant turn (``add_generation_prompt``).
+
+    >>> render_chatml([{"role": "user", "content": "hi"}])
+    '<|im_start|>user\\nhi<|im_end|>\\n<|im_start|>assistant\\n'
+    """
+    turns = "".join(CHATML_TEMPLATE.format(role=m["role"], content=m["content"]) for m in messages)
+    return turns + "<|im_start|>assistant\n"
