@@ -10,6 +10,7 @@ Example:
     True
 """
 
+from workbench.tasks.base import register_kind
 from workbench.tasks.prompt.budget import (
     INSTRUCTION_OPTIMIZERS,
     SELECTORS,
@@ -32,6 +33,7 @@ from workbench.tasks.prompt.extract import (
     normalize,
     parse_options,
 )
+from workbench.tasks.prompt.kind import PromptSection, build_prompt_task
 from workbench.tasks.prompt.scorers import (
     ExactMatch,
     FunctionScorer,
@@ -93,3 +95,6 @@ __all__ = [
     "project_calls",
     "split",
 ]
+
+# the `prompt` task kind (PromptTask, PromptSection: see workbench.tasks.prompt.kind)
+register_kind("prompt", PromptSection, build_prompt_task)

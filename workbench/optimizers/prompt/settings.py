@@ -1,0 +1,179 @@
+"""Settings of the prompt optimizers and the plan (stages, budgets, projection) they imply.
+
+Registered names and their `optimizer.settings`:
+
+- ``ape`` / ``opro`` / ``protegi``: that method's settings model from
+  `workbench.tasks.prompt.budget` (flat), plus ``budget`` (validation evaluations, default the
+  task file's ``budget.evaluations``) and ``max_tokens`` (optimizer-model answers).
+- ``exemplars``: ``selector`` (default ``random_search``) and its settings (flat: ``k``,
+  ``num_candidates``, ``population``, ``generations``), ``budget``, ``source``. The seed
+  instruction's validation run fills the pool (1 evaluation); heuristic selectors then spend one
+  report evaluation, search selectors the rest of the budget.
+- ``joint``: ``instruction`` + ``instruction_settings``, ``selector`` + ``selector_settings``,
+  ``search`` (``staged``: instruction then exemplars; ``tpe``: Optuna TPE over (instruction,
+  exemplar set) pairs), ``budget`` (instruction stage, default half), ``exemplar_budget``,
+  ``instructions_kept`` and ``sets`` (TPE's candidate lists).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workbench.errors import ConfigError
+from workbench.tasks.prompt.budget import (
+    INSTRUCTION_OPTIMIZERS,
+    SELECTORS,
+    CallProjection,
+    parse_settings,
+    project_calls,
+)
+
+__all__ = ["JointSettings", "Plan", "make_plan", "project_plan"]
+
+DEFAULT_EVALUATIONS = 32
+HEURISTIC = ("random", "nearest", "diversity")
+
+
+class JointSettings(BaseModel):
+    """Settings of the ``joint`` optimizer (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+    instruction: str = "ape"
+    instruction_settings: dict[str, Any] = Field(default_factory=dict)
+    selector: str = "mutation"
+    selector_settings: dict[str, Any] = Field(default_factory=dict)
+    search: Literal["staged", "tpe"] = "staged"
+    budget: int | None = Field(None, ge=1)
+    exemplar_budget: int | None = Field(None, ge=0)
+    instructions_kept: int = Field(4, ge=1)
+    sets: int = Field(8, ge=1)
+    source: Literal["model", "label", "both"] = "model"
+    max_tokens: int = Field(256, ge=16)
+
+
+@dataclass
+class Plan:
+    """What a prompt-optimizer run will do."""
+
+    method: str
+    instruction: str
+    instruction_settings: Any
+    selector: str
+    selector_settings: Any
+    budget: int
+    exemplar_budget: int
+    search: str = "staged"
+    instructions_kept: int = 4
+    sets: int = 8
+    source: str = "model"
+    max_tokens: int = 256
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        d = dataclasses.asdict(self)
+        for key in ("instruction_settings", "selector_settings"):
+            value = getattr(self, key)
+            d[key] = value.model_dump() if isinstance(value, BaseModel) else value
+        return d
+
+
+def _pop_int(settings: dict[str, Any], key: str) -> int | None:
+    value = settings.pop(key, None)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise ConfigError(f"optimizer.settings.{key}={value!r}: give a non-negative integer")
+    return value
+
+
+def make_plan(method: str, settings: dict[str, Any], evaluations: int | None) -> Plan:
+    """Validate `settings` of optimizer `method` and split the evaluation budget into stages.
+
+    Args:
+        method: ``ape``, ``opro``, ``protegi``, ``exemplars`` or ``joint``.
+        settings: the task file's ``optimizer.settings``.
+        evaluations: the task file's ``budget.evaluations`` (None: 32).
+
+    Raises:
+        ConfigError: unknown keys or values (the message names the field).
+    """
+    s = dict(settings)
+    total = evaluations or DEFAULT_EVALUATIONS
+    if method in ("ape", "opro", "protegi"):
+        budget = _pop_int(s, "budget") or total
+        max_tokens = _pop_int(s, "max_tokens") or 256
+        io = parse_settings("instruction optimizer", method, INSTRUCTION_OPTIMIZERS, s)
+        return Plan(method, method, io, "none", None, budget, 0, max_tokens=max_tokens)
+    if method == "exemplars":
+        selector = s.pop("selector", "random_search")
+        source = s.pop("source", "model")
+        budget = _pop_int(s, "budget") or total
+        es = parse_settings("exemplar selector", selector, SELECTORS, s)
+        report = 1 if selector in HEURISTIC else 0
+        return Plan(
+            method, "none", None, selector, es, 1, max(budget - 1 - report, 0), source=source
+        )
+    if method == "joint":
+        j = JointSettings.model_validate(s)
+        io = parse_settings(
+            "instruction optimizer", j.instruction, INSTRUCTION_OPTIMIZERS, j.instruction_settings
+        )
+        es = parse_settings("exemplar selector", j.selector, SELECTORS, j.selector_settings)
+        budget = j.budget or max(total // 2, 1)
+        report = 1 if (j.selector in HEURISTIC and j.search == "staged") else 0
+        es_budget = j.exemplar_budget
+        if es_budget is None:
+            es_budget = max(total - budget - report, 0)
+        return Plan(
+            method,
+            j.instruction,
+            io,
+            j.selector if j.search == "staged" else "none",
+            es,
+            budget,
+            es_budget,
+            j.search,
+            j.instructions_kept,
+            j.sets,
+            j.source,
+            j.max_tokens,
+        )
+    raise ConfigError(f"unknown prompt optimizer {method!r}")
+
+
+def project_plan(
+    plan: Plan,
+    *,
+    val_size: int,
+    test_size: int,
+    train_size: int,
+    pool_size: int | None = None,
+) -> CallProjection:
+    """The calls `plan` will make (`project_calls`, plus TPE's trials for ``search: tpe``)."""
+    p = project_calls(
+        val_size=val_size,
+        instruction=plan.instruction,
+        instruction_settings=plan.instruction_settings,
+        selector=plan.selector,
+        selector_settings=plan.selector_settings if plan.selector != "none" else None,
+        budget=plan.budget,
+        exemplar_budget=plan.exemplar_budget,
+        test_size=test_size,
+        train_size=train_size,
+        pool_size=pool_size,
+    )
+    if plan.search != "tpe":
+        return p
+    io_evals = p.stages["instruction"]["evaluations"]
+    pairs = min(plan.instructions_kept, io_evals) * (plan.sets + 1) - min(
+        plan.instructions_kept, io_evals
+    )
+    trials = min(plan.exemplar_budget, pairs)
+    return dataclasses.replace(
+        p,
+        task_calls=p.task_calls + trials * val_size,
+        val_evaluations=p.val_evaluations + trials,
+        stages={**p.stages, "exemplars": {"evaluations": trials, "report_evaluations": 0}},
+    )

@@ -1,0 +1,313 @@
+"""The `prompt` task kind: a candidate is an instruction plus exemplars, scored on validation.
+
+A candidate payload is ``{"instruction": str, "exemplars": [...]}`` where each exemplar is
+``{"input", "output"}`` (optionally ``"target"``) or ``"train:<i>"`` (the i-th training pair,
+shown with its gold answer). ``"selection": "nearest"`` with ``"k"`` picks, per input, the k
+exemplars of the list nearest to it (TF-IDF). Evaluating runs the task model on the validation
+split (one chat call per example, temperature 0, batched over the client's concurrency), grades
+each output and returns the accuracy as the primary score, with one ``tests`` row per example
+(``input``, ``output``, ``target``, ``passed``) so optimizers can harvest correct outputs and
+read failures. `PromptTask.evaluate_test` runs a payload once on the test split.
+
+Example task file::
+
+    name: bbh-navigate
+    kind: prompt
+    optimizer: {name: opro}
+    budget: {evaluations: 8}
+    llm: {model: local}              # the optimizer model
+    prompt:
+      dataset: navigate              # a BBH task, or a .jsonl path relative to this file
+      split: {train: 20, val: 20, test: 50, seed: 0}
+      instruction: "Let's think step by step."
+      task_llm: {model: local}       # the task model (default: the `llm:` section)
+      max_tokens: 256
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from workbench.contracts import Candidate, Evaluation
+from workbench.errors import ConfigError
+from workbench.tasks.base import EvalContext, Task
+from workbench.tasks.prompt.data import Example, list_bbh_tasks, load_bbh, load_jsonl
+from workbench.tasks.prompt.scorers import Scorer, bbh_scorer, make_scorer
+from workbench.tasks.prompt.split import Splits, split
+from workbench.tasks.prompt.template import PromptTemplate, Shot
+
+__all__ = ["ExampleResult", "PromptSection", "PromptTask", "SplitSpec", "build_prompt_task"]
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class SplitSpec(BaseModel):
+    """Split sizes (counts or fractions) and the shuffle seed."""
+
+    model_config = _STRICT
+    train: int | float = 20
+    val: int | float = 20
+    test: int | float | None = 50
+    seed: int = 0
+
+
+class PromptSection(BaseModel):
+    """The `prompt:` section of a task file."""
+
+    model_config = _STRICT
+    dataset: str = Field(min_length=1, description="BBH task name or a .jsonl path")
+    input_key: str = "input"
+    target_key: str = "target"
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    scorer: str | dict[str, Any] = Field("auto", description="'auto': BBH's scorer or normalized")
+    template: dict[str, Any] = Field(default_factory=dict, description="PromptTemplate fields")
+    render: Literal["chat", "text"] = "chat"
+    instruction: str = "Let's think step by step, then finish with 'So the answer is X.'"
+    k: int = Field(3, ge=1, description="exemplars per prompt")
+    task_llm: Any = Field(None, description="LLMConfig of the task model (default: `llm:`)")
+    max_tokens: int = Field(256, ge=1)
+
+    @field_validator("task_llm", mode="before")
+    @classmethod
+    def _llm(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        from workbench.llm import LLMConfig  # the llm layer owns the schema; imported lazily
+
+        return value if isinstance(value, LLMConfig) else LLMConfig.model_validate(value)
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    """One graded task-model output."""
+
+    input: str
+    output: str
+    target: str
+    correct: bool
+    extracted: str | None
+
+    def to_test(self, name: str) -> dict[str, Any]:
+        """The `Evaluation.tests` row."""
+        return {
+            "name": name,
+            "passed": self.correct,
+            "message": f"extracted {self.extracted!r}, expected {self.target!r}",
+            "input": self.input,
+            "output": self.output,
+            "target": self.target,
+        }
+
+
+class PromptTask(Task):
+    """Scores prompts with a task model on a labelled dataset (see the module docstring).
+
+    Args:
+        name: the task name.
+        section: the validated `prompt:` section.
+        base_dir: the folder relative dataset and scorer paths resolve against.
+        evaluations: the task file's ``budget.evaluations`` (validation prompt evaluations).
+        default_llm: the task file's `llm:` config, used when `task_llm` is not set.
+    """
+
+    primary = "accuracy"
+    direction = "maximize"
+
+    def __init__(
+        self,
+        name: str,
+        section: PromptSection,
+        base_dir: Path,
+        *,
+        evaluations: int | None = None,
+        default_llm: Any = None,
+    ) -> None:
+        self.name = name
+        self.section = section
+        self.base_dir = base_dir
+        self.evaluations = evaluations
+        self.llm_config = section.task_llm if section.task_llm is not None else default_llm
+        if section.dataset in list_bbh_tasks():
+            examples = load_bbh(section.dataset)
+            default_scorer: Scorer = bbh_scorer(section.dataset)
+        elif section.dataset.endswith(".jsonl"):
+            path = Path(section.dataset)
+            examples = load_jsonl(
+                path if path.is_absolute() else base_dir / path,
+                section.input_key,
+                section.target_key,
+            )
+            default_scorer = make_scorer("normalized")
+        else:
+            raise ConfigError(
+                f"prompt.dataset {section.dataset!r}: give a BBH task name "
+                f"(e.g. 'navigate') or a .jsonl file path"
+            )
+        s = section.split
+        self.splits: Splits[Example] = split(
+            examples, train=s.train, val=s.val, test=s.test, seed=s.seed
+        )
+        if not self.splits.val:
+            raise ConfigError("prompt.split.val is 0: the validation split cannot be empty")
+        self.scorer: Scorer = (
+            default_scorer if section.scorer == "auto" else make_scorer(section.scorer, base_dir)
+        )
+        self.template = PromptTemplate(**section.template)
+        self._client: Any = None
+        self._stack = contextlib.ExitStack()
+        self._lock = threading.Lock()
+
+    # -- the task model -----------------------------------------------------------------------
+    def use_client(self, client: Any) -> None:
+        """Use `client` (an `LLMClient`, e.g. a `ScriptedLLM`) as the task model."""
+        self._client = client
+
+    def client(self) -> Any:
+        """The task model's `LLMClient`, opened on first use (`close` releases it)."""
+        with self._lock:
+            if self._client is None:
+                from workbench.llm import open_llm
+
+                config = self.llm_config if self.llm_config is not None else "local"
+                self._client = self._stack.enter_context(open_llm(config))
+            return self._client
+
+    def close(self) -> None:
+        """Close a task-model client this task opened."""
+        self._stack.close()
+
+    @property
+    def usage(self) -> Any:
+        """The task model's `Usage` (None before the first call)."""
+        return None if self._client is None else self._client.usage
+
+    # -- running prompts ----------------------------------------------------------------------
+    def shots(self, payload: dict[str, Any]) -> list[Shot]:
+        """The payload's exemplars as `Shot`s (``"train:<i>"`` ids resolved)."""
+        out = []
+        for item in payload.get("exemplars") or []:
+            if isinstance(item, str) and item.startswith("train:"):
+                try:
+                    ex = self.splits.train[int(item.removeprefix("train:"))]
+                except (ValueError, IndexError):
+                    raise ConfigError(f"exemplar id {item!r}: no such training example") from None
+                out.append(Shot(ex.input, ex.target, ex.target))
+            elif isinstance(item, dict) and "input" in item and "output" in item:
+                out.append(
+                    Shot(str(item["input"]), str(item["output"]), str(item.get("target", "")))
+                )
+            else:
+                raise ConfigError(f"exemplar {item!r}: give {{input, output}} or 'train:<i>'")
+        return out
+
+    def _per_input(self, payload: dict[str, Any]) -> Any:
+        shots = self.shots(payload)
+        if payload.get("selection") != "nearest" or not shots:
+            return lambda _query: shots
+        from workbench.optimizers.exemplars import Exemplar, NearestSelector
+
+        pool = [Exemplar(s.input, s.output, s.target) for s in shots]
+        selector = NearestSelector(pool, k=int(payload.get("k", self.section.k)))
+        return lambda query: [Shot(e.input, e.output, e.target) for e in selector.select(query)]
+
+    def messages(self, instruction: str, shots: list[Shot], input: str) -> list[dict[str, str]]:
+        """The chat messages of one prompt (``render: text`` sends one user message)."""
+        if self.section.render == "text":
+            return [
+                {"role": "user", "content": self.template.render_text(instruction, shots, input)}
+            ]
+        return self.template.render_messages(instruction, shots, input)
+
+    def run(self, payload: dict[str, Any], examples: list[Example]) -> list[ExampleResult]:
+        """Run the payload's prompt on `examples` (one task-model call each) and grade them."""
+        instruction = str(payload.get("instruction", ""))
+        pick = self._per_input(payload)
+        client = self.client()
+        prompts = [self.messages(instruction, pick(e.input), e.input) for e in examples]
+
+        def call(messages: list[dict[str, str]]) -> str:
+            result = client.chat(messages, temperature=0.0, max_tokens=self.section.max_tokens)
+            return result.texts[0] if result.texts else ""
+
+        workers = max(1, int(getattr(self.llm_config, "concurrency", 4) or 4))
+        with ThreadPoolExecutor(max_workers=min(workers, max(len(examples), 1))) as pool:
+            outputs = list(pool.map(call, prompts))
+        results = []
+        for ex, out in zip(examples, outputs, strict=True):
+            graded = self.scorer(out, ex.target, ex.input)
+            results.append(
+                ExampleResult(ex.input, out, ex.target, graded.correct, graded.extracted)
+            )
+        return results
+
+    def evaluate(self, candidate: Candidate, ctx: EvalContext) -> Evaluation:
+        """Validation accuracy of the candidate's prompt, with per-example rows."""
+        start = time.monotonic()
+        try:
+            self.shots(candidate.payload)
+        except ConfigError as exc:
+            return Evaluation(candidate.id, "error", primary=self.primary, feedback=str(exc))
+        results = self.run(candidate.payload, self.splits.val)
+        accuracy = sum(r.correct for r in results) / len(results)
+        failures = [r for r in results if not r.correct]
+        feedback = f"validation accuracy {accuracy:.3f} ({len(results) - len(failures)}/"
+        feedback += f"{len(results)} correct)"
+        if failures:
+            f = failures[0]
+            feedback += f"; e.g. got {f.extracted!r} for target {f.target!r}"
+        return Evaluation(
+            candidate_id=candidate.id,
+            status="ok",
+            scores={"accuracy": accuracy, "correct": float(len(results) - len(failures))},
+            primary=self.primary,
+            direction="maximize",
+            tests=[r.to_test(f"val[{i}]") for i, r in enumerate(results)],
+            timings={"eval_s": time.monotonic() - start},
+            feedback=feedback,
+        )
+
+    def evaluate_test(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Accuracy of `payload` on the test split (call once, for the final prompt)."""
+        if not self.splits.test:
+            return {"accuracy": None, "n": 0}
+        results = self.run(payload, self.splits.test)
+        return {"accuracy": sum(r.correct for r in results) / len(results), "n": len(results)}
+
+    # -- Task API -----------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """Everything that changes an evaluation (the task model included)."""
+        llm = self.llm_config
+        llm = llm.model_dump(mode="json") if hasattr(llm, "model_dump") else llm
+        return {
+            **super().config(),
+            "section": self.section.model_dump(mode="json", exclude={"task_llm"}),
+            "task_llm": llm,
+        }
+
+    def describe(self) -> str:
+        """The task for an optimizer model: dataset and a labelled example."""
+        ex = self.splits.train[0] if self.splits.train else self.splits.val[0]
+        return (
+            f"Prompt task {self.name!r} on {self.section.dataset!r}: write an instruction so a "
+            f"model answers correctly. Example input: {ex.input[:300]!r} -> {ex.target!r}"
+        )
+
+
+def build_prompt_task(task_file: Any) -> PromptTask:
+    """The `register_kind` factory: a `PromptTask` from a validated task file."""
+    section = task_file.section
+    return PromptTask(
+        task_file.name,
+        section,
+        Path(task_file.base_dir),
+        evaluations=task_file.budget.evaluations,
+        default_llm=task_file.llm,
+    )
