@@ -1,0 +1,185 @@
+"""The public surface of each layer is pinned: a name that appears or disappears fails here.
+
+When you change a layer's `__all__` on purpose, update its entry below in the same commit.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "workbench": [
+        "BudgetExceeded",
+        "ConfigError",
+        "RunError",
+        "UserError",
+        "WorkbenchError",
+        "__version__",
+    ],
+    "workbench.errors": [
+        "BudgetExceeded",
+        "ConfigError",
+        "EndpointError",
+        "EngineUnavailable",
+        "ModelAnswerError",
+        "NotSetUp",
+        "RunError",
+        "UserError",
+        "WorkbenchError",
+    ],
+    "workbench.contracts": [
+        "Candidate",
+        "Direction",
+        "Evaluation",
+        "OUTPUT_CAP",
+        "Score",
+        "Status",
+        "better",
+    ],
+    "workbench.llm": [
+        "Budget",
+        "CachedLLM",
+        "CallRecord",
+        "ChatRequest",
+        "ChatResult",
+        "CompletionRequest",
+        "CompletionResult",
+        "DEFAULT_LOCAL_MODEL",
+        "FunctionLLM",
+        "LLMClient",
+        "LLMConfig",
+        "LLMRequestError",
+        "LimitedLLM",
+        "MeteredLLM",
+        "OpenAIClient",
+        "PRICES",
+        "ResponseCache",
+        "RetryingLLM",
+        "ScriptedLLM",
+        "StructuredResult",
+        "TEST_LOCAL_MODEL",
+        "TokenLogprob",
+        "Usage",
+        "WrapperLLM",
+        "allow_model_requests",
+        "check_allow_model_requests",
+        "open_llm",
+        "parse_model",
+        "wrap",
+    ],
+    "workbench.sandbox": [
+        "DockerSandbox",
+        "ExecResult",
+        "FunctionSandbox",
+        "Limits",
+        "LocalSandbox",
+        "RunRequest",
+        "Sandbox",
+        "SandboxConfig",
+        "Status",
+        "allow_docker",
+        "build_image",
+        "default_image",
+        "docker_allowed",
+        "open_sandbox",
+    ],
+    "workbench.trace": [
+        "BackwardPass",
+        "CodeCall",
+        "CodeError",
+        "ExceptionNode",
+        "ExecutionError",
+        "Feedback",
+        "FunModule",
+        "FunctionSource",
+        "Graph",
+        "MessageNode",
+        "Module",
+        "Node",
+        "ParameterNode",
+        "RemoteError",
+        "Subgraph",
+        "apply_op",
+        "backward",
+        "bundle",
+        "check_code",
+        "compile_code",
+        "current_graph",
+        "is_tracing",
+        "model",
+        "named_parameters",
+        "node",
+        "stop_tracing",
+        "subgraph",
+        "to_dot",
+        "to_svg",
+        "use_graph",
+        "zero_feedback",
+    ],
+    "workbench.tasks": [
+        "BudgetSpec",
+        "EvalContext",
+        "HpoSection",
+        "HpoTask",
+        "Kind",
+        "OptimizerSpec",
+        "StopSpec",
+        "Task",
+        "TaskFile",
+        "build_task",
+        "get_kind",
+        "kind_names",
+        "load_task",
+        "load_task_file",
+        "parse_task_text",
+        "register_kind",
+        "task_file_model",
+    ],
+    "workbench.optimizers": [
+        "FunctionOptimizer",
+        "Optimizer",
+        "OptimizerContext",
+        "SettingsError",
+        "make_optimizer",
+        "optimizer_names",
+        "register_optimizer",
+    ],
+    "workbench.agents": [
+        "Loop",
+        "LoopSettings",
+        "LoopState",
+        "RunStore",
+        "cache_key",
+        "open_checkpointer",
+        "run_graph",
+    ],
+    "workbench.runs": [
+        "EventLog",
+        "RunDir",
+        "RunResult",
+        "check_task",
+        "create_run",
+        "default_runs_dir",
+        "find_run",
+        "list_runs",
+        "read_events",
+        "resume_run",
+        "start_run",
+        "write_report",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_all_is_pinned(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert sorted(mod.__all__) == PUBLIC[module]
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_every_public_name_exists(module: str) -> None:
+    mod = importlib.import_module(module)
+    missing = [name for name in mod.__all__ if not hasattr(mod, name)]
+    assert not missing, f"{module}.__all__ lists names it does not define: {missing}"
