@@ -81,7 +81,7 @@ def test_every_shipped_task_validates(task: str) -> None:
 
 @pytest.mark.slow
 def test_quickstart_finishes_its_evaluations_within_its_wall_budget(tmp_path: Path) -> None:
-    """tasks/hpo/quickstart.yaml caps itself at 110 s; on 2 cores it does all 40 evaluations first."""
+    """tasks/hpo/quickstart.yaml caps itself at 110 s; on 2 cores it runs all 40 evaluations."""
     assert (
         cli(["optimize", str(REPO / "tasks/hpo/quickstart.yaml"), "--runs-dir", str(tmp_path)]) == 0
     )

@@ -219,6 +219,7 @@ def _execute(
     finally:
         if opt is not None:
             opt.close()
+        task.close()
         ctx.close()
         sandbox.close()
         store.close()

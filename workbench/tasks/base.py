@@ -85,6 +85,10 @@ class Task(ABC):
         """A short text about the task for LLM-driven optimizers."""
         return f"Task {self.name!r}: {self.direction} {self.primary!r}."
 
+    def close(self) -> None:
+        """Release what the task opened (e.g. its own model server). Default: nothing."""
+        return None
+
 
 @dataclass(frozen=True)
 class Kind:

@@ -118,6 +118,21 @@ class FunModule:
             bound[key] = FunModule(self._spec, instance, param)
         return bound[key]
 
+    @property
+    def executor(self) -> Callable[[CodeCall], Any] | None:
+        """Where the code runs: None in process, else the executor given ``CodeCall``s.
+
+        Setting it (e.g. a task setting that sends trainable functions to a sandbox) changes
+        every binding of the function, as ``@bundle(executor=...)`` would have.
+        """
+        return self._spec.executor
+
+    @executor.setter
+    def executor(self, executor: Callable[[CodeCall], Any] | None) -> None:
+        if executor is not None and self._spec.source is None:
+            raise TypeError(f"{self._spec.name}: an executor needs a function with readable source")
+        self._spec.executor = executor
+
     def parameters(self) -> list[ParameterNode]:
         """The trainable code parameter, if any, as a list."""
         return [self.parameter] if self.parameter is not None else []

@@ -1,8 +1,22 @@
-"""OptoPrime pieces that need no LLM: prompt rendering and answer parsing.
+"""OptoPrime: an LLM optimizer for traced parameters (values, prompts, code).
 
-The optimizer loop (``propose``/``update`` through ``workbench.llm``) builds on these.
+- :class:`OptoPrime` works on ``ParameterNode`` objects directly (``zero_feedback``, ``propose``,
+  ``update``, ``step``), asking ``workbench.llm`` for structured answers.
+- :class:`OptoPrimeOptimizer` is the same on the loop, registered as ``optoprime``.
+- ``render`` and ``parse`` turn a feedback subgraph into the prompt and an answer into updates.
 """
 
+from typing import Any
+
+from workbench.optimizers import register_optimizer
+from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.optoprime.adapter import OptoPrimeOptimizer, OptoPrimeSettings
+from workbench.optimizers.optoprime.optimizer import (
+    PROMPT_VERSION,
+    OptoPrime,
+    Suggestion,
+    answer_schema,
+)
 from workbench.optimizers.optoprime.parse import (
     REJECTION_KINDS,
     OptoPrimeAnswer,
@@ -25,13 +39,19 @@ from workbench.optimizers.optoprime.render import (
 
 __all__ = [
     "DEFAULT_INSTRUCTION",
+    "PROMPT_VERSION",
     "REJECTION_KINDS",
     "SECTIONS",
     "SYSTEM_PROMPT",
+    "OptoPrime",
     "OptoPrimeAnswer",
+    "OptoPrimeOptimizer",
+    "OptoPrimeSettings",
     "ParseResult",
     "ProblemInstance",
     "Rejection",
+    "Suggestion",
+    "answer_schema",
     "convert_value",
     "extract_object",
     "format_value",
@@ -40,3 +60,10 @@ __all__ = [
     "render_problem",
     "summarize",
 ]
+
+
+def _factory(ctx: OptimizerContext, settings: dict[str, Any]) -> Optimizer:
+    return OptoPrimeOptimizer(ctx, settings)
+
+
+register_optimizer("optoprime", _factory)

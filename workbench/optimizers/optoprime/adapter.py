@@ -1,0 +1,245 @@
+"""The `optoprime` optimizer on the loop: OptoPrime over a task's traced parameters.
+
+The task (the ``workflow`` kind) exposes ``trace_parameters()`` (stable key -> parameter) and
+``trace_output(candidate_id, values)`` (the traced output of a candidate's run). Each step:
+
+1. the first step proposes the parameters' current values (the baseline);
+2. ``observe`` moves to the best candidate of the step (``accept: best``; ``improve``: only if
+   it beats the current one) and remembers every evaluation's ``(values, feedback)``;
+3. ``propose(n)`` rebuilds the current candidate's graph, sends ``backward`` the evaluation's
+   feedback text plus its score, and asks OptoPrime at ``n`` temperatures: ``n`` candidates.
+
+Settings (``optimizer.settings``)::
+
+    temperatures: [0.0, 0.7, 1.0]   # cycled when parallel > len
+    memory_size: 0
+    value_limit: 2000
+    variable_limit: null
+    max_tokens: 1024
+    constrain_keys: true            # schema lists the variable names
+    accept: best                    # best | improve
+    instruction: null               # default: OptoPrime's, plus the task's description
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workbench.contracts import Candidate, Evaluation, better
+from workbench.errors import ConfigError
+from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.optoprime.optimizer import OptoPrime, jsonable
+from workbench.optimizers.optoprime.render import DEFAULT_INSTRUCTION
+from workbench.trace import backward
+
+__all__ = ["OptoPrimeOptimizer", "OptoPrimeSettings"]
+
+
+class OptoPrimeSettings(BaseModel):
+    """``optimizer.settings`` of the ``optoprime`` optimizer."""
+
+    model_config = ConfigDict(extra="forbid")
+    temperatures: list[float] = Field(default_factory=lambda: [0.0, 0.7, 1.0], min_length=1)
+    memory_size: int = Field(0, ge=0)
+    value_limit: int | None = Field(2000, gt=0)
+    variable_limit: int | None = Field(None, gt=0)
+    max_tokens: int = Field(1024, gt=0)
+    constrain_keys: bool = True
+    accept: Literal["best", "improve"] = "best"
+    instruction: str | None = None
+    mask: list[str] = Field(default_factory=list)
+
+
+def _rank(ev: Evaluation | dict[str, Any] | None) -> float | None:
+    if ev is None:
+        return None
+    return ev.score if isinstance(ev, Evaluation) else ev.get("score")
+
+
+class OptoPrimeOptimizer(Optimizer):
+    """OptoPrime as an `Optimizer`: candidates are ``{"params": {key: value}}``.
+
+    Args:
+        ctx: The run context; ``ctx.task`` must offer ``trace_parameters`` and
+            ``trace_output`` (the ``workflow`` kind does).
+        settings: :class:`OptoPrimeSettings` or its dict.
+    """
+
+    name = "optoprime"
+
+    def __init__(self, ctx: OptimizerContext, settings: OptoPrimeSettings | dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.settings = OptoPrimeSettings.model_validate(settings)
+        task = ctx.task
+        if task is None or not hasattr(task, "trace_parameters"):
+            kind = type(task).__name__ if task is not None else "no task"
+            raise ConfigError(
+                f"optimizer 'optoprime' needs a task with traced parameters (kind: workflow), "
+                f"got {kind}"
+            )
+        self.task = task
+        self.params = task.trace_parameters()
+        self.values: dict[str, Any] = {k: jsonable(p._data) for k, p in self.params.items()}
+        self.current: dict[str, Any] | None = None  # {"id", "status", "score", "feedback"}
+        self.pending: dict[str, dict[str, Any]] = {}
+        self.observed: list[str] = []
+        self.count = 0
+        self.events: list[dict[str, Any]] = []
+        s = self.settings
+        instruction = s.instruction or f"{DEFAULT_INSTRUCTION}\nGoal: {task.describe()}"
+        self.opt = OptoPrime(
+            list(self.params.values()),
+            llm=None,
+            memory_size=s.memory_size,
+            value_limit=s.value_limit,
+            variable_limit=s.variable_limit,
+            temperatures=s.temperatures,
+            instruction=instruction,
+            max_tokens=s.max_tokens,
+            seed=ctx.seed,
+            mask=s.mask,
+            constrain_keys=s.constrain_keys,
+            remember_on_propose=False,
+            on_event=self._on_event,
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _on_event(self, event: dict[str, Any]) -> None:
+        """Keep the event and send it to the run's event log (through the LLM call hook)."""
+        self.events.append(event)
+        if self.ctx.on_call is not None:
+            # the hook writes {"type": "llm_call", **event}; the event's own type wins
+            self.ctx.on_call(event)
+
+    def _new_id(self) -> str:
+        cid = f"o{self.count:05d}"
+        self.count += 1
+        return cid
+
+    def _feedback_text(self, ev: Evaluation) -> str:
+        score = ev.score
+        where = (
+            f"{self.task.primary} = {score:.6g} ({self.task.direction})"
+            if score is not None
+            else None
+        )
+        head = f"Status: {ev.status}." + (f" Score: {where}." if where else "")
+        return f"{ev.feedback}\n{head}".strip()
+
+    def _backward(self) -> None:
+        """Rebuild the current candidate's graph and send its feedback to the parameters."""
+        assert self.current is not None
+        output = self.task.trace_output(self.current["id"], dict(self.values))
+        self.task.set_values(dict(self.values))  # later evaluations may have changed them
+        self.opt.zero_feedback()
+        backward(output, self.current["feedback"])
+        for p in self.params.values():
+            if not p.feedback:  # not connected to the output: feedback on the value itself
+                backward(p, self.current["feedback"])
+
+    # -- Optimizer -----------------------------------------------------------------------------
+    def propose(self, n: int) -> list[Candidate]:
+        """The baseline first; then ``n`` OptoPrime suggestions at ``n`` temperatures."""
+        if n <= 0:
+            return []
+        if self.current is None:
+            cid = self._new_id()
+            self.pending[cid] = dict(self.values)
+            return [Candidate(cid, {"params": dict(self.values)}, meta={"origin": "initial"})]
+        if self.opt.llm is None:
+            self.opt.llm = self.ctx.llm()
+        self._backward()
+        temps = [self.settings.temperatures[i % len(self.settings.temperatures)] for i in range(n)]
+        self.events.clear()
+        suggestions = self.opt.propose(temps)
+        by_param = {id(p): k for k, p in self.params.items()}
+        out: list[Candidate] = []
+        seen: set[str] = set()
+        for s in suggestions:
+            values = dict(self.values)
+            changed = []
+            for param, value in s.updates.items():
+                key = by_param[id(param)]
+                new = jsonable(value)
+                if new != values[key]:
+                    values[key] = new
+                    changed.append(key)
+            sig = repr(sorted(values.items()))
+            if sig in seen:
+                continue
+            seen.add(sig)
+            cid = self._new_id()
+            self.pending[cid] = values
+            meta = {
+                "temperature": s.temperature,
+                "changed": changed,
+                "reasoning": s.result.reasoning[:1000],
+                "rejections": s.result.counts(),
+                "parent": self.current["id"],
+            }
+            out.append(
+                Candidate(cid, {"params": values}, parent_ids=[self.current["id"]], meta=meta)
+            )
+        return out
+
+    def observe(self, evaluations: list[Evaluation]) -> None:
+        """Remember each evaluation; move to the step's best candidate (see ``accept``)."""
+        fresh = [e for e in evaluations if e.candidate_id in self.pending]
+        if not fresh:
+            return
+        direction = self.task.direction
+        best: Evaluation | None = None
+        tried: dict[str, dict[str, Any]] = {}
+        for ev in fresh:
+            values = tried[ev.candidate_id] = self.pending.pop(ev.candidate_id)
+            self.observed.append(ev.candidate_id)
+            named = {self.params[k].name: v for k, v in values.items()}
+            self.opt.remember(named, self._feedback_text(ev))
+            if best is None or (ev.score is not None and better(ev.score, _rank(best), direction)):
+                best = ev
+        assert best is not None
+        current_score = _rank(self.current)
+        if self.current is not None:
+            if best.score is None and current_score is not None:
+                return
+            if self.settings.accept == "improve" and not better(
+                best.score if best.score is not None else float("nan"), current_score, direction
+            ):
+                return
+        self.values = dict(tried[best.candidate_id])
+        self.current = {
+            "id": best.candidate_id,
+            "status": best.status,
+            "score": best.score,
+            "feedback": self._feedback_text(best),
+        }
+        self.task.set_values(dict(self.values))
+
+    def state(self) -> dict[str, Any]:
+        """JSON: current values and candidate, pending candidates, OptoPrime's memory/counters."""
+        return {
+            "values": self.values,
+            "current": self.current,
+            "pending": self.pending,
+            "observed": self.observed[-1000:],
+            "count": self.count,
+            "optoprime": self.opt.state(),
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`state`; the graph is rebuilt on the next ``propose``."""
+        self.values = dict(state.get("values", self.values))
+        self.current = state.get("current")
+        self.pending = {k: dict(v) for k, v in state.get("pending", {}).items()}
+        self.observed = list(state.get("observed", []))
+        self.count = int(state.get("count", 0))
+        self.opt.load_state(state.get("optoprime", {}))
+        self.task.set_values(dict(self.values))
+
+    def close(self) -> None:
+        """Close the task's own LLM client (prompt workflows)."""
+        close = getattr(self.task, "close", None)
+        if callable(close):
+            close()

@@ -1,0 +1,147 @@
+"""The ``workflow:`` section of a task file, and loading the user's module from its path.
+
+Example task file::
+
+    name: numeric
+    kind: workflow
+    optimizer: {name: optoprime}
+    budget: {iterations: 5}
+    workflow:
+      module: numeric.py          # relative to the task file
+      entry: run                  # run(**args) -> the output (a traced node)
+      parameters: [x]             # names or attribute paths; empty: every trainable one
+      feedback: feedback          # feedback(output) -> (score, text); or module:function
+      metric: abs_error
+      direction: minimize
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import itertools
+import shlex
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+__all__ = ["WorkflowSection", "load_module"]
+
+_COUNTER = itertools.count()
+
+
+def load_module(path: Path) -> ModuleType:
+    """Import the file at ``path`` as a fresh module (its own parameters, its own state).
+
+    Each call gives a new module object, so two tasks built from one file never share
+    parameter values.
+
+    Raises:
+        ValueError: The file is missing or importing it failed (with the reason).
+    """
+    if not path.is_file():
+        raise ValueError(f"module file {str(path)!r} not found")
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:10]
+    name = f"_workbench_workflow_{digest}_{next(_COUNTER)}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"cannot import {str(path)!r} as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickle-free introspection look it up
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise ValueError(f"importing {str(path)!r} failed: {type(exc).__name__}: {exc}") from None
+    return module
+
+
+def _base(info: ValidationInfo) -> Path:
+    return Path((info.context or {}).get("base_dir", "."))
+
+
+class WorkflowSection(BaseModel):
+    """``workflow:`` — the user's module, what to train, and how the output is judged.
+
+    Attributes:
+        module: Path of the Python file (relative to the task file) defining the trainable
+            values (``node(..., trainable=True)``), functions (``@bundle(trainable=True)``) or
+            ``Module`` instances at module level.
+        entry: The function running the workflow, called as ``entry(**args)``; its result (a
+            traced node) is the output feedback is about. Optional with ``command``.
+        args: Keyword arguments for ``entry``.
+        parameters: Names or attribute paths of the parameters to train (``x``,
+            ``solve`` for a bundled function's code, ``agent.prompt``); empty: all of them.
+        feedback: ``function`` in the module, or ``module:function`` importable from the task
+            folder: ``feedback(output_value) -> (score, text)``.
+        command: A test command run in the sandbox (alternative to ``feedback``): the code of
+            every code parameter is written to ``solution_file``, all values to
+            ``params.json``, and ``files`` are copied next to them.
+        files: Files copied into the sandbox for ``command`` (relative to the task file).
+        solution_file: Where the code parameters' source goes in the sandbox.
+        run_in: Where trainable functions run: ``process`` or ``sandbox`` (each call in the
+            run's sandbox; arguments and results must be JSON).
+        llm: A model for the workflow's own calls (prompt tasks): a model string or the
+            fields of an ``llm:`` section; ``entry`` and ``feedback`` receive the client as
+            ``llm=`` when their signature has that parameter.
+        metric: The score's name.
+        direction: Whether larger or smaller scores are better.
+        timeout_s: Time limit of one ``command`` run or one sandboxed call.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    module: str = Field(min_length=1)
+    entry: str | None = Field(None, pattern=r"^[A-Za-z_]\w*$")
+    args: dict[str, object] = Field(default_factory=dict)
+    parameters: list[str] = Field(default_factory=list)
+    feedback: str | None = Field(None, pattern=r"^([A-Za-z_][\w.]*:)?[A-Za-z_]\w*$")
+    command: list[str] | str | None = None
+    files: list[str] = Field(default_factory=list)
+    solution_file: str = Field("solution.py", pattern=r"^[\w.-]+$")
+    run_in: Literal["process", "sandbox"] = "process"
+    llm: str | dict[str, Any] | None = None
+    metric: str = Field("score", min_length=1)
+    direction: Literal["maximize", "minimize"] = "maximize"
+    timeout_s: float = Field(60, gt=0)
+
+    @field_validator("module")
+    @classmethod
+    def _module_exists(cls, v: str, info: ValidationInfo) -> str:
+        path = (_base(info) / v).resolve()
+        if path.suffix != ".py" or not path.is_file():
+            raise ValueError(f"module file {v!r} not found (looked for {path}); give a .py path")
+        return str(path)
+
+    @field_validator("files")
+    @classmethod
+    def _files_exist(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        out = []
+        for name in v:
+            path = (_base(info) / name).resolve()
+            if not path.is_file():
+                raise ValueError(f"file {name!r} not found (looked for {path})")
+            out.append(str(path))
+        return out
+
+    @field_validator("command")
+    @classmethod
+    def _command_not_empty(cls, v: list[str] | str | None) -> list[str] | str | None:
+        if v is not None and not (shlex.split(v) if isinstance(v, str) else v):
+            raise ValueError("command is empty")
+        return v
+
+    @model_validator(mode="after")
+    def _one_judge(self) -> WorkflowSection:
+        if (self.feedback is None) == (self.command is None):
+            raise ValueError("give exactly one of `feedback: function` or `command:`")
+        if self.feedback is not None and self.entry is None:
+            raise ValueError("`feedback` judges the output of `entry`; name the entry function")
+        return self
+
+    def command_args(self) -> list[str]:
+        """The command as an argument list."""
+        assert self.command is not None
+        return shlex.split(self.command) if isinstance(self.command, str) else list(self.command)
