@@ -13,6 +13,7 @@ import sys
 import typer
 
 from workbench.cli._common import err_console, state
+from workbench.cli.bench import app as bench_app
 from workbench.cli.llm import app as llm_app
 from workbench.cli.run import register as register_run_commands
 from workbench.cli.sandbox import app as sandbox_app
@@ -41,6 +42,7 @@ def _root(
 
 app.add_typer(llm_app, name="llm", help="Build, serve and inspect the embedded local models.")
 app.add_typer(sandbox_app, name="sandbox", help="Build and check the sandbox image.")
+app.add_typer(bench_app, name="bench", help="Benchmark optimizers on task suites.")
 register_run_commands(app)
 
 

@@ -1,0 +1,50 @@
+"""LLAMBO on Optuna: LLM warm start, candidate sampler and surrogate, handing over to TPE.
+
+Registers the `llambo` optimizer (``optimizer: {name: llambo}`` in an `hpo` task file). See
+`workbench.optimizers.llambo.optimizer` for the design and the settings.
+"""
+
+from workbench.optimizers import register_optimizer
+from workbench.optimizers.base import OptimizerContext
+from workbench.optimizers.llambo.engine import Engine, Stats, expected_improvement
+from workbench.optimizers.llambo.optimizer import LlamboOptimizer, LlamboSettings
+from workbench.optimizers.llambo.prompts import PROMPT_VERSION, Observation
+from workbench.optimizers.llambo.sampler import LlamboSampler
+from workbench.optimizers.llambo.serialize import (
+    answer_schemas,
+    check_config,
+    config_key,
+    config_text,
+    describe_space,
+    format_value,
+    parse_config,
+    snap,
+    snap_config,
+)
+
+__all__ = [
+    "PROMPT_VERSION",
+    "Engine",
+    "LlamboOptimizer",
+    "LlamboSampler",
+    "LlamboSettings",
+    "Observation",
+    "Stats",
+    "answer_schemas",
+    "check_config",
+    "config_key",
+    "config_text",
+    "describe_space",
+    "expected_improvement",
+    "format_value",
+    "parse_config",
+    "snap",
+    "snap_config",
+]
+
+
+def _factory(ctx: OptimizerContext, settings: dict) -> LlamboOptimizer:
+    return LlamboOptimizer(ctx, settings)
+
+
+register_optimizer("llambo", _factory)

@@ -1,0 +1,285 @@
+"""`LlamboOptimizer`: LLAMBO over an Optuna study, with a hand-over to TPE as data accumulates.
+
+Per step (``propose(n)``): enqueued trials (fixed initial points) go first; on a fresh study
+the model's zero-shot warm start is enqueued (persisted in the storage, so a resume replays
+it); the remaining slots are each given to TPE with probability ``share(n_observed)`` (0 below
+`handover_start`, rising linearly to `max_tpe_share` at `handover_end`), the others to the LLM
+(candidate sampler, then surrogate EI ranking). LLM slots the model cannot fill with valid,
+unseen configurations fall back to TPE (counted). At most `max_calls_per_step` LLM calls.
+
+Settings (``optimizer.settings``)::
+
+    context: null            # task description for the model (default: the task's)
+    warm_start: 5            # zero-shot initial configurations on a fresh study (0: off)
+    n_candidates: 4          # configurations per sampler call
+    n_samples: 2             # surrogate samples per step (uncertainty)
+    alpha: 0.1               # target = best + alpha * observed range
+    max_calls_per_step: 5
+    handover_start: 10       # observations before TPE takes any LLM slot
+    handover_end: 20         # observations at which TPE's share reaches max_tpe_share
+    max_tpe_share: 0.75
+    n_startup_trials: 5      # TPE's random start
+    max_tokens: 600
+    storage: null            # Optuna storage URL; default sqlite:///<run>/optuna.sqlite
+    study_name: null
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workbench.contracts import Candidate, Evaluation
+from workbench.errors import ConfigError
+from workbench.optimizers.base import Optimizer, OptimizerContext, SettingsError
+from workbench.optimizers.llambo.engine import Engine, Stats, StepLog
+from workbench.optimizers.llambo.prompts import PROMPT_VERSION, Observation
+from workbench.optimizers.llambo.sampler import LlamboSampler
+from workbench.optimizers.llambo.serialize import check_config, config_text
+
+__all__ = ["LlamboOptimizer", "LlamboSettings"]
+
+log = logging.getLogger(__name__)
+
+
+class LlamboSettings(BaseModel):
+    """`optimizer.settings` of the `llambo` optimizer."""
+
+    model_config = ConfigDict(extra="forbid")
+    context: str | None = None
+    warm_start: int = Field(5, ge=0, le=50)
+    n_candidates: int = Field(4, ge=1, le=30)
+    n_samples: int = Field(2, ge=0, le=4)
+    alpha: float = 0.1
+    max_calls_per_step: int = Field(5, ge=1, le=20)
+    handover_start: int = Field(10, ge=0)
+    handover_end: int = Field(20, ge=1)
+    max_tpe_share: float = Field(0.75, ge=0.0, le=1.0)
+    n_startup_trials: int = Field(5, ge=0)
+    max_tokens: int = Field(600, ge=32)
+    storage: str | None = None
+    study_name: str | None = Field(None, min_length=1)
+
+
+def _distributions(space: dict[str, Any]) -> dict[str, Any]:
+    import optuna.distributions as d
+
+    out: dict[str, Any] = {}
+    for name, p in space.items():
+        if p.type == "float":
+            out[name] = d.FloatDistribution(p.low, p.high, log=p.log, step=p.step)
+        elif p.type == "int":
+            out[name] = d.IntDistribution(p.low, p.high, log=p.log, step=p.step)
+        else:
+            out[name] = d.CategoricalDistribution(p.choices)
+    return out
+
+
+def _context(task: Any) -> str:
+    text = getattr(task, "description", None)
+    if text:
+        return str(text)
+    section = getattr(task, "section", None)
+    args = getattr(section, "args", None)
+    if args:
+        return f"{task.name}: objective {section.objective} with {args}"
+    return str(getattr(task, "name", "an objective"))
+
+
+class LlamboOptimizer(Optimizer):
+    """LLAMBO (warm start, candidate sampler, LLM surrogate + EI) as an Optuna ask/tell loop.
+
+    Args:
+        ctx: the run context (task with a search space, seed, run folder, LLM client).
+        settings: `LlamboSettings` or its dict.
+    """
+
+    name = "llambo"
+
+    def __init__(self, ctx: OptimizerContext, settings: LlamboSettings | dict[str, Any]) -> None:
+        import optuna
+
+        optuna.logging.disable_default_handler()
+        optuna.logging.enable_propagation()
+        self.ctx = ctx
+        self.settings = s = LlamboSettings.model_validate(settings)
+        if ctx.task is None:
+            raise ConfigError("the llambo optimizer needs a task with a search space")
+        try:
+            self.space_specs = dict(ctx.task.search_space())
+        except (NotImplementedError, AttributeError) as exc:
+            raise ConfigError(f"optimizer 'llambo' cannot optimize this task kind: {exc}") from None
+        if s.handover_end <= s.handover_start:
+            msg = f"must be > handover_start ({s.handover_start}), got {s.handover_end}"
+            raise SettingsError([(("optimizer", "settings", "handover_end"), msg)])
+        self.space = _distributions(self.space_specs)
+        run_dir = ctx.run_dir or Path(".")
+        self.storage_url = s.storage or f"sqlite:///{(run_dir / 'optuna.sqlite').resolve()}"
+        self.study_name = s.study_name or run_dir.resolve().name or "workbench"
+        self.seed = ctx.seed if ctx.seed is not None else random.SystemRandom().randrange(2**31)
+        try:
+            self.study = optuna.create_study(
+                storage=self.storage_url,
+                study_name=self.study_name,
+                direction=ctx.task.direction,
+                load_if_exists=True,
+            )
+        except Exception as exc:  # SQLAlchemy/driver errors: a bad or unreachable storage URL
+            msg = f"Optuna cannot use storage {self.storage_url!r}: {exc}"
+            raise SettingsError([(("optimizer", "settings", "storage"), msg)]) from None
+        self.stats = Stats()
+        self.pending: dict[str, int] = {}
+        self.sampler = LlamboSampler(self._fallback())
+        self.engine = Engine(
+            ctx.llm,
+            self.space_specs,
+            s.context or _context(ctx.task),
+            ctx.task.primary,
+            ctx.task.direction,
+            self.stats,
+            max_calls=s.max_calls_per_step,
+            n_candidates=s.n_candidates,
+            n_samples=s.n_samples,
+            alpha=s.alpha,
+            max_tokens=s.max_tokens,
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _fallback(self) -> Any:
+        import optuna.samplers as samplers
+
+        seed = (self.seed * 1_000_003 + len(self.study.trials)) % 2**32
+        return samplers.TPESampler(
+            seed=seed, n_startup_trials=self.settings.n_startup_trials, constant_liar=True
+        )
+
+    def tpe_share(self, n_observed: int) -> float:
+        """The probability that a slot goes to TPE after `n_observed` evaluations."""
+        s = self.settings
+        if n_observed < s.handover_start:
+            return 0.0
+        frac = (n_observed - s.handover_start) / (s.handover_end - s.handover_start)
+        return s.max_tpe_share * min(1.0, frac)
+
+    def _seen_and_observed(self) -> tuple[set[str], list[Observation], int]:
+        import optuna
+
+        seen: set[str] = set()
+        observed: list[Observation] = []
+        waiting = 0
+        for t in self.study.get_trials(deepcopy=False):
+            params = t.params
+            if t.state == optuna.trial.TrialState.WAITING:
+                waiting += 1
+                params = t.system_attrs.get("fixed_params", {})
+            config, _ = check_config(dict(params), self.space_specs)
+            if config is None:
+                continue
+            seen.add(config_text(config, self.space_specs))
+            if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None:
+                observed.append(Observation(config, float(t.value)))
+        return seen, observed, waiting
+
+    # -- Optimizer ---------------------------------------------------------------------------
+    def propose(self, n: int) -> list[Candidate]:
+        """Ask `n` trials: enqueued ones first, then warm start / LLM / TPE slots."""
+        if n <= 0:
+            return []
+        study = self.study
+        step = StepLog()
+        seen, observed, waiting = self._seen_and_observed()
+        base_seed = (self.seed * 7_919 + len(study.trials)) % 2**31
+        warm = self.settings.warm_start
+        if warm and not study.user_attrs.get("llambo_warm_done"):
+            # only on a fresh study: fixed initial points already enqueued replace it
+            if not study.trials:
+                for config in self.engine.warm_start(warm, seen, base_seed, step):
+                    study.enqueue_trial(config, user_attrs={"llambo_source": "warm"})
+                    waiting += 1
+            study.set_user_attr("llambo_warm_done", True)
+        slots = max(0, n - waiting)
+        rng = random.Random(base_seed)
+        llm_slots = 0
+        share = self.tpe_share(len(observed))
+        for _ in range(slots):
+            if len(observed) >= 2 and rng.random() >= share:
+                llm_slots += 1
+        configs: list[dict[str, Any]] = []
+        if llm_slots:
+            configs = self.engine.propose(observed, seen, llm_slots, base_seed, step)
+            self.stats.fallbacks += llm_slots - len(configs)
+        self.sampler.fallback = self._fallback()
+        self.sampler.queue.clear()
+        self.sampler.queue.extend(configs)
+        study.sampler = self.sampler
+        out = []
+        for _ in range(n):
+            trial = study.ask(fixed_distributions=self.space)
+            source = self.sampler.sources.pop(trial.number, "numerical")
+            if source == "llm":
+                self.stats.llm_proposals += 1
+            elif source == "numerical":
+                self.stats.tpe_proposals += 1
+            cid = f"t{trial.number:05d}"
+            self.pending[cid] = trial.number
+            meta = {
+                "trial": trial.number,
+                "sampler": "llambo",
+                "source": source,
+                "prompt_version": PROMPT_VERSION,
+                "step_llm_calls": step.calls,
+                "step_tokens": step.tokens,
+                "step_rejected": len(step.rejected),
+                "tpe_share": round(share, 3),
+            }
+            out.append(Candidate(id=cid, payload={"params": dict(trial.params)}, meta=meta))
+        self.sampler.queue.clear()
+        log.info("llambo step: %d calls, %d tokens, %s", step.calls, step.tokens, self.stats)
+        return out
+
+    def observe(self, evaluations: list[Evaluation]) -> None:
+        """Tell the study each result; a failed evaluation is a FAILed trial."""
+        import optuna
+
+        for e in evaluations:
+            number = self.pending.pop(e.candidate_id, None)
+            if number is None:
+                continue
+            if e.score is None:
+                self.study.tell(number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+            else:
+                self.study.tell(number, e.score, skip_if_finished=True)
+
+    def state(self) -> dict[str, Any]:
+        """Pending trials and counters; the trials themselves are in the storage."""
+        return {
+            "study_name": self.study_name,
+            "seed": self.seed,
+            "pending": dict(self.pending),
+            "stats": self.stats.to_dict(),
+            "prompt_version": PROMPT_VERSION,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Reconnect to the trials; trials asked after the saved state are failed."""
+        import optuna
+
+        self.pending = {str(k): int(v) for k, v in state.get("pending", {}).items()}
+        self.seed = int(state.get("seed", self.seed))
+        for key, value in (state.get("stats") or {}).items():
+            if hasattr(self.stats, key):
+                setattr(self.stats, key, int(value))
+        keep = set(self.pending.values())
+        for t in self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            if t.number not in keep:
+                self.study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+
+    def close(self) -> None:
+        """Dispose of the storage's connections."""
+        engine = getattr(getattr(self.study, "_storage", None), "engine", None)
+        if engine is not None:
+            engine.dispose()

@@ -1,0 +1,192 @@
+"""Text forms of configurations and search spaces, and the answer schemas built from a space.
+
+Every value shown to the model is *canonical*: floats keep 6 significant digits (log-scaled ones
+in scientific notation), ints are ints, categoricals are JSON. `snap` maps any value to its
+canonical form, so `parse_config(config_text(c)) == snap_config(c)` and two configurations that
+print the same are the same configuration (the dedupe key). Ranges print with the same rule, so
+a range such as [0, 0.5] never collapses to [0, 0] (research/llambo.md §1, weakness 5).
+
+Example:
+    >>> from workbench.tasks.hpo import FloatParam
+    >>> p = FloatParam(type="float", low=1e-4, high=1e-3, log=True)
+    >>> format_value(0.000123456789, p), describe_param("gamma", p)
+    ('1.23457e-04', '- gamma: float, log scale, in [1e-04, 1e-03]')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+__all__ = [
+    "answer_schemas",
+    "check_config",
+    "config_key",
+    "config_text",
+    "describe_param",
+    "describe_space",
+    "format_value",
+    "parse_config",
+    "snap",
+    "snap_config",
+]
+
+DIGITS = 6
+
+
+def _sci(v: float) -> str:
+    return f"{v:.{DIGITS - 1}e}"
+
+
+def _short(v: float) -> str:
+    """Bounds: shortest text that parses back to the same float."""
+    text = repr(float(v))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def snap(value: Any, spec: Any) -> Any:
+    """The canonical value of `value` for `spec`, or raise ValueError if it cannot be one."""
+    if spec.type == "categorical":
+        for choice in spec.choices:
+            if value == choice and type(value) is type(choice):
+                return choice
+        for choice in spec.choices:  # "1" for 1, 1 for 1.0: the model's JSON is loose
+            if json.dumps(value) == json.dumps(choice) or str(value) == str(choice):
+                return choice
+        raise ValueError(f"not one of {spec.choices}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise ValueError(f"not a number: {value!r}") from None
+        else:
+            raise ValueError(f"not a number: {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"not finite: {value!r}")
+    if spec.type == "int":
+        if abs(value - round(value)) > 1e-9:
+            raise ValueError(f"not an integer: {value!r}")
+        out = round(value)
+        if (out - spec.low) % spec.step:
+            raise ValueError(f"not low + k*{spec.step}")
+    else:
+        out = float(value)
+        if spec.step is not None:
+            out = spec.low + round((out - spec.low) / spec.step) * spec.step
+        out = float(_sci(out)) if out != 0 else 0.0
+        if spec.low <= float(value) <= spec.high:  # rounding must not leave the range
+            out = min(max(out, spec.low), spec.high)
+    if not spec.low <= out <= spec.high:
+        raise ValueError(f"outside [{_short(spec.low)}, {_short(spec.high)}]")
+    return out
+
+
+def format_value(value: Any, spec: Any) -> str:
+    """The prompt text of one value (assumed valid for `spec`)."""
+    if spec.type == "categorical":
+        return json.dumps(value)
+    if spec.type == "int":
+        return str(int(value))
+    v = float(value)
+    if spec.log or (v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6)):
+        return _sci(v)
+    return f"{v:.{DIGITS}g}"
+
+
+def snap_config(config: dict[str, Any], space: dict[str, Any]) -> dict[str, Any]:
+    """Canonical copy of a full configuration (raises ValueError naming the bad parameter)."""
+    out = {}
+    for name, spec in space.items():
+        if name not in config:
+            raise ValueError(f"{name}: missing")
+        try:
+            out[name] = snap(config[name], spec)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    return out
+
+
+def check_config(config: Any, space: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """(canonical config, None) or (None, why it is not in the space)."""
+    if not isinstance(config, dict):
+        return None, f"not an object: {config!r}"[:200]
+    extra = sorted(set(config) - set(space))
+    if extra:
+        return None, f"unknown parameters {extra}"
+    try:
+        return snap_config(config, space), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def config_key(config: dict[str, Any], space: dict[str, Any]) -> str:
+    """Dedupe key: the canonical text (equal keys = the same configuration)."""
+    return config_text(snap_config(config, space), space)
+
+
+def config_text(config: dict[str, Any], space: dict[str, Any]) -> str:
+    """``{"a": 1, "b": 1.00000e-04}`` in the space's parameter order (valid JSON)."""
+    parts = [
+        f"{json.dumps(name)}: {format_value(config[name], spec)}" for name, spec in space.items()
+    ]
+    return "{" + ", ".join(parts) + "}"
+
+
+def parse_config(text: str, space: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of `config_text` (raises ValueError)."""
+    data = json.loads(text)
+    config, why = check_config(data, space)
+    if config is None:
+        raise ValueError(why)
+    return config
+
+
+def describe_param(name: str, spec: Any) -> str:
+    """One line of the search-space description."""
+    if spec.type == "categorical":
+        return f"- {name}: one of {json.dumps(spec.choices)}"
+    if spec.type == "int":
+        scale = ", log scale" if spec.log else ""
+        step = f", step {spec.step}" if spec.step != 1 else ""
+        return f"- {name}: integer{scale}{step}, in [{spec.low}, {spec.high}]"
+    fmt = _sci if spec.log else _short
+    scale = ", log scale" if spec.log else ""
+    step = f", step {_short(spec.step)}" if spec.step else ""
+    lo, hi = (
+        f"{v:.0e}" if spec.log and float(f"{v:.0e}") == v else fmt(v) for v in (spec.low, spec.high)
+    )
+    return f"- {name}: float{scale}{step}, in [{lo}, {hi}]"
+
+
+def describe_space(space: dict[str, Any]) -> str:
+    """The search space, one parameter a line."""
+    return "\n".join(describe_param(n, s) for n, s in space.items())
+
+
+def _field_type(spec: Any) -> Any:
+    if spec.type == "categorical":
+        return Literal[tuple(spec.choices)]  # type: ignore[misc]
+    return int if spec.type == "int" else float
+
+
+def answer_schemas(space: dict[str, Any]) -> tuple[type[BaseModel], type[BaseModel]]:
+    """(configs schema, predictions schema) for structured answers over `space`.
+
+    Field names are the parameter names; values are typed (int, float, enum of the choices) so
+    that a grammar-constrained model writes valid JSON. Bounds are not in the schema: an
+    out-of-range value is rejected per configuration (and counted), not per answer.
+    """
+    fields = {name: (_field_type(spec), ...) for name, spec in space.items()}
+    config = create_model(  # type: ignore[call-overload]
+        "Configuration", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    configs = create_model(
+        "Configurations",
+        configs=(list[config], Field(min_length=1)),  # type: ignore[valid-type]
+    )
+    predictions = create_model("Predictions", predictions=(list[float], Field(min_length=1)))
+    return configs, predictions
