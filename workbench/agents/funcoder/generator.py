@@ -39,7 +39,7 @@ from workbench.agents.funcoder.prompts import (
     tests_messages,
 )
 from workbench.agents.funcoder.steps import adopt, context_of, parse_inputs, program_of, stub_of
-from workbench.agents.sample.common import calls_left, code_problem, sandbox_of
+from workbench.agents.sample.common import calls_left, code_problem, sandbox_of, track_best
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import BudgetExceeded
 from workbench.optimizers.base import Optimizer, OptimizerContext
@@ -48,7 +48,6 @@ from workbench.tasks.code import evaluate_many, run_matrix
 __all__ = ["FunCoderOptimizer", "FunCoderSettings"]
 
 log = logging.getLogger(__name__)
-PRIMARY = "public_pass_rate"
 
 
 class FunCoderSettings(BaseModel):
@@ -334,20 +333,8 @@ class FunCoderOptimizer(Optimizer):
 
     def observe(self, evaluations: list[Evaluation]) -> None:
         """Keep the best program by public pass rate; stop once one passes every public test."""
-        for e in evaluations:
-            code = self.codes.pop(e.candidate_id, None)
-            if code is None:
-                continue
-            score = float(e.scores.get(PRIMARY, 0.0))
-            if self.best is None or score > self.best["score"]:
-                self.best = {
-                    "id": e.candidate_id,
-                    "code": code,
-                    "score": score,
-                    "feedback": e.feedback,
-                }
-            if e.status == "ok" and score >= 1.0:
-                self.solved = True
+        self.best, solved = track_best(self.best, self.codes, evaluations)
+        self.solved = self.solved or solved
 
     def state(self) -> dict[str, Any]:
         """Counters, the best program and the stop flag (JSON)."""

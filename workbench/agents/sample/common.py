@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.agents.codetree import CodeParseError, assemble, extract_code, parse_python
+from workbench.contracts import Evaluation
 from workbench.errors import ConfigError
 from workbench.optimizers.base import OptimizerContext
 from workbench.tasks.code import CodeProblem, complete_code
@@ -89,3 +90,33 @@ def extract_program(reply: str, problem: CodeProblem) -> Program:
     if not tree.functions[problem.entry_point].implemented:
         return Program(None, f"{problem.entry_point}() is left unimplemented in the answer")
     return Program(assemble(tree, problem.entry_point, scripts=False))
+
+
+PRIMARY = "public_pass_rate"
+
+
+def track_best(
+    best: dict[str, Any] | None, codes: dict[str, str], evaluations: list[Evaluation]
+) -> tuple[dict[str, Any] | None, bool]:
+    """Fold evaluations of proposed programs into the best so far (by public pass rate).
+
+    Args:
+        best: the best program so far (``{"id", "code", "score", "feedback"}``) or None.
+        codes: the pending programs by candidate id; an observed one is removed, so a step
+            re-run after a crash (or a candidate that is not ours) is skipped.
+        evaluations: what the loop observed.
+
+    Returns:
+        The new best, and whether some program passed every public test.
+    """
+    solved = False
+    for e in evaluations:
+        code = codes.pop(e.candidate_id, None)
+        if code is None:
+            continue
+        score = float(e.scores.get(PRIMARY, 0.0))
+        if best is None or score > best["score"]:
+            best = {"id": e.candidate_id, "code": code, "score": score, "feedback": e.feedback}
+        if e.status == "ok" and score >= 1.0:
+            solved = True
+    return best, solved

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.agents.sample.common import calls_left, code_problem, extract_program
+from workbench.agents.sample.common import calls_left, code_problem, extract_program, track_best
 from workbench.agents.sample.prompts import PROMPT_VERSION, repair_messages, solve_messages
 from workbench.contracts import Candidate, Evaluation
 from workbench.optimizers.base import Optimizer, OptimizerContext
@@ -22,7 +22,6 @@ from workbench.optimizers.base import Optimizer, OptimizerContext
 __all__ = ["SampleOptimizer", "SampleSettings"]
 
 log = logging.getLogger(__name__)
-PRIMARY = "public_pass_rate"
 
 
 class SampleSettings(BaseModel):
@@ -150,20 +149,8 @@ class SampleOptimizer(Optimizer):
 
     def observe(self, evaluations: list[Evaluation]) -> None:
         """Keep the best program by public pass rate; stop once one passes every public test."""
-        for e in evaluations:
-            code = self.codes.pop(e.candidate_id, None)
-            if code is None:
-                continue  # observed already (a re-run step) or not ours
-            score = float(e.scores.get(PRIMARY, 0.0))
-            if self.best is None or score > self.best["score"]:
-                self.best = {
-                    "id": e.candidate_id,
-                    "code": code,
-                    "score": score,
-                    "feedback": e.feedback,
-                }
-            if e.status == "ok" and score >= 1.0:
-                self.solved = True
+        self.best, solved = track_best(self.best, self.codes, evaluations)
+        self.solved = self.solved or solved
 
     def state(self) -> dict[str, Any]:
         """Counters, the queue, the best program so far (JSON)."""
