@@ -43,8 +43,8 @@ def run_graph(
 ) -> dict[str, Any]:
     """Run (or resume) the loop to its end; returns the final state.
 
-    A thread with a checkpoint resumes where it stopped; one without starts afresh; a finished
-    one returns its state at once.
+    A thread with a checkpoint resumes where it stopped (also after an exception, raised by a
+    node or by `on_event`); one without starts afresh; a finished one returns its state at once.
     """
     config: dict[str, Any] = {
         "configurable": {"thread_id": thread_id},
@@ -55,7 +55,10 @@ def run_graph(
         "recursion_limit": 10_000_000,
     }
     snapshot = graph.get_state(config)
-    if snapshot.values and not snapshot.next:
+    # Finished means the last checkpoint has no task left. `next` alone is not enough: a run
+    # stopped by an exception after a step's tasks had all written (e.g. a callback raising on
+    # the stream) has no `next` either, yet its step was never committed.
+    if snapshot.values and not snapshot.next and not snapshot.tasks:
         return dict(snapshot.values)
     inp = None if snapshot.values else loop.initial_state()
     for _mode, chunk in graph.stream(inp, config, stream_mode=["custom"], durability="sync"):

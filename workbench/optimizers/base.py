@@ -41,6 +41,10 @@ class OptimizerContext:
         on_call: called with every LLM `CallRecord` (the run writes it to events.jsonl).
         make_llm: builds the client instead of `workbench.llm.open_llm`, called as
             ``make_llm(budget=..., on_call=...)`` (tests pass a `ScriptedLLM` this way).
+        emit: writes an optimizer's own event (a dict with its own ``type``) to the run's
+            event log, or None outside a run. Thread-safe.
+        open_sandbox: the run's sandbox, opened on first call (the same one the task
+            evaluates with); the run closes it, callers must not. None outside a run.
     """
 
     task: Task | None = None
@@ -50,6 +54,8 @@ class OptimizerContext:
     budget: Any = None
     on_call: Callable[[Any], None] | None = None
     make_llm: Callable[..., Any] | None = None
+    emit: Callable[[dict[str, Any]], None] | None = None
+    open_sandbox: Callable[[], Any] | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
     _client: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

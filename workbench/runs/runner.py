@@ -139,13 +139,16 @@ def _execute(
     sandbox = _LazySandbox(task_file.sandbox)
     loop_ref: list[Loop] = []
 
-    def on_call(record: Any) -> None:
-        data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
-        event = {"type": "llm_call", **data}
+    def emit(event: Event) -> None:
+        event = {"type": "optimizer", **event}  # an event without a type still gets one
         if loop_ref:
             loop_ref[0].emit(event)
         else:
             handle({"t": time.time(), **event})
+
+    def on_call(record: Any) -> None:
+        data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
+        emit({"type": "llm_call", **data})
 
     def handle(event: Event) -> None:
         events.write(event)
@@ -164,6 +167,8 @@ def _execute(
         budget=_llm_budget(task_file),
         on_call=on_call,
         make_llm=make_llm,
+        emit=emit,
+        open_sandbox=sandbox,
     )
     handle(
         {"t": started, "type": "run", "run": run.name, "path": str(run.path), "resumed": resumed}

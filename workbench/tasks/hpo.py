@@ -231,10 +231,21 @@ def _as_scores(value: Any, metric: str) -> dict[str, float]:
 
 
 class HpoTask(Task):
-    """Evaluates ``{"params": {...}}`` candidates with the configured objective."""
+    """Evaluates ``{"params": {...}}`` candidates with the configured objective.
 
-    def __init__(self, name: str, section: HpoSection, workdir: Path) -> None:
+    Args:
+        name: the task file's name.
+        section: its `hpo:` section.
+        workdir: the folder for relative paths and `module:function`.
+        description: the task file's `description` (shown to LLM optimizers; not part of the
+            fingerprint, since it changes no evaluation).
+    """
+
+    def __init__(
+        self, name: str, section: HpoSection, workdir: Path, description: str = ""
+    ) -> None:
         self.name = name
+        self.description = description.strip()
         self.section = section
         self.workdir = workdir
         self.direction = section.direction
@@ -263,9 +274,10 @@ class HpoTask(Task):
         return conf
 
     def describe(self) -> str:
-        """The space and the goal, for LLM optimizers."""
+        """The task file's description, then the space and the goal, for LLM optimizers."""
         space = json.dumps(self.section.model_dump(mode="json")["space"])
-        return f"{self.direction} {self.primary!r} of {self.name!r} over {space}"
+        goal = f"{self.direction} {self.primary!r} of {self.name!r} over {space}"
+        return f"{self.description}\n{goal}" if self.description else goal
 
     def _invalid(self, params: Any) -> str | None:
         if not isinstance(params, dict):
@@ -349,7 +361,12 @@ class HpoTask(Task):
 
 
 def _factory(task_file: TaskFile) -> HpoTask:
-    return HpoTask(task_file.name, task_file.section, task_file.base_dir)  # type: ignore[arg-type]
+    return HpoTask(
+        task_file.name,
+        task_file.section,  # type: ignore[arg-type]
+        task_file.base_dir,
+        description=task_file.description,
+    )
 
 
 register_kind("hpo", HpoSection, _factory)

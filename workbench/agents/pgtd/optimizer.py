@@ -4,7 +4,7 @@ Each `propose(n)` runs search simulations until `n` programs the loop has not se
 (or the search ends: call budget, early stop at public reward 1, the run's LLM budget, or an
 exhausted tree), then proposes them best public reward first as ``{"code", "language"}``
 candidates of the `code` kind. The search's reward is the public-test pass rate from the
-optimizer's own sandbox; the loop's evaluations (hidden tests) arrive in `observe`.
+run's sandbox (or its own); the loop's evaluations (hidden tests) arrive in `observe`.
 
 Resume: the state keeps every model answer the search used (top-k lists and rollouts, keyed by
 the generated token ids) and every program reward. `load_state` replays the same number of
@@ -21,7 +21,7 @@ Settings (``optimizer.settings`` in the task file)::
     early_stop: 1.0     # stop once a program passes this share of public tests (null: never)
     prefill_signature: true   # the assistant turn starts with the signature + docstring
     sandbox: null       # where public tests run (auto | docker | local | docker:<image>);
-                        # default: the task file's `sandbox:` section
+                        # default: the run's sandbox (the task file's `sandbox:` section)
 """
 
 from __future__ import annotations
@@ -123,7 +123,8 @@ class PGTDOptimizer(Optimizer):
     Args:
         ctx: the run context: its task must carry a `CodeProblem` as ``task.problem``.
         settings: `PGTDSettings` or its dict.
-        sandbox: where the public tests run (default: opened from ``settings.sandbox``).
+        sandbox: where the public tests run (default: the run's sandbox, ``ctx.open_sandbox``,
+            unless ``settings.sandbox`` names another; else opened from the task's section).
     """
 
     name = "pgtd"
@@ -156,6 +157,9 @@ class PGTDOptimizer(Optimizer):
 
     # -- set-up -------------------------------------------------------------------------------
     def _sandbox_now(self) -> Any:
+        if self._sandbox is None and self.settings.sandbox is None and self.ctx.open_sandbox:
+            self._sandbox = self.ctx.open_sandbox()  # the run's: the run closes it
+            self._own_sandbox = False
         if self._sandbox is None:
             from workbench.sandbox import open_sandbox
 

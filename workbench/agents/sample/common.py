@@ -45,10 +45,8 @@ def sandbox_of(ctx: OptimizerContext, override: str | None = None) -> tuple[Any,
     """
     from workbench.sandbox import open_sandbox
 
-    if override is None:
-        opener = getattr(ctx, "open_sandbox", None)
-        if callable(opener):
-            return opener(), False
+    if override is None and ctx.open_sandbox is not None:
+        return ctx.open_sandbox(), False
     config = override if override is not None else getattr(ctx.task, "sandbox_config", None)
     return open_sandbox(config if config is not None else "auto"), True
 

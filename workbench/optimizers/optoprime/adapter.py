@@ -107,9 +107,11 @@ class OptoPrimeOptimizer(Optimizer):
 
     # -- helpers -------------------------------------------------------------------------------
     def _on_event(self, event: dict[str, Any]) -> None:
-        """Keep the event and send it to the run's event log (through the LLM call hook)."""
+        """Keep the event and send it to the run's event log (its own `type` kept)."""
         self.events.append(event)
-        if self.ctx.on_call is not None:
+        if self.ctx.emit is not None:
+            self.ctx.emit(event)
+        elif self.ctx.on_call is not None:
             # the hook writes {"type": "llm_call", **event}; the event's own type wins
             self.ctx.on_call(event)
 
