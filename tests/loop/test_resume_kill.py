@@ -101,14 +101,16 @@ def test_sigkill_mid_evaluate_then_resume(tmp_path: Path, parallel: int) -> None
     clean_summary = json.loads((clean_run / "summary.json").read_text())
     assert summary["evaluations"] == clean_summary["evaluations"] == BUDGET
     assert summary["best"]["score"] == clean_summary["best"]["score"]
-    # the resumed run re-evaluated only the candidate that was cut off
+    # the resumed run re-evaluated only what was cut off: the slow candidate and, with
+    # parallel 2, its step-mate if that one had started but not finished (not executed twice:
+    # the executions log above proves it)
     starts = [
         e
         for e in map(json.loads, (run / "events.jsonl").read_text().splitlines())
         if e["type"] == "evaluation_start"
     ]
     assert len({e["id"] for e in starts}) == BUDGET
-    assert len(starts) == BUDGET + 1
+    assert BUDGET + 1 <= len(starts) <= BUDGET + parallel
 
 
 CHAOS = """
