@@ -286,6 +286,23 @@ def fork():
     return None
 
 
+def reap_group(pgid, deadline_s=3.0):
+    """Kill the test's process group until it is gone (forked children, a fork bomb's too).
+
+    A group member counts until it is reaped, so the next test could otherwise find the
+    process limit still full of this one's leftovers and fail at its first fork.
+    """
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        except OSError:
+            return
+        time.sleep(0.02)
+
+
 def run_isolated(test, codes, spec, timeout):
     start = time.monotonic()
     r, w = os.pipe()
@@ -325,6 +342,7 @@ def run_isolated(test, codes, spec, timeout):
     except OSError:
         pass
     _, status = os.waitpid(pid, 0)
+    reap_group(pid)
     if res is None:
         if time.monotonic() - start >= timeout + grace - 0.05:
             res = {"error_type": "Timeout", "message": f"timed out after {timeout:g} s (killed)"}
