@@ -33,7 +33,7 @@ __all__ = [
     "BENCH_OPTIMIZERS",
     "SUITE_DIR",
     "SuiteTask",
-    "app",
+    "hpo",
     "initial_configs",
     "load_reference",
     "load_suite",
@@ -43,7 +43,7 @@ __all__ = [
     "summarize",
 ]
 
-SUITE_DIR = Path(__file__).resolve().parents[2] / "tasks" / "hpo" / "bayesmark"
+SUITE_DIR = Path(__file__).resolve().parents[3] / "tasks" / "hpo" / "bayesmark"
 CHECKPOINTS = (5, 10, 15, 20, 30)
 # bench name -> (optimizer name, settings)
 BENCH_OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -52,13 +52,6 @@ BENCH_OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "llambo": ("llambo", {}),
     "llambo-llm": ("llambo", {"handover_start": 10_000, "handover_end": 10_001}),
 }
-
-app = typer.Typer(help="Benchmarks: optimizers x tasks x seeds.", no_args_is_help=True)
-
-
-@app.callback()
-def _group() -> None:
-    """Benchmarks: optimizers x tasks x seeds."""
 
 
 @dataclass
@@ -409,7 +402,6 @@ def _bench_llm(model: str | None) -> Iterator[Any]:
         yield client
 
 
-@app.command("hpo")
 def hpo(
     optimizers: str = typer.Option("llambo,tpe,random", help="Comma-separated optimizer names."),
     tasks: str = typer.Option("", help="Comma-separated suite tasks (default: all 9)."),

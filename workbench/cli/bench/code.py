@@ -1,0 +1,393 @@
+"""`workbench bench code`: code generators x problems, scored by pass@1 / pass@k on hidden tests.
+
+Problems are a fixed 20-problem HumanEval subset (`HUMANEVAL_SUBSET`: every 8th id from
+HumanEval/0 to HumanEval/152) and/or the MPI library in ``tasks/mpi/``. Each (generator, problem)
+pair is one run of the loop (`workbench.runs.start_run`) at the generator's stated budget
+(`BENCH_GENERATORS`); every run shares one LLM client.
+
+Per problem: pass@1 = the best candidate (by public tests, as the loop picks it) passes every
+hidden test (``hidden_pass_rate == 1``; for `mpi`, ``passed == 1``: it validated at every np);
+pass@k = the unbiased estimator (`workbench.tasks.mpi.metrics.pass_at_k`) over the n programs
+the run evaluated, for each k <= n (i.i.d. samples only for ``sample-n``; for the search
+generators it is "one of k of its programs passes"); LLM calls, prompt/completion tokens, wall time.
+
+Example::
+
+    workbench bench code --generators sample,funcoder --problems humaneval --limit 3 \
+        --model local:qwen2.5-coder-0.5b-instruct --out bench/results/codegen-smoke.json
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from workbench.cli.bench.code_tables import format_markdown, problems_table, summary_table
+
+__all__ = [
+    "BENCH_GENERATORS",
+    "DEFAULT_CODE_MODEL",
+    "HUMANEVAL_SUBSET",
+    "KS",
+    "BenchGenerator",
+    "ProblemRecord",
+    "code",
+    "format_markdown",
+    "mpi_library",
+    "problems_table",
+    "run_code_bench",
+    "run_problem",
+    "select_problems",
+    "summarize_code",
+    "summary_table",
+    "task_yaml",
+]
+
+DEFAULT_CODE_MODEL = "local:qwen2.5-coder-1.5b-instruct"
+HUMANEVAL_SUBSET: tuple[str, ...] = tuple(f"HumanEval/{i}" for i in range(0, 160, 8))
+KS = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class BenchGenerator:
+    """A generator as the bench runs it: optimizer name, settings and per-problem budget."""
+
+    optimizer: str
+    settings: dict[str, Any]
+    budget: dict[str, Any]
+    parallel: int = 1
+
+
+# bench name -> how it runs; budgets are per problem: LLM calls, and 300 s of wall time so that
+# 20 problems x 3 generators stay within the 2-hour bench of issue 6.
+BENCH_GENERATORS: dict[str, BenchGenerator] = {
+    "sample": BenchGenerator(
+        "sample",
+        {"samples": 1, "temperature": 0.0, "repair": True},
+        {"llm_calls": 4, "wall_time_s": 300},
+    ),
+    "sample-n": BenchGenerator(
+        "sample",
+        {"samples": 5, "temperature": 0.8, "repair": False, "max_rounds": 1},
+        {"llm_calls": 5, "evaluations": 5, "wall_time_s": 300},
+        parallel=5,
+    ),
+    "funcoder": BenchGenerator("funcoder", {}, {"llm_calls": 24, "wall_time_s": 300}),
+    "pgtd": BenchGenerator("pgtd", {"max_calls": 40}, {"llm_calls": 40, "wall_time_s": 300}),
+}
+
+
+@dataclass
+class ProblemRecord:
+    """One (generator, problem) run: pass@1 of its best program, pass@k, and its costs.
+
+    Attributes:
+        status: ``ok``, ``unsupported`` (the generator refuses the kind) or ``error``.
+        samples: programs evaluated; correct: those passing every hidden test.
+        pass_at: ``{"1": p, "5": p, ...}``, the unbiased pass@k for every k in `KS` <= samples.
+    """
+
+    generator: str
+    problem: str
+    kind: str
+    passed: bool
+    samples: int = 0
+    correct: int = 0
+    pass_at: dict[str, float] = field(default_factory=dict)
+    best_public: float | None = None
+    best_hidden: float | None = None
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    wall_s: float = 0.0
+    stop_reason: str | None = None
+    status: str = "ok"
+    error: str | None = None
+
+
+def mpi_library() -> list[str]:
+    """The names of the `tasks/mpi/` problems, sorted."""
+    from workbench.tasks.mpi.problem import library_dir
+
+    return sorted(p.name for p in library_dir().iterdir() if (p / "problem.yaml").is_file())
+
+
+def select_problems(spec: str = "humaneval", limit: int | None = None) -> list[tuple[str, str]]:
+    """The (kind, id) problems of a comma-separated spec, in order, first `limit` of them.
+
+    Items: ``humaneval`` (the 20-problem subset), ``mpi`` (the whole library), a HumanEval id
+    (``HumanEval/12``) or an MPI library name.
+
+    Raises:
+        ConfigError: an item is none of these.
+    """
+    from workbench.errors import ConfigError
+
+    library = mpi_library()
+    out: list[tuple[str, str]] = []
+    for item in (s.strip() for s in spec.split(",")):
+        if not item:
+            continue
+        if item == "humaneval":
+            out += [("code", p) for p in HUMANEVAL_SUBSET]
+        elif item == "mpi":
+            out += [("mpi", p) for p in library]
+        elif re.fullmatch(r"HumanEval/\d+", item):
+            out.append(("code", item))
+        elif item in library:
+            out.append(("mpi", item))
+        else:
+            raise ConfigError(
+                f"unknown problem {item!r}: give humaneval, mpi, HumanEval/<n> or one of "
+                f"{', '.join(library)}"
+            )
+    seen: set[tuple[str, str]] = set()
+    unique = [p for p in out if not (p in seen or seen.add(p))]
+    return unique[:limit] if limit else unique
+
+
+def task_yaml(name: str, kind: str, problem: str, sandbox: str = "auto", seed: int = 0) -> str:
+    """The task file (YAML) of one bench run of generator `name` on one problem."""
+    gen = BENCH_GENERATORS[name]
+    section = {"humaneval": problem} if kind == "code" else {"problem": problem}
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", f"bench-{name}-{problem}").strip("-").lower()
+    lines = [
+        f"name: {slug}",
+        f"kind: {kind}",
+        f"seed: {seed}",
+        f"sandbox: {{backend: {sandbox}}}",
+        f"optimizer: {{name: {gen.optimizer}, settings: {json.dumps(gen.settings)}}}",
+        f"budget: {json.dumps(gen.budget)}",
+        f"parallel: {gen.parallel}",
+        "stop: {target: 1.0}",
+        f"{kind}: {json.dumps(section)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _correct(kind: str, scores: dict[str, float]) -> bool:
+    if kind == "mpi":
+        return scores.get("passed", 0.0) >= 1.0
+    key = "hidden_pass_rate" if "hidden_pass_rate" in scores else "public_pass_rate"
+    return scores.get(key, 0.0) >= 1.0
+
+
+def run_problem(
+    name: str,
+    kind: str,
+    problem: str,
+    runs_dir: Path,
+    *,
+    make_llm: Callable[..., Any] | None = None,
+    sandbox: str = "auto",
+    seed: int = 0,
+) -> ProblemRecord:
+    """Run generator `name` on one problem through the loop; returns its record."""
+    import workbench.agents.funcoder  # each package registers its optimizer name
+    import workbench.agents.pgtd
+    import workbench.agents.sample  # noqa: F401
+    from workbench.errors import ConfigError, RunError
+    from workbench.runs import start_run
+    from workbench.tasks import parse_task_text
+
+    task_file = parse_task_text(task_yaml(name, kind, problem, sandbox, seed), runs_dir)
+    evals: dict[str, dict[str, float]] = {}
+    order: list[str] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("type") == "evaluation":
+            order.append(event["id"])
+            ok = event.get("status") == "ok"
+            evals[event["id"]] = dict(event.get("scores") or {}) if ok else {}
+
+    record = ProblemRecord(generator=name, problem=problem, kind=kind, passed=False)
+    started = time.time()
+    try:
+        result = start_run(task_file, runs_dir, on_event=on_event, make_llm=make_llm)
+    except ConfigError as exc:  # the task file parsed: the generator refuses this kind
+        record.status, record.error = "unsupported", str(exc)
+        return record
+    except RunError as exc:
+        record.status, record.error = "error", f"{type(exc).__name__}: {exc}"
+        record.wall_s = round(time.time() - started, 1)
+        return record
+    record.wall_s = round(time.time() - started, 1)
+    summary = result.summary
+    usage = summary.get("llm") or {}
+    record.llm_calls = int(usage.get("calls", 0))
+    record.prompt_tokens = int(usage.get("prompt_tokens", 0))
+    record.completion_tokens = int(usage.get("completion_tokens", 0))
+    record.stop_reason = summary.get("stop_reason")
+    record.samples = len(order)
+    record.correct = sum(_correct(kind, evals[cid]) for cid in order)
+    record.pass_at = _pass_at(record.samples, record.correct)
+    best = summary.get("best") or {}
+    scores = evals.get(str(best.get("id")), {})
+    if scores:
+        record.best_public = scores.get("public_pass_rate", scores.get("np_pass_rate"))
+        record.best_hidden = scores.get("hidden_pass_rate", scores.get("passed"))
+        record.passed = _correct(kind, scores)
+    return record
+
+
+def _pass_at(n: int, c: int) -> dict[str, float]:
+    from workbench.tasks.mpi.metrics import pass_at_k
+
+    return {str(k): pass_at_k(n, c, k) for k in KS if k <= n}
+
+
+def summarize_code(records: list[ProblemRecord]) -> dict[str, Any]:
+    """Per generator and kind: problems, pass@1, mean pass@k, mean calls/tokens/wall time.
+
+    Unsupported or failed runs are counted (`skipped`, `errors`); a failed run counts as not
+    passed, an unsupported one is left out.
+    """
+    out: dict[str, Any] = {}
+    for r in records:
+        out.setdefault(r.generator, {}).setdefault(r.kind, []).append(r)
+    summary: dict[str, Any] = {}
+    for gen, kinds in out.items():
+        for kind, rows in kinds.items():
+            done = [r for r in rows if r.status != "unsupported"]
+            row: dict[str, Any] = {
+                "problems": len(done),
+                "skipped": len(rows) - len(done),
+                "errors": sum(r.status == "error" for r in done),
+            }
+            if done:
+                row["pass@1"] = statistics.mean(float(r.passed) for r in done)
+                for k in KS:
+                    vals = [r.pass_at[str(k)] for r in done if str(k) in r.pass_at]
+                    if vals and k > 1:
+                        row[f"pass@{k}"] = statistics.mean(vals)
+                        row[f"pass@{k}_problems"] = len(vals)
+                for key in ("llm_calls", "prompt_tokens", "completion_tokens", "wall_s"):
+                    row[f"mean_{key}"] = statistics.mean(getattr(r, key) for r in done)
+                row["total_wall_s"] = round(sum(r.wall_s for r in done), 1)
+            summary.setdefault(gen, {})[kind] = row
+    return summary
+
+
+def run_code_bench(
+    generators: list[str],
+    problems: list[tuple[str, str]],
+    *,
+    model: str | None = DEFAULT_CODE_MODEL,
+    runs_dir: Path | None = None,
+    sandbox: str = "auto",
+    make_llm: Callable[..., Any] | None = None,
+    on_record: Callable[[ProblemRecord, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run generators x problems; returns ``{"setup", "summary", "records"}`` (JSON).
+
+    Args:
+        generators: names in `BENCH_GENERATORS`.
+        problems: (kind, id) pairs, e.g. from `select_problems`.
+        model: the LLM shared by every run (``local:<name>`` starts a 1-slot, 1-thread server).
+        runs_dir: where run folders go (default: a temporary folder).
+        sandbox: the sandbox backend of every task (``auto``, ``docker``, ``local``).
+        make_llm: builds each run's client instead of `model` (tests: a `ScriptedLLM`).
+        on_record: called after each run with its record and the result so far.
+
+    Raises:
+        ConfigError: an unknown generator name.
+    """
+    from workbench.errors import ConfigError
+
+    unknown = [g for g in generators if g not in BENCH_GENERATORS]
+    if unknown:
+        raise ConfigError(f"unknown generator(s) {unknown}; known: {', '.join(BENCH_GENERATORS)}")
+    records: list[ProblemRecord] = []
+    setup = {
+        "generators": {g: asdict(BENCH_GENERATORS[g]) for g in generators},
+        "problems": [p for _, p in problems],
+        "humaneval_subset": "every 8th id, HumanEval/0..HumanEval/152 (20 problems)",
+        "model": model if make_llm is None else "scripted",
+        "sandbox": sandbox,
+    }
+
+    def result() -> dict[str, Any]:
+        return {
+            "setup": setup,
+            "summary": summarize_code(records),
+            "records": [asdict(r) for r in records],
+        }
+
+    with ExitStack() as stack:
+        build = make_llm
+        if build is None:
+            from workbench.cli.bench.hpo import _bench_llm
+            from workbench.llm import MeteredLLM
+
+            shared = stack.enter_context(_bench_llm(model))
+
+            def build(budget: Any = None, on_call: Any = None) -> Any:
+                return MeteredLLM(shared, budget=budget, on_call=on_call)
+
+        if runs_dir is None:
+            runs_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-code-")))
+        for kind, problem in problems:
+            for name in generators:
+                rec = run_problem(name, kind, problem, runs_dir, make_llm=build, sandbox=sandbox)
+                records.append(rec)
+                if on_record is not None:
+                    on_record(rec, result())
+    return result()
+
+
+def code(
+    generators: str = typer.Option("sample,funcoder,pgtd", help="Comma-separated generators."),
+    problems: str = typer.Option(
+        "humaneval", help="humaneval (20-problem subset), mpi, HumanEval/<n> or MPI names."
+    ),
+    limit: int = typer.Option(None, min=1, help="Only the first N problems."),
+    model: str = typer.Option(DEFAULT_CODE_MODEL, help="The LLM shared by every run."),
+    sandbox: str = typer.Option("auto", help="Sandbox backend: auto, docker or local."),
+    out: Path = typer.Option(None, help="Write the JSON result here (after every run)."),
+    runs_dir: Path = typer.Option(None, help="Keep the run folders here (default: temporary)."),
+) -> None:
+    """Run code generators x problems; print pass@1 / pass@k, LLM calls, tokens, wall time."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:  # a log file: wide enough that no column is cut
+        console = Console(width=160)
+
+    def progress(r: ProblemRecord, partial: dict[str, Any]) -> None:
+        typer.echo(
+            f"{r.problem} {r.generator}: {r.status} passed={r.passed} n={r.samples} "
+            f"calls={r.llm_calls} {r.wall_s:.0f}s",
+            err=True,
+        )
+        if out is not None:
+            _write(out, partial)
+
+    result = run_code_bench(
+        [g.strip() for g in generators.split(",") if g.strip()],
+        select_problems(problems, limit),
+        model=model,
+        runs_dir=runs_dir,
+        sandbox=sandbox,
+        on_record=progress,
+    )
+    records = [ProblemRecord(**r) for r in result["records"]]
+    console.print(problems_table(records))
+    console.print(summary_table(result["summary"]))
+    if out is not None:
+        _write(out, result)
+        typer.echo(f"wrote {out}")
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
