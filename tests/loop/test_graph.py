@@ -217,3 +217,25 @@ def test_optimize_resume_latest_continues_an_interrupted_run(tmp_path: Path) -> 
     # a finished latest run is not resumed: a new run starts
     assert cli(["optimize", str(task), "--runs-dir", runs, "--resume-latest"]) == 0
     assert len(run_dirs(tmp_path / "runs")) == 2
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_no_cache_also_turns_off_the_llm_response_cache(tmp_path: Path, use_cache: bool) -> None:
+    """`--no-cache` (use_cache=False) reaches the optimizer's LLM config as `cache: false`."""
+    seen: list[Any] = []
+
+    def make(ctx: OptimizerContext) -> FunctionOptimizer:
+        seen.append(ctx.llm_config)
+        return _repeat([0.1])
+
+    start_run(
+        _task(tmp_path, budget={"evaluations": 1}),
+        tmp_path / "runs",
+        use_cache=use_cache,
+        optimizer=make,
+    )
+    (config,) = seen
+    if use_cache:
+        assert config is None  # the task file has no llm: section; the default config applies
+    else:
+        assert config.cache is False and config.model == "local"

@@ -101,7 +101,9 @@ def _finish(result: Any) -> None:
 def optimize(
     task: Path = typer.Argument(..., help="A task file (YAML)."),
     runs_dir: Path | None = RUNS_DIR,
-    no_cache: bool = typer.Option(False, "--no-cache", help="Evaluate equal candidates again."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Evaluate equal candidates again; bypass the LLM response cache."
+    ),
     resume_latest: bool = typer.Option(
         False, "--resume-latest", help="Continue this task's latest run if it did not finish."
     ),

@@ -122,6 +122,15 @@ def _summarize(
     }
 
 
+def _llm_config(task_file: TaskFile, use_cache: bool) -> Any:
+    """The task file's `llm:` section; with the cache off (`--no-cache`), also the LLM cache."""
+    if use_cache:
+        return task_file.llm
+    from workbench.llm import LLMConfig
+
+    return (task_file.llm or LLMConfig()).model_copy(update={"cache": False})
+
+
 def _execute(
     run: RunDir,
     task_file: TaskFile,
@@ -163,7 +172,7 @@ def _execute(
         task=task,
         seed=task_file.seed,
         run_dir=run.path,
-        llm_config=task_file.llm,
+        llm_config=_llm_config(task_file, use_cache),
         budget=_llm_budget(task_file),
         on_call=on_call,
         make_llm=make_llm,
