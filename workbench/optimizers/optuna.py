@@ -28,7 +28,7 @@ from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError, NotSetUp
 from workbench.optimizers.base import Optimizer, OptimizerContext, SettingsError
 
-__all__ = ["OptunaOptimizer", "OptunaSettings"]
+__all__ = ["OptunaOptimizer", "OptunaSettings", "optuna_distributions", "tell_evaluations"]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ class OptunaSettings(BaseModel):
     sampler_options: dict[str, Any] = Field(default_factory=dict)
 
 
-def _distributions(space: dict[str, Any]) -> dict[str, Any]:
+def optuna_distributions(space: dict[str, Any]) -> dict[str, Any]:
+    """Optuna distributions for an `hpo` search space (float, int, categorical)."""
     import optuna.distributions as d
 
     out: dict[str, Any] = {}
@@ -56,6 +57,24 @@ def _distributions(space: dict[str, Any]) -> dict[str, Any]:
         else:
             out[name] = d.CategoricalDistribution(p.choices)
     return out
+
+
+def tell_evaluations(study: Any, pending: dict[str, int], evaluations: list[Evaluation]) -> None:
+    """Tell `study` the result of each pending trial (popped from `pending`); a failed one FAILs.
+
+    Evaluations of candidates not in `pending` (observed already, or not this study's) are
+    skipped, and `skip_if_finished` covers a trial told before a crash: observing is idempotent.
+    """
+    import optuna
+
+    for e in evaluations:
+        number = pending.pop(e.candidate_id, None)
+        if number is None:
+            continue
+        if e.score is None:
+            study.tell(number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+        else:
+            study.tell(number, e.score, skip_if_finished=True)
 
 
 class OptunaOptimizer(Optimizer):
@@ -81,7 +100,7 @@ class OptunaOptimizer(Optimizer):
         if ctx.task is None:
             raise ConfigError("the optuna optimizer needs a task with a search space")
         try:
-            self.space = _distributions(ctx.task.search_space())
+            self.space = optuna_distributions(ctx.task.search_space())
         except NotImplementedError as exc:
             raise ConfigError(f"optimizer 'optuna' cannot optimize this task kind: {exc}") from None
         if self.settings.sampler == "gp" and importlib.util.find_spec("torch") is None:
@@ -148,17 +167,7 @@ class OptunaOptimizer(Optimizer):
 
     def observe(self, evaluations: list[Evaluation]) -> None:
         """Tell the study each result; a failed evaluation is a FAILed trial."""
-        import optuna
-
-        for e in evaluations:
-            number = self.pending.pop(e.candidate_id, None)
-            if number is None:
-                continue
-            # skip_if_finished: told before a crash, so observe is idempotent
-            if e.score is None:
-                self.study.tell(number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-            else:
-                self.study.tell(number, e.score, skip_if_finished=True)
+        tell_evaluations(self.study, self.pending, evaluations)
 
     def state(self) -> dict[str, Any]:
         """The pending trials; everything else is in the storage."""

@@ -40,6 +40,7 @@ from workbench.optimizers.llambo.engine import Engine, Stats, StepLog
 from workbench.optimizers.llambo.prompts import PROMPT_VERSION, Observation
 from workbench.optimizers.llambo.sampler import LlamboSampler
 from workbench.optimizers.llambo.serialize import check_config, config_text
+from workbench.optimizers.optuna import optuna_distributions, tell_evaluations
 
 __all__ = ["LlamboOptimizer", "LlamboSettings"]
 
@@ -63,20 +64,6 @@ class LlamboSettings(BaseModel):
     max_tokens: int = Field(600, ge=32)
     storage: str | None = None
     study_name: str | None = Field(None, min_length=1)
-
-
-def _distributions(space: dict[str, Any]) -> dict[str, Any]:
-    import optuna.distributions as d
-
-    out: dict[str, Any] = {}
-    for name, p in space.items():
-        if p.type == "float":
-            out[name] = d.FloatDistribution(p.low, p.high, log=p.log, step=p.step)
-        elif p.type == "int":
-            out[name] = d.IntDistribution(p.low, p.high, log=p.log, step=p.step)
-        else:
-            out[name] = d.CategoricalDistribution(p.choices)
-    return out
 
 
 def _context(task: Any) -> str:
@@ -116,7 +103,7 @@ class LlamboOptimizer(Optimizer):
         if s.handover_end <= s.handover_start:
             msg = f"must be > handover_start ({s.handover_start}), got {s.handover_end}"
             raise SettingsError([(("optimizer", "settings", "handover_end"), msg)])
-        self.space = _distributions(self.space_specs)
+        self.space = optuna_distributions(self.space_specs)
         run_dir = ctx.run_dir or Path(".")
         self.storage_url = s.storage or f"sqlite:///{(run_dir / 'optuna.sqlite').resolve()}"
         self.study_name = s.study_name or run_dir.resolve().name or "workbench"
@@ -243,16 +230,7 @@ class LlamboOptimizer(Optimizer):
 
     def observe(self, evaluations: list[Evaluation]) -> None:
         """Tell the study each result; a failed evaluation is a FAILed trial."""
-        import optuna
-
-        for e in evaluations:
-            number = self.pending.pop(e.candidate_id, None)
-            if number is None:
-                continue
-            if e.score is None:
-                self.study.tell(number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-            else:
-                self.study.tell(number, e.score, skip_if_finished=True)
+        tell_evaluations(self.study, self.pending, evaluations)
 
     def state(self) -> dict[str, Any]:
         """Pending trials and counters; the trials themselves are in the storage."""
