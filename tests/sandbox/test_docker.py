@@ -239,7 +239,8 @@ def test_supervisor_death_is_survived(solo: DockerSandbox) -> None:
     cid = _only_container(solo)
     kill = (
         "for d in /proc/[0-9]*; do "
-        'if tr "\\0" " " < $d/cmdline | grep -q "python3 -I -S -c"; then kill -9 ${d#/proc/}; fi; '
+        # anchored: this script's own command line also holds the pattern (a flaky self-kill)
+        'if tr "\\0" " " < $d/cmdline | grep -q "^python3 -I -S -c"; then kill -9 ${d#/proc/}; fi; '
         "done"
     )
     _in_container(solo, cid, kill, user="0:0")
