@@ -102,6 +102,43 @@ def test_accept_improve_keeps_the_current_values_when_worse() -> None:
     assert best_opt.values == {"x": -100.0}
 
 
+def test_a_repeated_suggestion_is_rejected_and_asked_again_with_its_feedback() -> None:
+    answers = iter([10.0, 5.0, 5.0, 6.0])  # 5.0 repeats the step-1 value; the re-ask gives 6
+
+    def script(request: Any) -> str:
+        script.requests.append(str(request.messages[-1]["content"]))  # type: ignore[attr-defined]
+        user = script.requests[-1]  # type: ignore[attr-defined]
+        name = re.search(r"\(float\) (x\d+)=", user).group(1)  # type: ignore[union-attr]
+        return json.dumps({"reasoning": "r", "suggestion": {name: next(answers)}})
+
+    script.requests = []  # type: ignore[attr-defined]
+    opt, task, _ = make({"temperatures": [0.0]}, script)
+    run_step(opt, task, 1)  # baseline x = -5
+    assert [e.score for e in run_step(opt, task, 1)] == [12.0]  # x = 10 (32)
+    assert [e.score for e in run_step(opt, task, 1)] == [3.0]  # x = 5 (17)
+    (again,) = opt.propose(1)  # 5.0 again: rejected, re-asked, 6.0
+    assert again.payload == {"params": {"x": 6.0}}
+    assert opt.opt.counters["rejected:repeat"] == 1
+    reask = script.requests[-1]  # type: ignore[attr-defined]
+    assert "already evaluated" in reask and "The output 17.0 is too small" in reask
+    kinds = [e.get("kind") for e in opt.events if e["type"] == "optoprime_rejection"]
+    assert kinds == ["repeat"]
+
+
+def test_a_step_of_only_repeats_still_proposes_so_the_run_goes_on() -> None:
+    def stuck(request: Any) -> str:
+        user = str(request.messages[-1]["content"])
+        name = re.search(r"\(float\) (x\d+)=", user).group(1)  # type: ignore[union-attr]
+        return json.dumps({"reasoning": "r", "suggestion": {name: 10.0}})
+
+    opt, task, _ = make({"temperatures": [0.0, 1.0]}, stuck)
+    run_step(opt, task, 2)
+    assert [e.score for e in run_step(opt, task, 2)] == [12.0]  # both agree: one candidate
+    cands = opt.propose(2)  # 10.0 twice, asked again, 10.0 twice
+    assert [c.payload["params"]["x"] for c in cands] == [10.0]
+    assert opt.opt.counters["rejected:repeat"] == 4
+
+
 def test_state_round_trip_resumes_with_the_same_prompt() -> None:
     opt, task, script = make({"temperatures": [0.0], "memory_size": 2})
     run_step(opt, task, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,9 +42,10 @@ prompt:
     return path
 
 
-def solver(good_word: str = "CAREFUL") -> ScriptedLLM:
+def solver(good_word: str = "CAREFUL", budget: Any = None, on_call: Any = None) -> ScriptedLLM:
     """A task model: right when the system prompt holds `good_word` or exemplars are shown,
-    else right only on inputs starting with an even digit."""
+    else right only on inputs starting with an even digit (on `budget`, reporting to
+    `on_call`, as `EvalContext.make_llm` is called)."""
 
     def answer(request: object) -> str:
         msgs = request.messages  # type: ignore[attr-defined]
@@ -52,7 +54,7 @@ def solver(good_word: str = "CAREFUL") -> ScriptedLLM:
         good = good_word in _content(request) or len(msgs) > 2 or a % 2 == 0
         return f"So the answer is {a + b if good else a + b + 1}."
 
-    return ScriptedLLM(answer, model="task")
+    return ScriptedLLM(answer, model="task", budget=budget, on_call=on_call)
 
 
 def test_evaluate_returns_accuracy_and_per_example_rows(tmp_path: Path) -> None:

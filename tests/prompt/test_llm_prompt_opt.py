@@ -1,17 +1,18 @@
-"""Each prompt optimizer end to end on a real (tiny) model: one BBH task, 4 validation
-examples, a budget of 3 validation evaluations, short answers. Asserts plumbing, not quality:
-the run finishes, the projected calls equal the calls made, val/test accuracy are reported."""
+"""Each prompt optimizer end to end through ``workbench optimize`` on a real (tiny) model: one
+BBH task, 4 validation examples, a budget of 3 validation evaluations, short answers. Asserts
+plumbing, not quality: the plan is printed first, the run finishes, the projected calls equal
+the calls logged (task model and optimizer model), val/test accuracy are reported."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from workbench.optimizers.prompt import run_prompt
+from workbench.cli import app
 
 pytestmark = pytest.mark.llm
 
@@ -23,7 +24,7 @@ CASES = {
         "{beam: 1, gradients: 1, edits_per_gradient: 2, minibatch: 2, errors_shown: 1, "
         "max_tokens: 40}",
     ),
-    "exemplars": ("exemplars_opt", "{selector: random_search, k: 2, source: both}"),
+    "exemplars": ("exemplars", "{selector: random_search, k: 2, source: both}"),
     "joint_tpe": (
         "joint",
         "{instruction: ape, instruction_settings: {demos: 1}, search: tpe, sets: 3, budget: 2, "
@@ -32,12 +33,13 @@ CASES = {
 }
 
 
-def _task(tmp: Path, optimizer: str, settings: str) -> Path:
+def _task(tmp: Path, optimizer: str, settings: str, model: str, base_url: str) -> Path:
     path = tmp / "task.yaml"
     path.write_text(
         f"""
 name: bbh-boolean
 kind: prompt
+llm: {{model: "endpoint:{model}", base_url: "{base_url}", concurrency: 2}}
 optimizer: {{name: {optimizer}, settings: {settings}}}
 budget: {{evaluations: 3}}
 prompt:
@@ -53,28 +55,24 @@ prompt:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_prompt_optimizer_runs_end_to_end(
-    case: str, tmp_path: Path, make_llm_client: Callable[..., Any]
+    case: str, tmp_path: Path, llm_base_url: str, llm_model: str
 ) -> None:
     optimizer, settings = CASES[case]
-    task_client = make_llm_client(cache=False)
-
-    def make_llm(budget: Any = None, on_call: Any = None) -> Any:
-        return make_llm_client(budget=budget, on_call=on_call, cache=False)
-
-    res = run_prompt(
-        _task(tmp_path, optimizer, settings),
-        tmp_path / "runs",
-        make_llm=make_llm,
-        task_client=task_client,
-        use_cache=False,
-    )
-    block = res.prompt
-    proj = block["projection_with_pool"] or block["projection"]
-    assert res.run.summary["evaluations"] == proj["val_evaluations"] + proj["report_evaluations"]
-    assert block["actual"]["task_calls"] == proj["task_calls"]
-    assert block["actual"]["optimizer_calls"] == proj["optimizer_calls"]
-    assert 0.0 <= block["val_accuracy"] <= 1.0 and 0.0 <= block["test_accuracy"] <= 1.0
-    assert block["gap"] == pytest.approx(block["val_accuracy"] - block["test_accuracy"])
-    summary = json.loads((res.run.run.path / "summary.json").read_text())
-    assert summary["prompt"]["test_size"] == 2
-    assert (res.run.run.path / "prompt.json").is_file()
+    path = _task(tmp_path, optimizer, settings, llm_model, llm_base_url)
+    runs = tmp_path / "runs"
+    res = CliRunner().invoke(app, ["optimize", str(path), "--no-cache", "--runs-dir", str(runs)])
+    assert res.exit_code == 0, res.output
+    assert "plan: " in res.output and "projected calls:" in res.output
+    (run,) = runs.iterdir()
+    summary = json.loads((run / "summary.json").read_text())
+    plan = summary["plan"]
+    proj = plan.get("projection_with_pool") or plan
+    events = [json.loads(x) for x in (run / "events.jsonl").read_text().splitlines()]
+    calls = Counter(e["role"] for e in events if e["type"] == "llm_call")
+    assert summary["evaluations"] == proj["val_evaluations"] + proj["report_evaluations"]
+    assert calls["task"] == summary["task_llm"]["calls"] == proj["task_calls"]
+    assert calls["optimizer"] == proj["optimizer_calls"]
+    final = summary["final"]
+    assert 0.0 <= final["val_accuracy"] <= 1.0 and 0.0 <= final["test_accuracy"] <= 1.0
+    assert final["gap"] == pytest.approx(final["val_accuracy"] - final["test_accuracy"])
+    assert final["test_size"] == 2

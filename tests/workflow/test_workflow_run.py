@@ -12,6 +12,7 @@ import pytest
 import workbench.optimizers.optoprime  # noqa: F401  (registers `optoprime`)
 from workbench.cli import main
 from workbench.llm import ScriptedLLM
+from workbench.optimizers.optoprime.optimizer import PROMPT_VERSION
 from workbench.runs import resume_run, start_run, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ def test_numeric_example_reaches_its_target_through_the_loop(tmp_path: Path) -> 
     log = events(result.run.path)
     calls = [e for e in log if e["type"] == "optoprime_call"]
     assert len(calls) == 4 and {c["temperature"] for c in calls} == {0.0, 0.8}
-    assert all(c["prompt_version"] == "optoprime/1" for c in calls)
+    assert all(c["prompt_version"] == PROMPT_VERSION for c in calls)
     assert sum(e["type"] == "llm_call" for e in log) == 4
     proposals = [e for e in log if e["type"] == "proposal"]
     assert [p["meta"].get("changed") for p in proposals] == [None, ["x"], ["x"]]

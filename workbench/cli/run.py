@@ -68,6 +68,14 @@ class _Progress:
             self.bar.update(self.task_id, description=f"evaluations · {self.llm_calls} LLM calls")
 
 
+def _print_plan(plan: dict[str, Any] | None) -> None:
+    """Print an optimizer's `plan()` (its projected spend) before anything runs."""
+    if not plan:
+        return
+    line = plan.get("summary") or json.dumps(plan)[:300]
+    console.print(Text(f"plan: {line}"))
+
+
 def _print_summary(summary: dict[str, Any], report: Path) -> None:
     table = Table(title=f"run {summary.get('run')}", show_header=False)
     best = summary.get("best") or {}
@@ -86,6 +94,14 @@ def _print_summary(summary: dict[str, Any], report: Path) -> None:
     ]
     if summary.get("llm"):
         rows.append(("LLM usage", json.dumps(summary["llm"])[:300]))
+    if summary.get("task_llm"):
+        rows.append(("task-model usage", json.dumps(summary["task_llm"])[:300]))
+    final = summary.get("final") or {}
+    for key, value in final.items():
+        if key not in ("payload", "id", "score"):
+            rows.append(
+                (f"final {key}", value if not isinstance(value, dict) else json.dumps(value))
+            )
     for k, v in rows:
         table.add_row(k, Text(_fmt(v)))  # Text: a payload's "[...]" is not rich markup
     console.print(table)
@@ -113,7 +129,7 @@ def optimize(
     from workbench.tasks import load_task_file
 
     task_file = load_task_file(task)
-    check_task(task_file, task)
+    plan = check_task(task_file, task)
     if resume_latest:
         mine = [
             r
@@ -124,6 +140,7 @@ def optimize(
         if mine and not (mine[-1].read_json("summary.json") or {}).get("finished"):
             resume(str(mine[-1].path), runs_dir)
             return
+    _print_plan(plan)
     with _Progress(task_file.budget.evaluations) as progress:
         result = start_run(task_file, runs_dir, use_cache=not no_cache, on_event=progress)
     _finish(result)
@@ -154,12 +171,13 @@ def validate(task: Path = typer.Argument(..., help="A task file (YAML).")) -> No
     from workbench.tasks import load_task_file
 
     task_file = load_task_file(task)
-    check_task(task_file, task)
+    plan = check_task(task_file, task)
     console.print(
         f"[green]ok[/green]: {task} — task {task_file.name!r}, kind {task_file.kind}, "
         f"optimizer {task_file.optimizer.name}",
         highlight=False,
     )
+    _print_plan(plan)
 
 
 def report(

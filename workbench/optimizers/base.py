@@ -118,6 +118,26 @@ class Optimizer(ABC):
         """Restore from `state()`; the default refuses, naming the class."""
         raise NotImplementedError(f"{type(self).__name__} cannot resume from a saved state")
 
+    def plan(self) -> dict[str, Any] | None:
+        """What the run will spend, known before it starts; None when there is nothing to say.
+
+        ``workbench optimize`` and ``workbench validate`` print it before anything runs, and
+        the run writes it to the event log (a ``plan`` event, at the start) and to
+        summary.json (``plan``, asked again at the end so it may carry refinements learnt
+        during the run). JSON; the key ``summary`` (one line for people) is printed as is,
+        numeric keys such as ``task_calls`` / ``optimizer_calls`` are projections.
+        """
+        return None
+
+    def final_candidate(self, best: Candidate | None) -> Candidate | None:
+        """The run's result, given the loop's best candidate (default: that one).
+
+        An optimizer whose result is not simply the top validation score (e.g. a prompt built
+        by a heuristic after the search) returns it here; the run passes it to
+        `Task.finalize`.
+        """
+        return best
+
     def close(self) -> None:
         """Release resources (storages, clients). Default: nothing."""
         return None

@@ -144,6 +144,18 @@ def write_report(run: RunDir) -> Any:
         )
     else:
         parts.append("<p class='muted'>No candidate produced a score.</p>")
+    final = summary.get("final")
+    if final:
+        rest = {k: v for k, v in final.items() if k not in ("id", "payload")}
+        parts.append(
+            f"<h2>Final result</h2><p><b>{html.escape(str(final.get('id')))}</b></p><table>"
+            + "".join(
+                f"<tr><th>{html.escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in rest.items()
+            )
+            + "</table>"
+        )
+    if summary.get("plan"):
+        parts.append(f"<h2>Plan</h2><p>{_cell(summary['plan'], 2000)}</p>")
     parts.append("<h2>Scores</h2>")
     if rows:
         img = _score_plot([r[2].score for r in rows], direction, metric)

@@ -72,22 +72,31 @@ class _LazySandbox:
             self.box.close()
 
 
-def check_task(task_file: TaskFile, source: str | Path | None = None) -> None:
+def check_task(task_file: TaskFile, source: str | Path | None = None) -> dict[str, Any] | None:
     """Everything `workbench validate` checks beyond the schema: the kind and the optimizer.
+
+    Returns:
+        The optimizer's `Optimizer.plan()` (what the run will spend), or None.
 
     Raises:
         ConfigError: with line numbers in `source` when given.
     """
     task = build_task(task_file)
-    with tempfile.TemporaryDirectory() as tmp:
-        ctx = OptimizerContext(task=task, seed=task_file.seed, run_dir=Path(tmp))
-        try:
-            opt = make_optimizer(task_file.optimizer.name, task_file.optimizer.settings, ctx)
-        except SettingsError as exc:
-            if source is None:
-                raise
-            raise config_error(source, exc.problems) from None
-        opt.close()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            ctx = OptimizerContext(task=task, seed=task_file.seed, run_dir=Path(tmp))
+            try:
+                opt = make_optimizer(task_file.optimizer.name, task_file.optimizer.settings, ctx)
+            except SettingsError as exc:
+                if source is None:
+                    raise
+                raise config_error(source, exc.problems) from None
+            try:
+                return opt.plan()
+            finally:
+                opt.close()
+    finally:
+        task.close()
 
 
 def _summarize(
@@ -122,6 +131,34 @@ def _summarize(
     }
 
 
+def _finalize(
+    task: Any,
+    opt: Optimizer,
+    store: RunStore,
+    state: dict[str, Any],
+    eval_ctx: EvalContext,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """`Task.finalize` on the optimizer's final candidate (once per run: a resumed finished
+    run reuses the block it already wrote). A budget that runs out here is recorded, not raised.
+    """
+    best = state.get("best")
+    candidate = opt.final_candidate(store.candidate(best["id"]) if best else None)
+    if candidate is None:
+        return None
+    if previous and previous.get("id") == candidate.id:
+        return previous
+    evaluation = store.evaluation(candidate.id)
+    try:
+        result = task.finalize(candidate, evaluation, eval_ctx)
+    except BudgetExceeded as exc:
+        result = {"skipped": f"budget:{exc.limit}"}
+    if result is None:
+        return None
+    score = evaluation.score if evaluation is not None else None
+    return {"id": candidate.id, "score": score, "payload": candidate.payload, **result}
+
+
 def _llm_config(task_file: TaskFile, use_cache: bool) -> Any:
     """The task file's `llm:` section; with the cache off (`--no-cache`), also the LLM cache."""
     if use_cache:
@@ -139,6 +176,7 @@ def _execute(
     on_event: Callable[[Event], None] | None,
     optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None,
     make_llm: Callable[..., Any] | None = None,
+    make_task_llm: Callable[..., Any] | None = None,
 ) -> RunResult:
     started = time.time()
     task = build_task(task_file)
@@ -155,9 +193,12 @@ def _execute(
         else:
             handle({"t": time.time(), **event})
 
-    def on_call(record: Any) -> None:
-        data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
-        emit({"type": "llm_call", **data})
+    def recorder(role: str) -> Callable[[Any], None]:
+        def on_call(record: Any) -> None:
+            data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
+            emit({"type": "llm_call", "role": role, **data})
+
+        return on_call
 
     def handle(event: Event) -> None:
         events.write(event)
@@ -168,16 +209,25 @@ def _execute(
         if on_event is not None:
             on_event(event)
 
+    budget = _llm_budget(task_file)
     ctx = OptimizerContext(
         task=task,
         seed=task_file.seed,
         run_dir=run.path,
         llm_config=_llm_config(task_file, use_cache),
-        budget=_llm_budget(task_file),
-        on_call=on_call,
+        budget=budget,
+        on_call=recorder("optimizer"),
         make_llm=make_llm,
         emit=emit,
         open_sandbox=sandbox,
+    )
+    eval_ctx = EvalContext(
+        open_sandbox=sandbox,
+        run_dir=run.path,
+        seed=task_file.seed,
+        budget=budget,
+        on_call=recorder("task"),
+        make_llm=make_task_llm,
     )
     handle(
         {"t": started, "type": "run", "run": run.name, "path": str(run.path), "resumed": resumed}
@@ -190,6 +240,10 @@ def _execute(
             opt = make_optimizer(task_file.optimizer.name, task_file.optimizer.settings, ctx)
         else:
             opt = optimizer if isinstance(optimizer, Optimizer) else optimizer(ctx)
+        task.start(eval_ctx)
+        plan = opt.plan()
+        if plan is not None:
+            handle({"t": time.time(), "type": "plan", **plan})
         environment = "in-process"
         if task.needs_sandbox:
             environment = f"sandbox:{getattr(sandbox(), 'image_id', 'unknown')}"
@@ -204,7 +258,6 @@ def _execute(
             use_cache=use_cache,
             environment=environment,
         )
-        eval_ctx = EvalContext(open_sandbox=sandbox, run_dir=run.path, seed=task_file.seed)
         loop = Loop(task, opt, store, settings, eval_ctx, sink=handle)
         loop_ref.append(loop)
         with open_checkpointer(run.checkpoints_sqlite) as saver:
@@ -225,15 +278,21 @@ def _execute(
                         "best": state.get("best"),
                     }
                 )
+        previous = (run.read_json("summary.json") or {}).get("final")
+        final = _finalize(task, opt, store, state, eval_ctx, previous)
+        if final is not None and final is not previous:
+            handle({"t": time.time(), "type": "final", **final})
         usage = getattr(ctx._client, "usage", None)
         summary = _summarize(run, task_file, store, state, reason, started, usage)
         summary.update(direction=task.direction, metric=task.primary)
+        summary.update(task_llm=eval_ctx.llm_usage(), plan=opt.plan(), final=final)
         run.write_summary(summary)
         return RunResult(run, state, summary)
     finally:
         if opt is not None:
             opt.close()
         task.close()
+        eval_ctx.close()
         ctx.close()
         sandbox.close()
         store.close()
@@ -248,6 +307,7 @@ def start_run(
     on_event: Callable[[Event], None] | None = None,
     optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None = None,
     make_llm: Callable[..., Any] | None = None,
+    make_task_llm: Callable[..., Any] | None = None,
 ) -> RunResult:
     """Create a run folder for a task file and run the loop to its end.
 
@@ -259,6 +319,8 @@ def start_run(
         optimizer: an Optimizer, or a function of the run's `OptimizerContext` returning one,
             instead of the task file's `optimizer:` (tests, Python API).
         make_llm: builds the LLM client instead of `open_llm` (see `OptimizerContext`).
+        make_task_llm: builds the task's model client instead of `open_llm` (see
+            `EvalContext.llm`); its calls share the run's budget and are logged too.
     """
     source = None
     if not isinstance(task, TaskFile):
@@ -267,7 +329,13 @@ def start_run(
     run = create_run(task, runs_dir or default_runs_dir(), source)
     run.update_meta(use_cache=use_cache)
     return _execute(
-        run, task, use_cache=use_cache, on_event=on_event, optimizer=optimizer, make_llm=make_llm
+        run,
+        task,
+        use_cache=use_cache,
+        on_event=on_event,
+        optimizer=optimizer,
+        make_llm=make_llm,
+        make_task_llm=make_task_llm,
     )
 
 
@@ -278,6 +346,7 @@ def resume_run(
     on_event: Callable[[Event], None] | None = None,
     optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None = None,
     make_llm: Callable[..., Any] | None = None,
+    make_task_llm: Callable[..., Any] | None = None,
 ) -> RunResult:
     """Continue a stopped or killed run from its last checkpoint (nothing is evaluated twice)."""
     from workbench.runs.rundir import find_run
@@ -294,4 +363,5 @@ def resume_run(
         on_event=on_event,
         optimizer=optimizer,
         make_llm=make_llm,
+        make_task_llm=make_task_llm,
     )

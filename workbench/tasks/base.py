@@ -7,8 +7,10 @@ the `Task`. Later kinds (code, mpi, prompt, workflow) plug in here without touch
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from workbench.contracts import Candidate, Direction, Evaluation
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, NotSetUp
 
 if TYPE_CHECKING:
     from workbench.tasks.schema import TaskFile
@@ -28,24 +30,85 @@ __all__ = ["EvalContext", "Kind", "Task", "get_kind", "kind_names", "register_ki
 
 @dataclass
 class EvalContext:
-    """What a task may use while evaluating: the sandbox (opened on first use), the run folder.
+    """What a task may use while evaluating: the sandbox, the run folder, the run's LLM budget.
 
     Attributes:
         open_sandbox: returns the run's sandbox, opening it the first time (None: no sandbox).
         run_dir: the run folder, or None outside a run.
         seed: the run's seed.
+        budget: the run's shared `workbench.llm.Budget` (the optimizer's calls count too), or
+            None for no limit.
+        on_call: called with every `CallRecord` of a model the task calls (the run writes it
+            to events.jsonl as an ``llm_call`` event with ``role: task``).
+        make_llm: builds the task's model client instead of `workbench.llm.open_llm`, called as
+            ``make_llm(budget=..., on_call=...)`` (tests pass a `ScriptedLLM` this way).
     """
 
     open_sandbox: Callable[[], Any] | None = None
     run_dir: Path | None = None
     seed: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    budget: Any = None
+    on_call: Callable[[Any], None] | None = None
+    make_llm: Callable[..., Any] | None = None
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def sandbox(self) -> Any:
         """The run's `workbench.sandbox.Sandbox`."""
         if self.open_sandbox is None:
             raise ConfigError("this task needs a sandbox, but none was configured for the run")
         return self.open_sandbox()
+
+    def llm(self, config: Any = None) -> Any:
+        """A model client for the task (the model a prompt is applied to), on the run's budget.
+
+        Every call it makes is charged to `budget` and reported to `on_call`, like the
+        optimizer's calls. One client per distinct `config`, opened on first use and closed
+        with the context (`close`).
+
+        Args:
+            config: a `workbench.llm.LLMConfig` or model string (None: ``"local"``).
+        """
+        key = json.dumps(
+            config.model_dump(mode="json") if hasattr(config, "model_dump") else config,
+            sort_keys=True,
+            default=str,
+        )
+        with self._lock:
+            if key not in self._clients:
+                if self.make_llm is not None:
+                    client = self.make_llm(budget=self.budget, on_call=self.on_call)
+                else:
+                    try:
+                        from workbench.llm import open_llm
+                    except ImportError as exc:
+                        raise NotSetUp(
+                            f"this task needs workbench.llm, which failed: {exc}"
+                        ) from exc
+                    cm = open_llm(
+                        config if config is not None else "local",
+                        budget=self.budget,
+                        on_call=self.on_call,
+                    )
+                    client = self._stack.enter_context(cm)
+                self._clients[key] = client
+            return self._clients[key]
+
+    def llm_usage(self) -> dict[str, Any] | None:
+        """The summed `Usage` (as JSON) of the clients `llm` opened; None when it opened none."""
+        usages = [c.usage.to_dict() for c in self._clients.values() if hasattr(c, "usage")]
+        if not usages:
+            return None
+        return {
+            k: sum(u[k] for u in usages) for k in usages[0] if isinstance(usages[0][k], int | float)
+        }
+
+    def close(self) -> None:
+        """Close the clients `llm` opened."""
+        self._stack.close()
+        self._clients.clear()
 
 
 class Task(ABC):
@@ -84,6 +147,30 @@ class Task(ABC):
     def describe(self) -> str:
         """A short text about the task for LLM-driven optimizers."""
         return f"Task {self.name!r}: {self.direction} {self.primary!r}."
+
+    def start(self, ctx: EvalContext) -> None:
+        """Called once by the run, before the loop, with the context it will evaluate with.
+
+        A task whose work outside `evaluate` (e.g. calls an optimizer makes through it) must
+        share the run's budget keeps `ctx` here. Default: nothing.
+        """
+        return None
+
+    def finalize(
+        self, best: Candidate, evaluation: Evaluation | None, ctx: EvalContext
+    ) -> dict[str, Any] | None:
+        """A held-out result of the run's final candidate, once, after the loop stops.
+
+        The run writes the returned JSON to summary.json (``final``), to the event log (a
+        ``final`` event) and to the report. The default returns None: nothing beyond the
+        search's own scores.
+
+        Args:
+            best: the run's final candidate (the optimizer's choice, by default the best one).
+            evaluation: its evaluation in the run, or None when it was never evaluated.
+            ctx: the run's evaluation context (model calls count against the run's budget).
+        """
+        return None
 
     def close(self) -> None:
         """Release what the task opened (e.g. its own model server). Default: nothing."""

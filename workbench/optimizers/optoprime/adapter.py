@@ -4,10 +4,13 @@ The task (the ``workflow`` kind) exposes ``trace_parameters()`` (stable key -> p
 ``trace_output(candidate_id, values)`` (the traced output of a candidate's run). Each step:
 
 1. the first step proposes the parameters' current values (the baseline);
-2. ``observe`` moves to the best candidate of the step (``accept: best``; ``improve``: only if
-   it beats the current one) and remembers every evaluation's ``(values, feedback)``;
+2. ``observe`` moves to the step's best candidate if it beats the current one (``accept:
+   improve``, the default; ``best``: always, as Trace does) and remembers every evaluation's
+   ``(values, feedback)``;
 3. ``propose(n)`` rebuilds the current candidate's graph, sends ``backward`` the evaluation's
    feedback text plus its score, and asks OptoPrime at ``n`` temperatures: ``n`` candidates.
+   A suggestion that repeats values already evaluated is rejected (kind ``repeat``, counted)
+   and asked again once, with the feedback those values got.
 
 Settings (``optimizer.settings``)::
 
@@ -17,12 +20,13 @@ Settings (``optimizer.settings``)::
     variable_limit: null
     max_tokens: 1024
     constrain_keys: true            # schema lists the variable names
-    accept: best                    # best | improve
+    accept: improve                 # improve | best
     instruction: null               # default: OptoPrime's, plus the task's description
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,7 +51,7 @@ class OptoPrimeSettings(BaseModel):
     variable_limit: int | None = Field(None, gt=0)
     max_tokens: int = Field(1024, gt=0)
     constrain_keys: bool = True
-    accept: Literal["best", "improve"] = "best"
+    accept: Literal["best", "improve"] = "improve"
     instruction: str | None = None
     mask: list[str] = Field(default_factory=list)
 
@@ -85,6 +89,7 @@ class OptoPrimeOptimizer(Optimizer):
         self.current: dict[str, Any] | None = None  # {"id", "status", "score", "feedback"}
         self.pending: dict[str, dict[str, Any]] = {}
         self.observed: list[str] = []
+        self.tried: dict[str, str] = {}  # signature of evaluated values -> their feedback
         self.count = 0
         self.events: list[dict[str, Any]] = []
         s = self.settings
@@ -156,35 +161,65 @@ class OptoPrimeOptimizer(Optimizer):
         temps = [self.settings.temperatures[i % len(self.settings.temperatures)] for i in range(n)]
         self.events.clear()
         suggestions = self.opt.propose(temps)
-        by_param = {id(p): k for k, p in self.params.items()}
         out: list[Candidate] = []
-        seen: set[str] = set()
+        step: set[str] = set()
+        repeats = self._take(suggestions, out, step)
+        if repeats:
+            # one re-ask per repeated suggestion, told what those values already got
+            again = self.opt.propose([s.temperature for s, _ in repeats])
+            still = self._take(again, out, step)
+            if not out and still:  # nothing new at all: keep the loop going with a repeat
+                out.append(self._candidate(*still[0]))
+        return out
+
+    @staticmethod
+    def _signature(values: dict[str, Any]) -> str:
+        return json.dumps(values, sort_keys=True, default=repr)
+
+    def _take(self, suggestions: list[Any], out: list[Candidate], step: set[str]) -> list[Any]:
+        """Append each suggestion with new values to `out`; return the repeats, each rejected.
+
+        A repeat is a suggestion whose values were evaluated before (its feedback is shown to
+        the model) or are already among this step's candidates.
+        """
+        by_param = {id(p): k for k, p in self.params.items()}
+        repeats: list[Any] = []
         for s in suggestions:
             values = dict(self.values)
-            changed = []
             for param, value in s.updates.items():
-                key = by_param[id(param)]
-                new = jsonable(value)
-                if new != values[key]:
-                    values[key] = new
-                    changed.append(key)
-            sig = repr(sorted(values.items()))
-            if sig in seen:
+                values[by_param[id(param)]] = jsonable(value)
+            sig = self._signature(values)
+            if sig in step:
+                continue  # two temperatures agreeing is not a failure of either
+            if sig in self.tried:
+                named = {self.params[k].name: v for k, v in values.items()}
+                shown = json.dumps(named, default=repr)
+                if len(shown) > 300:
+                    shown = shown[:300] + "..."
+                self.opt.reject(
+                    "repeat",
+                    f"The values {shown} were already evaluated; their feedback was: "
+                    f"{self.tried[sig]} Suggest values that have not been tried.",
+                    value=named,
+                )
+                repeats.append((s, values))
                 continue
-            seen.add(sig)
-            cid = self._new_id()
-            self.pending[cid] = values
-            meta = {
-                "temperature": s.temperature,
-                "changed": changed,
-                "reasoning": s.result.reasoning[:1000],
-                "rejections": s.result.counts(),
-                "parent": self.current["id"],
-            }
-            out.append(
-                Candidate(cid, {"params": values}, parent_ids=[self.current["id"]], meta=meta)
-            )
-        return out
+            step.add(sig)
+            out.append(self._candidate(s, values))
+        return repeats
+
+    def _candidate(self, s: Any, values: dict[str, Any]) -> Candidate:
+        assert self.current is not None
+        cid = self._new_id()
+        self.pending[cid] = values
+        meta = {
+            "temperature": s.temperature,
+            "changed": [k for k, v in values.items() if v != self.values[k]],
+            "reasoning": s.result.reasoning[:1000],
+            "rejections": s.result.counts(),
+            "parent": self.current["id"],
+        }
+        return Candidate(cid, {"params": values}, parent_ids=[self.current["id"]], meta=meta)
 
     def observe(self, evaluations: list[Evaluation]) -> None:
         """Remember each evaluation; move to the step's best candidate (see ``accept``)."""
@@ -198,7 +233,9 @@ class OptoPrimeOptimizer(Optimizer):
             values = tried[ev.candidate_id] = self.pending.pop(ev.candidate_id)
             self.observed.append(ev.candidate_id)
             named = {self.params[k].name: v for k, v in values.items()}
-            self.opt.remember(named, self._feedback_text(ev))
+            text = self._feedback_text(ev)
+            self.opt.remember(named, text)
+            self.tried[self._signature(values)] = text[:500]
             if best is None or (ev.score is not None and better(ev.score, _rank(best), direction)):
                 best = ev
         assert best is not None
@@ -227,6 +264,7 @@ class OptoPrimeOptimizer(Optimizer):
             "pending": self.pending,
             "observed": self.observed[-1000:],
             "count": self.count,
+            "tried": self.tried,
             "optoprime": self.opt.state(),
         }
 
@@ -237,6 +275,7 @@ class OptoPrimeOptimizer(Optimizer):
         self.pending = {k: dict(v) for k, v in state.get("pending", {}).items()}
         self.observed = list(state.get("observed", []))
         self.count = int(state.get("count", 0))
+        self.tried = dict(state.get("tried", {}))
         self.opt.load_state(state.get("optoprime", {}))
         self.task.set_values(dict(self.values))
 

@@ -45,7 +45,7 @@ from workbench.trace import BackwardPass, ParameterNode, subgraph
 
 __all__ = ["PROMPT_VERSION", "OptoPrime", "Suggestion", "answer_schema", "jsonable"]
 
-PROMPT_VERSION = "optoprime/1"
+PROMPT_VERSION = "optoprime/2"
 REASONING_CHARS = 600
 
 
@@ -308,6 +308,26 @@ class OptoPrime:
                 }
             )
         return result
+
+    def reject(self, kind: str, message: str, name: str | None = None, value: Any = None) -> None:
+        """Count and log a rejection found by the caller; its message goes into the next call.
+
+        For checks OptoPrime cannot make itself, e.g. a caller that knows a suggestion repeats
+        values already evaluated.
+        """
+        self.counters["rejections"] += 1
+        self.counters[f"rejected:{kind}"] += 1
+        self._emit(
+            {
+                "type": "optoprime_rejection",
+                "kind": kind,
+                "name": name,
+                "message": message,
+                "value": value,
+            }
+        )
+        if message not in self.problems:
+            self.problems.append(message)
 
     def propose(self, temperatures: Sequence[float] | None = None) -> list[Suggestion]:
         """Ask the model once per temperature; return the suggestions, applying nothing.

@@ -62,7 +62,9 @@ The problem has these sections:
 #Feedback: what should improve.
 
 Answer with one JSON object and nothing else:
-{"reasoning": "<how the variables influence the output and what to change>",
+{"reasoning": "<step by step: how each variable flows through #Code into #Outputs, what \
+output #Feedback asks for, then the new values that give it; past feedback shows what \
+did not work>",
  "suggestion": {"<variable name>": <new value>, ...}}
 Use the exact names listed in #Variables (for example `x0` or `__code_solve0`). Give each new \
 value with the variable's type: numbers as numbers, lists and dicts as JSON lists and objects, \

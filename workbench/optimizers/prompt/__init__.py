@@ -3,9 +3,8 @@
 All five are one `PromptOptimizer` (instruction stage, exemplar stage, report) with different
 plans; importing this package registers them. The thin modules ``workbench.optimizers.ape``,
 ``opro``, ``protegi``, ``joint`` and ``exemplars_opt`` import it, so the loop's discovery by name
-finds them (``exemplars`` is registered too, but its module name is taken by the selector package:
-a task file naming ``exemplars`` resolves once any of the others was imported; ``exemplars_opt``
-always resolves).
+finds them. ``exemplars`` is the selector package's module name: that package registers the
+optimizer ``exemplars`` itself, so both ``exemplars`` and its alias ``exemplars_opt`` resolve.
 
 Example:
     >>> from workbench.optimizers import optimizer_names

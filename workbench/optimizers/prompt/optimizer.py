@@ -49,7 +49,7 @@ class PromptOptimizer(Optimizer):
         if not isinstance(task, PromptTask):
             raise ConfigError(f"optimizer {method!r} needs a task of kind 'prompt'")
         self.ctx, self.task, self.method = ctx, task, method
-        self.plan: Plan = make_plan(method, settings, task.evaluations)
+        self.spec: Plan = make_plan(method, settings, task.evaluations)
         seed = ctx.seed if ctx.seed is not None else 0
         self.seed = seed
         self.rng = random.Random(seed)
@@ -72,7 +72,7 @@ class PromptOptimizer(Optimizer):
     def _project(self, pool_size: int | None = None) -> Any:
         s = self.task.splits
         return project_plan(
-            self.plan,
+            self.spec,
             val_size=len(s.val),
             test_size=len(s.test),
             train_size=len(s.train or s.val),
@@ -81,14 +81,14 @@ class PromptOptimizer(Optimizer):
 
     def _chat(self, messages: list[dict[str, str]], temperature: float, seed: int) -> str:
         result = self.ctx.llm().chat(
-            messages, temperature=temperature, seed=seed, max_tokens=self.plan.max_tokens
+            messages, temperature=temperature, seed=seed, max_tokens=self.spec.max_tokens
         )
         return result.texts[0] if result.texts else ""
 
     def _make_stage(self) -> InstructionStage:
-        cls = STAGES[self.plan.instruction]
+        cls = STAGES[self.spec.instruction]
         return cls(
-            self.plan.instruction_settings, self.plan.budget, self.task, self._chat, self.rng
+            self.spec.instruction_settings, self.spec.budget, self.task, self._chat, self.rng
         )
 
     def _pending(self) -> list[str]:
@@ -116,34 +116,34 @@ class PromptOptimizer(Optimizer):
 
     # -- phases -------------------------------------------------------------------------------
     def _start_exemplars(self) -> None:
-        k = getattr(self.plan.selector_settings, "k", self.task.section.k)
-        self.pool_frozen = self.pool.candidates(min_size=k, source=self.plan.source)  # type: ignore[arg-type]
+        k = getattr(self.spec.selector_settings, "k", self.task.section.k)
+        self.pool_frozen = self.pool.candidates(min_size=k, source=self.spec.source)  # type: ignore[arg-type]
         self.exemplar_projection = self._project(len(self.pool_frozen)).to_dict()
-        if self.plan.search == "tpe":
+        if self.spec.search == "tpe":
             ranked: list[Record] = []
             for r in sorted(self.records, key=lambda r: (-r.score, r.order)):
                 if r.instruction not in {x.instruction for x in ranked}:
                     ranked.append(r)
-            kept = ranked[: self.plan.instructions_kept]
+            kept = ranked[: self.spec.instructions_kept]
             n, size = len(self.pool_frozen), min(k, len(self.pool_frozen))
             sets: list[list[int]] = [[]]
-            for _ in range(self.plan.sets * 20):
-                if len(sets) > self.plan.sets or size == 0:
+            for _ in range(self.spec.sets * 20):
+                if len(sets) > self.spec.sets or size == 0:
                     break
                 cand = self.rng.sample(range(n), size)
                 if cand not in sets:
                     sets.append(cand)
             known = {(i, 0): r.score for i, r in enumerate(kept)}
             self.tpe = TpeStage(
-                [r.instruction for r in kept], sets, self.seed, self.plan.exemplar_budget, known
+                [r.instruction for r in kept], sets, self.seed, self.spec.exemplar_budget, known
             )
-        elif self.plan.selector != "none":
+        elif self.spec.selector != "none":
             self.selector = SelectorStage(
-                self.plan.selector,
+                self.spec.selector,
                 self.pool_frozen,
-                self.plan.selector_settings,
+                self.spec.selector_settings,
                 self.seed,
-                self.plan.exemplar_budget,
+                self.spec.exemplar_budget,
             )
 
     def _next_items(self, n: int) -> list[dict[str, Any]]:
@@ -223,7 +223,7 @@ class PromptOptimizer(Optimizer):
             meta = {"stage": item["stage"], "method": self.method, **item["meta"]}
             if self.count == 1:
                 meta.update(projection=self.projection.to_dict(), prompt_version=PROMPT_VERSION)
-                meta["plan"] = self.plan.to_dict()
+                meta["plan"] = self.spec.to_dict()
             first_es = not any(p["stage"] == "exemplars" for p in self.proposed.values())
             if item["stage"] == "exemplars" and self.exemplar_projection is not None and first_es:
                 meta["projection_with_pool"] = self.exemplar_projection
@@ -276,6 +276,31 @@ class PromptOptimizer(Optimizer):
         rec = self.final()
         return None if rec is None else dict(self.proposed[rec.id]["payload"])
 
+    def final_candidate(self, best: Candidate | None) -> Candidate | None:
+        """The final prompt (`final`) as a candidate: what `PromptTask.finalize` tests."""
+        rec = self.final()
+        if rec is None:
+            return best
+        info = self.proposed[rec.id]
+        return Candidate(id=rec.id, payload=dict(info["payload"]), meta={"stage": rec.stage})
+
+    def plan(self) -> dict[str, Any]:
+        """The projected task-model and optimizer-model calls (`project_plan`) of this run.
+
+        Keys: ``summary`` (one line), the `CallProjection` fields, ``method``, ``settings``
+        (the stages and their budgets), and, once the exemplar stage started,
+        ``projection_with_pool`` (the projection with the pool's real size).
+        """
+        out: dict[str, Any] = {
+            "summary": f"{self.method}: {self.projection.summary()}",
+            **self.projection.to_dict(),
+            "method": self.method,
+            "settings": self.spec.to_dict(),
+        }
+        if self.exemplar_projection is not None:
+            out["projection_with_pool"] = self.exemplar_projection
+        return out
+
     @property
     def parse_failures(self) -> int:
         """Optimizer-model answers without an instruction."""
@@ -321,14 +346,14 @@ class PromptOptimizer(Optimizer):
         self.selector, self.tpe = None, None
         if state["selector"] is not None:
             self.selector = SelectorStage(
-                self.plan.selector,
+                self.spec.selector,
                 self.pool_frozen,
-                self.plan.selector_settings,
+                self.spec.selector_settings,
                 self.seed,
-                self.plan.exemplar_budget,
+                self.spec.exemplar_budget,
             )
             self.selector.load_state(state["selector"])
         if state["tpe"] is not None:
-            self.tpe = TpeStage.from_state(state["tpe"], self.seed, self.plan.exemplar_budget)
+            self.tpe = TpeStage.from_state(state["tpe"], self.seed, self.spec.exemplar_budget)
         self.final_id = state["final_id"]
         self.exemplar_projection = state["exemplar_projection"]

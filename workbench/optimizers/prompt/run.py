@@ -1,10 +1,10 @@
 """Run a prompt task end to end: projection, the loop, then the final prompt on the test split.
 
-`run_prompt` wraps `workbench.runs.start_run`: it builds the `PromptOptimizer` itself (so it can
-read the final prompt), runs the loop, evaluates the final prompt once on the test split and adds
-a ``prompt`` block to the run's summary.json (and writes prompt.json): validation and test
-accuracy, their gap, projected and actual calls. `project_task` gives the projection before a
-run (for the CLI to print).
+`run_prompt` wraps `workbench.runs.start_run` (which, like ``workbench optimize``, logs the
+plan first and scores the final prompt on the test split through the generic hooks) and adds a
+``prompt`` block to the run's summary.json (and prompt.json): validation and test accuracy,
+their gap, projected and actual calls, the pool size. `project_task` gives the projection of a
+task file without building an optimizer.
 """
 
 from __future__ import annotations
@@ -67,10 +67,15 @@ def run_prompt(
     use_cache: bool = True,
     on_event: Any = None,
     make_llm: Any = None,
+    make_task_llm: Any = None,
     task_client: Any = None,
-    test: bool = True,
 ) -> PromptRunResult:
-    """Run a prompt task file and evaluate the final prompt on the test split.
+    """Run a prompt task file with `start_run` and gather its ``prompt`` block.
+
+    The loop itself prints nothing here and does what ``workbench optimize`` does: the plan
+    (`PromptOptimizer.plan`) is logged before the run, the final prompt is scored once on the
+    test split (`PromptTask.finalize`, summary.json ``final``). This adds a ``prompt`` block
+    to summary.json (and prompt.json) with the optimizer's internals next to those numbers.
 
     Args:
         task: task-file path or loaded `TaskFile` (kind ``prompt``, a prompt optimizer).
@@ -79,8 +84,9 @@ def run_prompt(
             task-model calls equal the projection exactly).
         on_event: progress events (see `start_run`).
         make_llm: builds the optimizer-model client (tests: a `ScriptedLLM`).
-        task_client: the task-model client to use instead of opening ``task_llm``.
-        test: evaluate the final prompt on the test split.
+        make_task_llm: builds the task-model client (``make_task_llm(budget=, on_call=)``);
+            its calls share the run's budget and are logged with ``role: task``.
+        task_client: a ready task-model client, used as is (outside the run's budget).
     """
     from workbench.optimizers.prompt.optimizer import PromptOptimizer
     from workbench.runs import start_run
@@ -96,43 +102,48 @@ def run_prompt(
         return opt
 
     result = start_run(
-        tf, runs_dir, use_cache=use_cache, on_event=on_event, optimizer=factory, make_llm=make_llm
+        tf,
+        runs_dir,
+        use_cache=use_cache,
+        on_event=on_event,
+        optimizer=factory,
+        make_llm=make_llm,
+        make_task_llm=make_task_llm,
     )
     opt = made[0]
-    task_obj = opt.task
-    try:
-        final = opt.final()
-        block: dict[str, Any] = {
-            "method": opt.method,
-            "plan": opt.plan.to_dict(),
-            "projection": opt.projection.to_dict(),
-            "projection_with_pool": opt.exemplar_projection,
-            "pool_size": len(opt.pool.model),
-            "parse_failures": opt.parse_failures,
-            "minibatch_calls": opt.minibatch_calls,
-            "evaluations": len(opt.records),
-        }
-        if final is not None:
-            payload = opt.final_payload() or {}
-            block["final"] = {"id": final.id, "stage": final.stage, "payload": payload}
-            block["val_accuracy"] = final.score
-            if test:
-                t = task_obj.evaluate_test(payload)
-                block["test_accuracy"], block["test_size"] = t["accuracy"], t["n"]
-                if t["accuracy"] is not None:
-                    block["gap"] = final.score - t["accuracy"]
-        usage = task_obj.usage
-        block["task_usage"] = usage.to_dict() if usage is not None else None
-        block["optimizer_usage"] = result.summary.get("llm")
-        block["actual"] = {
-            "task_calls": 0 if usage is None else usage.calls,
+    final = result.summary.get("final") or {}
+    task_usage = result.summary.get("task_llm")
+    if task_usage is None and task_client is not None:
+        task_usage = task_client.usage.to_dict()
+    block: dict[str, Any] = {
+        "method": opt.method,
+        "plan": opt.spec.to_dict(),
+        "projection": opt.projection.to_dict(),
+        "projection_with_pool": opt.exemplar_projection,
+        "pool_size": len(opt.pool.model),
+        "parse_failures": opt.parse_failures,
+        "minibatch_calls": opt.minibatch_calls,
+        "evaluations": len(opt.records),
+        "task_usage": task_usage,
+        "optimizer_usage": result.summary.get("llm"),
+        "actual": {
+            "task_calls": (task_usage or {}).get("calls", 0),
             "optimizer_calls": (result.summary.get("llm") or {}).get("calls", 0),
+        },
+    }
+    if final:
+        rec = opt.final()
+        block["final"] = {
+            "id": final["id"],
+            "stage": rec.stage if rec is not None else None,
+            "payload": final["payload"],
         }
-        result.summary["prompt"] = block
-        result.run.write_summary(result.summary)
-        (result.run.path / "prompt.json").write_text(
-            json.dumps(block, indent=1, default=str), encoding="utf-8"
-        )
-    finally:
-        task_obj.close()
+        for key in ("val_accuracy", "test_accuracy", "test_size", "gap"):
+            if key in final:
+                block[key] = final[key]
+    result.summary["prompt"] = block
+    result.run.write_summary(result.summary)
+    (result.run.path / "prompt.json").write_text(
+        json.dumps(block, indent=1, default=str), encoding="utf-8"
+    )
     return PromptRunResult(result, block)

@@ -7,7 +7,10 @@ exemplars of the list nearest to it (TF-IDF). Evaluating runs the task model on 
 split (one chat call per example, temperature 0, batched over the client's concurrency), grades
 each output and returns the accuracy as the primary score, with one ``tests`` row per example
 (``input``, ``output``, ``target``, ``passed``) so optimizers can harvest correct outputs and
-read failures. `PromptTask.evaluate_test` runs a payload once on the test split.
+read failures. `PromptTask.evaluate_test` runs a payload once on the test split; the run calls it
+through `PromptTask.finalize` on the final prompt. In a run the task model comes from the run's
+`EvalContext.llm` (`PromptTask.start`): its calls share the run's budget and are logged as
+``llm_call`` events with ``role: task``.
 
 Example task file::
 
@@ -162,6 +165,7 @@ class PromptTask(Task):
         )
         self.template = PromptTemplate(**section.template)
         self._client: Any = None
+        self._ctx: EvalContext | None = None
         self._stack = contextlib.ExitStack()
         self._lock = threading.Lock()
 
@@ -170,9 +174,17 @@ class PromptTask(Task):
         """Use `client` (an `LLMClient`, e.g. a `ScriptedLLM`) as the task model."""
         self._client = client
 
+    def start(self, ctx: EvalContext) -> None:
+        """Take the task model from the run's context (`EvalContext.llm`), so that its calls
+        share the run's budget and are logged as ``llm_call`` events with ``role: task``."""
+        self._ctx = ctx
+
     def client(self) -> Any:
-        """The task model's `LLMClient`, opened on first use (`close` releases it)."""
+        """The task model's `LLMClient`: the one given to `use_client`, else the run's
+        (`start`), else one this task opens on first use (`close` releases it)."""
         with self._lock:
+            if self._client is None and self._ctx is not None:
+                self._client = self._ctx.llm(self.llm_config)
             if self._client is None:
                 from workbench.llm import open_llm
 
@@ -280,6 +292,26 @@ class PromptTask(Task):
             return {"accuracy": None, "n": 0}
         results = self.run(payload, self.splits.test)
         return {"accuracy": sum(r.correct for r in results) / len(results), "n": len(results)}
+
+    def finalize(
+        self, best: Candidate, evaluation: Evaluation | None, ctx: EvalContext
+    ) -> dict[str, Any]:
+        """The final prompt's test accuracy, next to its validation accuracy and their gap.
+
+        Makes ``len(test)`` task-model calls, charged to the run's budget.
+        """
+        if self._ctx is None and self._client is None:
+            self._ctx = ctx
+        val = evaluation.score if evaluation is not None else None
+        test = self.evaluate_test(best.payload)
+        out: dict[str, Any] = {
+            "val_accuracy": val,
+            "test_accuracy": test["accuracy"],
+            "test_size": test["n"],
+        }
+        if val is not None and test["accuracy"] is not None:
+            out["gap"] = val - test["accuracy"]
+        return out
 
     # -- Task API -----------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
