@@ -19,6 +19,14 @@ public test the generator stops proposing. A bad answer (no code, a stub, a chan
 no usable test input) is counted in ``bad_answers`` and, in divide, sent back to the model.
 `BudgetExceeded` inside `propose` ends it with the best program so far; the next `propose`
 re-raises so the run stops cleanly.
+
+On an `mpi` task (C++, through `MpiView`) the function tree comes from tree-sitter, the prompts
+are the C++ ones (`PROMPT_VERSION_CPP`), and the consensus has no model-written inputs (a helper
+cannot run without a harness): every candidate *program* (the tree with that function's
+candidate in place) is built and run through the problem's driver at every np; its per-np
+behaviour (PASS, the driver's failure line with the wrong value, timeout, crash) is its row of
+the execution matrix and its per-np validation its firm tests. Candidates that validate win;
+among those failing alike, the behaviour most candidates share wins.
 """
 
 from __future__ import annotations
@@ -29,21 +37,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.agents.codetree import CodeParseError, CodeTree, dependency_order, parse_python
-from workbench.agents.funcoder.consensus import Outcome, select_consensus
+from workbench.agents.codetree import CodeParseError, CodeTree, dependency_order
 from workbench.agents.funcoder.prompts import (
     PROMPT_VERSION,
+    PROMPT_VERSION_CPP,
     conquer_messages,
     divide_messages,
     retry_message,
-    tests_messages,
 )
-from workbench.agents.funcoder.steps import adopt, context_of, parse_inputs, program_of, stub_of
-from workbench.agents.sample.common import calls_left, code_problem, sandbox_of, track_best
+from workbench.agents.funcoder.steps import adopt, context_of, program_of
+from workbench.agents.funcoder.vote import conquer_whole, vote
+from workbench.agents.sample.common import calls_left, sandbox_of, track_best
+from workbench.agents.view import problem_view
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import BudgetExceeded
 from workbench.optimizers.base import Optimizer, OptimizerContext
-from workbench.tasks.code import evaluate_many, run_matrix
 
 __all__ = ["FunCoderOptimizer", "FunCoderSettings"]
 
@@ -77,7 +85,7 @@ class FunCoderOptimizer(Optimizer):
     """FunCoder on a `code` task; see the module docstring.
 
     Args:
-        ctx: the run context (its task must be a `code` task).
+        ctx: the run context (its task must be a `code` or an `mpi` task).
         settings: `FunCoderSettings` or its dict.
         sandbox: where consensus runs go (tests); default: see `sandbox_of`.
     """
@@ -92,12 +100,11 @@ class FunCoderOptimizer(Optimizer):
     ) -> None:
         self.ctx = ctx
         self.settings = FunCoderSettings.model_validate(settings)
-        self.problem = code_problem(ctx, self.name)
-        self.root = self.problem.entry_point
-        self.prompt_tree = parse_python(self.problem.prompt, extract=False)
-        if self.root not in self.prompt_tree.functions:
-            raise CodeParseError(f"the prompt does not define {self.root}()", raw="")
-        self.required = self.prompt_tree.functions[self.root].signature.rstrip(":")
+        self.view = problem_view(ctx.task, self.name)
+        self.language = self.view.language
+        self.prompt_version = PROMPT_VERSION_CPP if self.language == "cpp" else PROMPT_VERSION
+        self.root = self.view.entry
+        self.prompt_tree = self.view.prompt_tree()
         self.given = {n for n, f in self.prompt_tree.functions.items() if f.implemented}
         self.rng = random.Random(ctx.seed)
         self._sandbox, self._own_sandbox = sandbox, False
@@ -144,7 +151,11 @@ class FunCoderOptimizer(Optimizer):
 
     def _stub(self, tree: CodeTree, name: str) -> str:
         """The function to write, body hidden; the root always as the prompt states it."""
-        return stub_of(self.prompt_tree if name == self.root else tree, name)
+        return self.view.stub((self.prompt_tree if name == self.root else tree).functions[name])
+
+    def _adopt(self, tree: CodeTree, reply: str, name: str) -> CodeTree:
+        check = self.view.signature_problems if name == self.root else None
+        return adopt(tree, reply, name, check=check)
 
     def _bad(self, where: str, why: str) -> None:
         self.bad_answers += 1
@@ -153,17 +164,16 @@ class FunCoderOptimizer(Optimizer):
     # -- divide ---------------------------------------------------------------------------------
     def _divide(self, tree: CodeTree, name: str, depth: int, seen: set[str]) -> CodeTree:
         s = self.settings
-        required = self.required if name == self.root else None
-        messages = divide_messages(context_of(tree, name), self._stub(tree, name))
+        messages = divide_messages(context_of(tree, name), self._stub(tree, name), self.language)
         for _ in range(1 + s.retries):
             reply = self._chat(messages, 1, s.divide_temperature)[0]
             try:
-                tree = adopt(tree, reply, name, required)
+                tree = self._adopt(tree, reply, name)
                 break
             except CodeParseError as exc:
                 self._bad("divide", str(exc))
                 messages = [*messages, {"role": "assistant", "content": reply}]
-                messages.append(retry_message(str(exc)))
+                messages.append(retry_message(str(exc), self.language))
         else:
             return tree
         self._partial = tree
@@ -177,6 +187,34 @@ class FunCoderOptimizer(Optimizer):
         return tree
 
     # -- conquer and consensus ------------------------------------------------------------------
+    def _sample(
+        self,
+        tree: CodeTree,
+        name: str,
+        previous: str | None = None,
+        feedback: str | None = None,
+    ) -> tuple[list[CodeTree], list[str]]:
+        """Implementations of `name` (the architect's first when it joins) and the used replies."""
+        s = self.settings
+        messages = conquer_messages(
+            context_of(tree, name),
+            self._stub(tree, name),
+            previous=previous,
+            feedback=feedback,
+            language=self.language,
+        )
+        candidates: list[CodeTree] = []
+        if s.include_architect and tree.functions[name].implemented:
+            candidates.append(tree)
+        replies = []
+        for reply in self._chat(messages, s.conquer_samples, s.conquer_temperature):
+            try:
+                candidates.append(self._adopt(tree, reply, name))
+                replies.append(reply)
+            except CodeParseError as exc:
+                self._bad("conquer", str(exc))
+        return candidates, replies
+
     def _conquer(
         self,
         tree: CodeTree,
@@ -185,102 +223,35 @@ class FunCoderOptimizer(Optimizer):
         feedback: str | None = None,
     ) -> tuple[CodeTree, list[str]]:
         """Sample implementations of `name`, pick one by consensus; returns (tree, ranked codes)."""
-        s = self.settings
-        required = self.required if name == self.root else None
-        messages = conquer_messages(
-            context_of(tree, name), self._stub(tree, name), previous=previous, feedback=feedback
-        )
-        candidates: list[CodeTree] = []
-        if s.include_architect and tree.functions[name].implemented:
-            candidates.append(tree)
-        for reply in self._chat(messages, s.conquer_samples, s.conquer_temperature):
-            try:
-                candidates.append(adopt(tree, reply, name, required))
-            except CodeParseError as exc:
-                self._bad("conquer", str(exc))
-        if not candidates:
-            return tree, [program_of(tree, self.root)]
-        codes = [program_of(c, self.root) for c in candidates]
-        if len(set(codes)) == 1:
-            self.log.append({"function": name, "candidates": len(codes), "inputs": 0})
-            return candidates[0], [codes[0]]
-        ranking = self._consensus(name, tree, codes)
-        winner = candidates[ranking[0]]
-        self._partial = winner
-        ranked = list(dict.fromkeys(codes[i] for i in ranking))
-        return winner, ranked
-
-    def _consensus(self, name: str, tree: CodeTree, codes: list[str]) -> list[int]:
-        """Indices of `codes` ordered by functional-consensus score (winner first)."""
-        s = self.settings
-        inputs: list[str] = []
-        if s.tests_per_function > 0:
-            messages = tests_messages(self._stub(tree, name), s.tests_per_function)
-            reply = self._chat(messages, 1, s.tests_temperature, s.tests_max_tokens)[0]
-            inputs = parse_inputs(reply, name, s.tests_per_function)
-            if not inputs:
-                self._bad("tests", f"no call of {name}() in the test-input answer")
-        unique = list(dict.fromkeys(codes))
-        index = {c: i for i, c in enumerate(unique)}
-        rows: list[list[Outcome | None]] = [[] for _ in unique]
-        if inputs:
-            matrix = run_matrix(
-                unique,
-                name,
-                inputs,
-                self.sandbox,
-                context=self.problem.context,
-                timeout_s=s.test_timeout_s,
-            )
-            self.sandbox_runs += len(unique)
-            rows = [[Outcome.from_dict(o) for o in row] for row in matrix]
-        firm = None
-        if name == self.root and self.problem.public_tests:
-            results = evaluate_many(
-                [(self.problem, c) for c in unique],
-                self.sandbox,
-                "public",
-                test_timeout_s=s.test_timeout_s,
-            )
-            self.sandbox_runs += len(unique)
-            firm = [[t.passed for t in r.tests] or [False] for r in results]
-        per_code = [rows[index[c]] for c in codes]
-        per_firm = [firm[index[c]] for c in codes] if firm is not None else None
-        result = select_consensus(per_code, per_firm, seed=self.rng)
-        rest = sorted(
-            (i for i in range(len(codes)) if i != result.best), key=lambda i: -result.scores[i]
-        )
-        self.log.append(
-            {
-                "function": name,
-                "candidates": len(codes),
-                "inputs": len(inputs),
-                "scores": result.scores,
-                "best": result.best,
-            }
-        )
-        return [result.best, *rest]
+        candidates, _ = self._sample(tree, name, previous, feedback)
+        return vote(self, tree, name, candidates)
 
     # -- rounds ---------------------------------------------------------------------------------
     def _solve(self) -> list[str]:
         tree = self.prompt_tree.copy()
         self._partial = None
         tree = self._divide(tree, self.root, 0, set(self.given) | {self.root})
+        order = dependency_order(tree, self.root)
+        if self.view.whole_program:
+            return conquer_whole(self, tree, [n for n in order if self._conquers(tree, n)])
         ranked = [program_of(tree, self.root)]
-        for name in dependency_order(tree, self.root):
-            if name in self.given:
-                continue
-            fn = tree.functions[name]
-            has_children = any(c not in self.given for c in fn.calls)
-            if fn.implemented and not has_children and not self.settings.refine_leaf:
-                continue
-            tree, ranked = self._conquer(tree, name)
+        for name in order:
+            if self._conquers(tree, name):
+                tree, ranked = self._conquer(tree, name)
         return ranked
+
+    def _conquers(self, tree: CodeTree, name: str) -> bool:
+        """Whether `name` is conquered (not given by the prompt; leaves only if `refine_leaf`)."""
+        if name in self.given:
+            return False
+        fn = tree.functions[name]
+        has_children = any(c not in self.given for c in fn.calls)
+        return not (fn.implemented and not has_children and not self.settings.refine_leaf)
 
     def _repair(self) -> list[str]:
         assert self.best is not None
         try:
-            tree = parse_python(self.best["code"], extract=False)
+            tree = self.view.parse(self.best["code"], extract=False)
         except CodeParseError:
             tree = self.prompt_tree.copy()
         if self.root not in tree.functions:
@@ -316,7 +287,7 @@ class FunCoderOptimizer(Optimizer):
             self.codes[cid] = code
             meta = {
                 "generator": self.name,
-                "prompt_version": PROMPT_VERSION,
+                "prompt_version": self.prompt_version,
                 "round": self.round - 1,
                 "mode": mode,
                 "rank": rank,
@@ -326,9 +297,7 @@ class FunCoderOptimizer(Optimizer):
                 "sandbox_runs": self.sandbox_runs,
             }
             parents = [self.best["id"]] if self.best is not None else []
-            out.append(
-                Candidate(cid, {"code": code, "language": "python"}, parent_ids=parents, meta=meta)
-            )
+            out.append(Candidate(cid, self.view.payload(code), parent_ids=parents, meta=meta))
         return out
 
     def observe(self, evaluations: list[Evaluation]) -> None:
@@ -339,7 +308,7 @@ class FunCoderOptimizer(Optimizer):
     def state(self) -> dict[str, Any]:
         """Counters, the best program and the stop flag (JSON)."""
         return {
-            "prompt_version": PROMPT_VERSION,
+            "prompt_version": self.prompt_version,
             "count": self.count,
             "round": self.round,
             "calls": self.calls,

@@ -3,7 +3,9 @@
 Versioned by `PROMPT_VERSION` (recorded in every candidate's meta, so in the run's events).
 Adapted from cometeme/funcoder's HumanEval prompts for small local models (Qwen2.5-Coder
 0.5B/1.5B instruct): short system messages, one tiny few-shot exchange each, code in a
-```python fence.
+```python fence. For an `mpi` problem (C++) divide and conquer use C++/MPI system messages and
+examples in a ```cpp fence (`PROMPT_VERSION_CPP`); there is no test-input prompt there (the
+consensus runs whole programs through the problem's driver).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "PROMPT_VERSION",
+    "PROMPT_VERSION_CPP",
     "conquer_messages",
     "divide_messages",
     "retry_message",
@@ -19,6 +22,7 @@ __all__ = [
 ]
 
 PROMPT_VERSION = "funcoder-1"
+PROMPT_VERSION_CPP = "funcoder-cpp-1"
 
 DIVIDE_SYSTEM = (
     "You are an expert Python programmer. Implement the function the user gives. If it is "
@@ -82,28 +86,115 @@ gcd(100, 75)
 ```"""
 
 
-def _fence(code: str) -> str:
-    return f"```python\n{code.strip()}\n```"
+_MPI_RULES = (
+    "MPI is already initialized: never call MPI_Init, MPI_Finalize or MPI_Abort, and do not "
+    "write main()."
+)
+
+DIVIDE_SYSTEM_CPP = (
+    "You are an expert C++ and MPI programmer. Implement the function the user gives. If it is "
+    "complex, you may call new helper functions: define each helper before it with its "
+    "signature, a comment saying what it does and the body `// TODO: implement this function`. "
+    f"Do not implement the helpers. {_MPI_RULES} Answer with one ```cpp code block."
+)
+
+DIVIDE_EXAMPLE_USER_CPP = """```cpp
+#include <mpi.h>
+#include <vector>
+
+/* Return the sum of x[i] * x[i]. Every rank has a complete copy of x.
+   Return the result on all ranks. */
+double sum_squares(std::vector<double> const& x) {
+    // TODO: implement this function
+}
+```"""
+
+DIVIDE_EXAMPLE_ANSWER_CPP = """```cpp
+#include <mpi.h>
+#include <vector>
+
+/* Sum of x[i] * x[i] for i in [begin, end). */
+double local_sum_squares(std::vector<double> const& x, long begin, long end) {
+    // TODO: implement this function
+}
+
+double sum_squares(std::vector<double> const& x) {
+    int rank = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    const long n = static_cast<long>(x.size());
+    double local = local_sum_squares(x, n * rank / size, n * (rank + 1) / size);
+    double total = 0.0;
+    MPI_Allreduce(&local, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    return total;
+}
+```"""
+
+CONQUER_SYSTEM_CPP = (
+    "You are an expert C++ and MPI programmer. Implement the LAST function of the code. The "
+    "functions above it are done: use them, do not rewrite them. Keep its signature. "
+    f"{_MPI_RULES} Answer with one ```cpp code block holding the implemented function."
+)
+
+CONQUER_EXAMPLE_USER_CPP = """```cpp
+#include <vector>
+
+/* Sum of x[i] * x[i] for i in [begin, end). */
+double local_sum_squares(std::vector<double> const& x, long begin, long end) {
+    // TODO: implement this function
+}
+```"""
+
+CONQUER_EXAMPLE_ANSWER_CPP = """```cpp
+#include <vector>
+
+/* Sum of x[i] * x[i] for i in [begin, end). */
+double local_sum_squares(std::vector<double> const& x, long begin, long end) {
+    double s = 0.0;
+    for (long i = begin; i < end; ++i) s += x[i] * x[i];
+    return s;
+}
+```"""
+
+_DIVIDE = {
+    "python": (DIVIDE_SYSTEM, DIVIDE_EXAMPLE_USER, DIVIDE_EXAMPLE_ANSWER),
+    "cpp": (DIVIDE_SYSTEM_CPP, DIVIDE_EXAMPLE_USER_CPP, DIVIDE_EXAMPLE_ANSWER_CPP),
+}
+_CONQUER = {
+    "python": (CONQUER_SYSTEM, CONQUER_EXAMPLE_USER, CONQUER_EXAMPLE_ANSWER),
+    "cpp": (CONQUER_SYSTEM_CPP, CONQUER_EXAMPLE_USER_CPP, CONQUER_EXAMPLE_ANSWER_CPP),
+}
 
 
-def divide_messages(context: str, stub: str) -> list[dict[str, Any]]:
+def _fence(code: str, language: str = "python") -> str:
+    return f"```{language}\n{code.strip()}\n```"
+
+
+def divide_messages(context: str, stub: str, language: str = "python") -> list[dict[str, Any]]:
     """Ask for `stub`'s implementation, allowing new helper stubs (the divide step).
 
     Args:
         context: imports and functions already there (may be empty).
         stub: the function to write: signature and docstring.
+        language: ``python`` or ``cpp``.
     """
     code = (context.strip() + "\n\n\n" + stub.strip()) if context.strip() else stub
+    system, user, answer = _DIVIDE[language]
     return [
-        {"role": "system", "content": DIVIDE_SYSTEM},
-        {"role": "user", "content": DIVIDE_EXAMPLE_USER},
-        {"role": "assistant", "content": DIVIDE_EXAMPLE_ANSWER},
-        {"role": "user", "content": _fence(code)},
+        {"role": "system", "content": system},
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": answer},
+        {"role": "user", "content": _fence(code, language)},
     ]
 
 
 def conquer_messages(
-    context: str, stub: str, *, previous: str | None = None, feedback: str | None = None
+    context: str,
+    stub: str,
+    *,
+    previous: str | None = None,
+    feedback: str | None = None,
+    language: str = "python",
 ) -> list[dict[str, Any]]:
     """Ask for the implementation of `stub`, placed last after its implemented helpers.
 
@@ -111,23 +202,25 @@ def conquer_messages(
         context: the implemented helpers (and imports) the function may use.
         stub: the function to implement, body hidden.
         previous: a former implementation that failed (repair round), with `feedback`.
-        feedback: the failing public tests of `previous`.
+        feedback: the failing public tests of `previous` (mpi: compiler / per-np output).
+        language: ``python`` or ``cpp``.
     """
     code = (context.strip() + "\n\n\n" + stub.strip()) if context.strip() else stub
+    system, user, answer = _CONQUER[language]
     messages = [
-        {"role": "system", "content": CONQUER_SYSTEM},
-        {"role": "user", "content": CONQUER_EXAMPLE_USER},
-        {"role": "assistant", "content": CONQUER_EXAMPLE_ANSWER},
-        {"role": "user", "content": _fence(code)},
+        {"role": "system", "content": system},
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": answer},
+        {"role": "user", "content": _fence(code, language)},
     ]
     if previous is not None and feedback:
         messages += [
-            {"role": "assistant", "content": _fence(previous)},
+            {"role": "assistant", "content": _fence(previous, language)},
             {
                 "role": "user",
                 "content": (
                     f"This is wrong. Test results:\n{feedback.strip()[:1500]}\n"
-                    "Write the corrected function in one ```python code block."
+                    f"Write the corrected function in one ```{language} code block."
                 ),
             },
         ]
@@ -144,9 +237,11 @@ def tests_messages(stub: str, k: int) -> list[dict[str, Any]]:
     ]
 
 
-def retry_message(problem: str) -> dict[str, Any]:
+def retry_message(problem: str, language: str = "python") -> dict[str, Any]:
     """The user turn that sends a bad answer's problem back to the model."""
     return {
         "role": "user",
-        "content": f"Your answer cannot be used: {problem}. Answer again with one ```python block.",
+        "content": (
+            f"Your answer cannot be used: {problem}. Answer again with one ```{language} block."
+        ),
     }

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 from workbench.agents.codetree import (
     CodeParseError,
     CodeTree,
+    FunctionNode,
     assemble,
     check_signature,
     dependency_order,
     extract_code,
-    parse_python,
+    parse_code,
     render_python_function,
 )
 
@@ -32,33 +34,46 @@ def context_of(tree: CodeTree, name: str) -> str:
     return "\n\n".join(p.rstrip("\n") for p in parts)
 
 
-def adopt(tree: CodeTree, reply: str, name: str, required: str | None = None) -> CodeTree:
+def adopt(
+    tree: CodeTree,
+    reply: str,
+    name: str,
+    required: str | None = None,
+    *,
+    check: Callable[[FunctionNode], list[str]] | None = None,
+) -> CodeTree:
     """A new tree with the reply's `name` and the new helpers the reply defines.
 
     Functions the tree already has are not replaced (except `name`); the reply's imports are
-    added.
+    added. The reply is parsed in the tree's language (Python, or C/C++ with tree-sitter); a
+    C/C++ ``main`` in the reply is ignored (an MPI driver owns ``main``).
 
     Args:
         tree: the current tree.
         reply: the model's answer.
         name: the function the reply must define, implemented.
-        required: a signature `name` must keep (the root's, from the prompt).
+        required: a signature `name` must keep (the root's, from the prompt; Python).
+        check: instead of `required`, a function returning the signature problems of `name`
+            (`ProblemView.signature_problems`; any language).
 
     Raises:
         CodeParseError: no code, a syntax error, `name` missing or left a stub, or a changed
             signature; the message is fit to send back to the model.
     """
-    got = parse_python(reply)
+    got = parse_code(reply, tree.language)
+    if tree.language != "python":
+        got.functions.pop("main", None)
     fn = got.functions.get(name)
     if fn is None:
         have = ", ".join(got.functions) or "no function"
         raise CodeParseError(f"the answer does not define {name}() (it has {have})", raw=reply)
     if not fn.implemented:
         raise CodeParseError(f"{name}() is still not implemented in the answer", raw=reply)
-    if required is not None:
+    problems = check(fn) if check is not None else []
+    if required is not None and check is None:
         problems = check_signature(fn, required, "python")
-        if problems:
-            raise CodeParseError("; ".join(problems), raw=reply)
+    if problems:
+        raise CodeParseError("; ".join(problems), raw=reply)
     new = tree.copy()
     new.functions[name] = fn
     for fname, f in got.functions.items():

@@ -3,8 +3,10 @@
 Each `propose(n)` runs search simulations until `n` programs the loop has not seen yet exist
 (or the search ends: call budget, early stop at public reward 1, the run's LLM budget, or an
 exhausted tree), then proposes them best public reward first as ``{"code", "language"}``
-candidates of the `code` kind. The search's reward is the public-test pass rate from the
-run's sandbox (or its own); the loop's evaluations (hidden tests) arrive in `observe`.
+candidates of the `code` kind, or C++ ``{"code", "language": "cpp"}`` ones of the `mpi` kind.
+The search's reward is the public-test pass rate from the run's sandbox (or its own); for `mpi`
+it is the share of rank counts at which the problem's driver validated the program (compile
+errors and crashes give 0). The loop's evaluations arrive in `observe`.
 
 Resume: the state keeps every model answer the search used (top-k lists and rollouts, keyed by
 the generated token ids) and every program reward. `load_state` replays the same number of
@@ -33,16 +35,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.agents.pgtd.llm import (
-    CodeReward,
-    TokenModel,
-    apply_chat_template,
-    find_eos_ids,
-    require_problem,
+from workbench.agents.pgtd.llm import CodeReward, TokenModel, apply_chat_template, find_eos_ids
+from workbench.agents.pgtd.prompts import (
+    PROMPT_VERSION,
+    PROMPT_VERSION_CPP,
+    assistant_prefix,
+    chat_messages,
 )
-from workbench.agents.pgtd.prompts import PROMPT_VERSION, assistant_prefix, chat_messages
 from workbench.agents.pgtd.search import PGTDSearch
 from workbench.agents.pgtd.tree import Program, program_key
+from workbench.agents.view import PublicReward, problem_view
 from workbench.contracts import Candidate, Evaluation
 from workbench.optimizers.base import Optimizer, OptimizerContext
 
@@ -118,10 +120,10 @@ class _Recorded:
 
 
 class PGTDOptimizer(Optimizer):
-    """PG-TD over the run's LLM client for a `code` task (one Python problem).
+    """PG-TD over the run's LLM client for a `code` task (Python) or an `mpi` task (C++).
 
     Args:
-        ctx: the run context: its task must carry a `CodeProblem` as ``task.problem``.
+        ctx: the run context: a `code` task (one problem) or an `mpi` task.
         settings: `PGTDSettings` or its dict.
         sandbox: where the public tests run (default: the run's sandbox, ``ctx.open_sandbox``,
             unless ``settings.sandbox`` names another; else opened from the task's section).
@@ -138,13 +140,16 @@ class PGTDOptimizer(Optimizer):
     ) -> None:
         self.ctx = ctx
         self.settings = PGTDSettings.model_validate(settings or {})
-        self.problem = require_problem(ctx.task)
+        self.view = problem_view(ctx.task, "pgtd")
+        self.problem = getattr(self.view, "problem", None)
+        self.language = self.view.language
+        self.prompt_version = PROMPT_VERSION_CPP if self.language == "cpp" else PROMPT_VERSION
         self._sandbox = sandbox
         self._own_sandbox = sandbox is None
         self.search: PGTDSearch | None = None
         self.model: TokenModel | None = None
         self.recorder: _Recorded | None = None
-        self.reward: CodeReward | None = None
+        self.reward: CodeReward | PublicReward | None = None
         self.prompt_ids: list[int] | None = None
         self.eos_ids: list[int] = []
         self.template = ""
@@ -184,13 +189,16 @@ class PGTDOptimizer(Optimizer):
             return self.search
         s = self.settings
         llm = self.ctx.llm()
-        prefill = self.problem.prompt if s.prefill_signature else ""
+        prefill = self.view.prompt if s.prefill_signature else ""
         if prefill and not prefill.endswith("\n"):
             prefill += "\n"
         model = TokenModel(llm, prefill=prefill, logprobs=s.width, horizon=s.horizon)
         if self.prompt_ids is None:
-            text, self.template = apply_chat_template(llm, chat_messages(self.problem.prompt))
-            text += assistant_prefix(self.problem.prompt, prefill_signature=s.prefill_signature)
+            messages = chat_messages(self.view.prompt, self.language)
+            text, self.template = apply_chat_template(llm, messages)
+            text += assistant_prefix(
+                self.view.prompt, prefill_signature=s.prefill_signature, language=self.language
+            )
             self.prompt_ids = model.prompt_ids(text)
             self.eos_ids = find_eos_ids(llm)
             if not self.eos_ids:
@@ -200,7 +208,10 @@ class PGTDOptimizer(Optimizer):
         self.model = model
         self.recorder = _Recorded(model, len(self.prompt_ids))
         timeout = float(getattr(self.ctx.task, "test_timeout_s", 5.0))
-        self.reward = CodeReward(self.problem, None, test_timeout_s=timeout)
+        if self.view.kind == "code":  # the Python path as it always was
+            self.reward = CodeReward(self.problem, None, test_timeout_s=timeout)
+        else:  # mpi: share of rank counts that validated (`MpiView.run_public`)
+            self.reward = PublicReward(self.view, None, test_timeout_s=timeout)
         self.search = PGTDSearch(
             self.prompt_ids,
             topk=self.recorder.topk,
@@ -256,15 +267,13 @@ class PGTDOptimizer(Optimizer):
             self.proposed[program_key(prog.text)] = cid
             meta = {
                 "generator": "pgtd",
-                "prompt_version": PROMPT_VERSION,
+                "prompt_version": self.prompt_version,
                 "template": self.template,
                 "public_reward": prog.reward,
                 "program_order": prog.order,
                 "search": search.counters.to_dict(),
             }
-            out.append(
-                Candidate(id=cid, payload={"code": prog.text, "language": "python"}, meta=meta)
-            )
+            out.append(Candidate(id=cid, payload=self.view.payload(prog.text), meta=meta))
         return out
 
     def _unproposed(self) -> list[Program]:
@@ -282,7 +291,7 @@ class PGTDOptimizer(Optimizer):
     def state(self) -> dict[str, Any]:
         """Counters, programs, proposals, scores and the recorded model answers (JSON)."""
         data: dict[str, Any] = {
-            "prompt_version": PROMPT_VERSION,
+            "prompt_version": self.prompt_version,
             "count": self.count,
             "proposed": dict(self.proposed),
             "scores": dict(self.scores),

@@ -18,8 +18,11 @@ __all__ = [
     "FENCE_CLOSE",
     "FENCE_OPEN",
     "PROMPT_VERSION",
+    "PROMPT_VERSION_CPP",
     "SYSTEM",
+    "SYSTEM_CPP",
     "USER",
+    "USER_CPP",
     "assistant_prefix",
     "chat_messages",
     "render_chatml",
@@ -27,6 +30,8 @@ __all__ = [
 
 PROMPT_VERSION = "pgtd-1"
 """Bump when any text below changes (it is recorded with every proposed candidate)."""
+PROMPT_VERSION_CPP = "pgtd-cpp-1"
+"""The version of the C++ (`mpi` kind) texts."""
 
 FENCE_OPEN = "```python\n"
 FENCE_CLOSE = "```"
@@ -39,25 +44,49 @@ USER = (
     "```python\n{prompt}```"
 )
 
+SYSTEM_CPP = (
+    "You are an expert C++ and MPI programmer. You write correct, simple C++17 code that uses "
+    "MPI. MPI is already initialized: never call MPI_Init, MPI_Finalize or MPI_Abort, and do "
+    "not write main()."
+)
+
+USER_CPP = (
+    "Complete the following C++ function. Answer with the whole function, including the "
+    "#include lines it needs, in one ```cpp code block and nothing else.\n\n"
+    "```cpp\n{prompt}```"
+)
+
+_TEXTS = {"python": (SYSTEM, USER), "cpp": (SYSTEM_CPP, USER_CPP)}
+
 CHATML_TEMPLATE = "<|im_start|>{role}\n{content}<|im_end|>\n"
 """The ChatML turn (Qwen2.5, SmolLM2): used when the server cannot apply its own template."""
 
 
-def chat_messages(problem_prompt: str) -> list[dict[str, str]]:
-    """The system and user turns for a function to write (signature + docstring)."""
+def chat_messages(problem_prompt: str, language: str = "python") -> list[dict[str, str]]:
+    """The system and user turns for a function to write (signature + docstring).
+
+    Args:
+        problem_prompt: the code prompt (Python signature and docstring, or the ParEval-style
+            C++ prompt ending in the open signature).
+        language: ``python`` or ``cpp``.
+    """
     prompt = problem_prompt if problem_prompt.endswith("\n") else problem_prompt + "\n"
+    system, user = _TEXTS[language]
     return [
-        {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": USER.format(prompt=prompt)},
+        {"role": "system", "content": system},
+        {"role": "user", "content": user.format(prompt=prompt)},
     ]
 
 
-def assistant_prefix(problem_prompt: str, *, prefill_signature: bool = True) -> str:
+def assistant_prefix(
+    problem_prompt: str, *, prefill_signature: bool = True, language: str = "python"
+) -> str:
     """The start of the assistant turn the model continues: the fence, and the signature."""
+    fence = f"```{language}\n"
     if not prefill_signature:
-        return FENCE_OPEN
+        return fence
     prompt = problem_prompt if problem_prompt.endswith("\n") else problem_prompt + "\n"
-    return FENCE_OPEN + prompt
+    return fence + prompt
 
 
 def render_chatml(messages: list[dict[str, str]]) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from workbench.agents.codetree import CodeParseError, assemble, extract_code, parse_python
+from workbench.agents.view import Program, extract_python_program
 from workbench.contracts import Evaluation
 from workbench.errors import ConfigError
 from workbench.optimizers.base import OptimizerContext
-from workbench.tasks.code import CodeProblem, complete_code
+from workbench.tasks.code import CodeProblem
 
 __all__ = ["Program", "calls_left", "code_problem", "extract_program", "sandbox_of"]
 
@@ -51,43 +50,14 @@ def sandbox_of(ctx: OptimizerContext, override: str | None = None) -> tuple[Any,
     return open_sandbox(config if config is not None else "auto"), True
 
 
-@dataclass
-class Program:
-    """A module parsed from a model reply: the code to run, or why there is none."""
-
-    code: str | None
-    error: str | None = None
-
-
 def extract_program(reply: str, problem: CodeProblem) -> Program:
     """The module in a model reply that defines `problem`'s entry point.
 
     Fenced code wins; a bare function body is completed with the prompt; top-level script
     lines (``print(f(3))``) are dropped. A reply without usable code gives `Program.error`,
-    a message fit to send back to the model.
+    a message fit to send back to the model. (`PythonView.extract`; C++: `MpiView.extract`.)
     """
-    try:
-        tree = parse_python(reply)
-    except CodeParseError as exc:
-        tree, error = None, str(exc)
-    if tree is None or problem.entry_point not in tree.functions:
-        # a HumanEval-style body (indented statements): complete it with the prompt
-        body = extract_code(reply, "python") or reply
-        body = body.strip("\n") + "\n"
-        completed = complete_code(problem, body)
-        if completed != body:
-            try:
-                tree = parse_python(completed, extract=False)
-            except CodeParseError as exc:
-                return Program(None, str(exc))
-    if tree is None:
-        return Program(None, error)
-    if problem.entry_point not in tree.functions:
-        names = ", ".join(tree.functions) or "no function"
-        return Program(None, f"the answer does not define {problem.entry_point}() (it has {names})")
-    if not tree.functions[problem.entry_point].implemented:
-        return Program(None, f"{problem.entry_point}() is left unimplemented in the answer")
-    return Program(assemble(tree, problem.entry_point, scripts=False))
+    return extract_python_program(reply, problem)
 
 
 PRIMARY = "public_pass_rate"
@@ -97,6 +67,9 @@ def track_best(
     best: dict[str, Any] | None, codes: dict[str, str], evaluations: list[Evaluation]
 ) -> tuple[dict[str, Any] | None, bool]:
     """Fold evaluations of proposed programs into the best so far (by public pass rate).
+
+    The score is each evaluation's primary (``public_pass_rate`` of a `code` task,
+    ``np_pass_rate`` of an `mpi` task: both count public checks only).
 
     Args:
         best: the best program so far (``{"id", "code", "score", "feedback"}``) or None.
@@ -112,7 +85,7 @@ def track_best(
         code = codes.pop(e.candidate_id, None)
         if code is None:
             continue
-        score = float(e.scores.get(PRIMARY, 0.0))
+        score = float(e.scores.get(e.primary or PRIMARY, 0.0))
         if best is None or score > best["score"]:
             best = {"id": e.candidate_id, "code": code, "score": score, "feedback": e.feedback}
         if e.status == "ok" and score >= 1.0:

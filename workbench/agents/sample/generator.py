@@ -14,8 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.agents.sample.common import calls_left, code_problem, extract_program, track_best
-from workbench.agents.sample.prompts import PROMPT_VERSION, repair_messages, solve_messages
+from workbench.agents.sample.common import calls_left, track_best
+from workbench.agents.sample.prompts import prompt_version, repair_messages, solve_messages
+from workbench.agents.view import problem_view
 from workbench.contracts import Candidate, Evaluation
 from workbench.optimizers.base import Optimizer, OptimizerContext
 
@@ -41,7 +42,7 @@ class SampleOptimizer(Optimizer):
     """Baseline code generator; see the module docstring.
 
     Args:
-        ctx: the run context (its task must be a `code` task).
+        ctx: the run context (its task must be a `code` or an `mpi` task).
         settings: `SampleSettings` or its dict.
     """
 
@@ -50,7 +51,8 @@ class SampleOptimizer(Optimizer):
     def __init__(self, ctx: OptimizerContext, settings: SampleSettings | dict[str, Any]) -> None:
         self.ctx = ctx
         self.settings = SampleSettings.model_validate(settings)
-        self.problem = code_problem(ctx, self.name)
+        self.view = problem_view(ctx.task, self.name)
+        self.prompt_version = prompt_version(self.view.language)
         self.count = 0
         self.round = 0
         self.queue: list[dict[str, Any]] = []
@@ -66,11 +68,11 @@ class SampleOptimizer(Optimizer):
         s = self.settings
         repair = s.repair and (self.best is not None or self.last_bad is not None)
         if repair and self.best is not None:
-            messages = repair_messages(self.problem, self.best["code"], self.best["feedback"])
+            messages = repair_messages(self.view, self.best["code"], self.best["feedback"])
         elif repair and self.last_bad is not None:
-            messages = repair_messages(self.problem, self.last_bad["reply"], self.last_bad["error"])
+            messages = repair_messages(self.view, self.last_bad["reply"], self.last_bad["error"])
         else:
-            messages = solve_messages(self.problem)
+            messages = solve_messages(self.view)
         temperature = s.temperature
         if repair and s.repair_temperature is not None:
             temperature = s.repair_temperature
@@ -83,7 +85,7 @@ class SampleOptimizer(Optimizer):
         )
         out = []
         for i, reply in enumerate(replies.texts):
-            program = extract_program(reply, self.problem)
+            program = self.view.extract(reply)
             if program.code is None:
                 self.bad_answers += 1
                 self.last_bad = {"reply": reply, "error": program.error or "no code"}
@@ -91,7 +93,7 @@ class SampleOptimizer(Optimizer):
                 continue
             meta = {
                 "generator": self.name,
-                "prompt_version": PROMPT_VERSION,
+                "prompt_version": self.prompt_version,
                 "round": self.round - 1,
                 "sample": i,
                 "mode": "repair" if repair else "solve",
@@ -120,7 +122,7 @@ class SampleOptimizer(Optimizer):
                         "code": self.last_bad["reply"],
                         "meta": {
                             "generator": self.name,
-                            "prompt_version": PROMPT_VERSION,
+                            "prompt_version": self.prompt_version,
                             "round": self.round - 1,
                             "mode": "unparsed",
                             "bad_answers": self.bad_answers,
@@ -139,7 +141,7 @@ class SampleOptimizer(Optimizer):
             out.append(
                 Candidate(
                     id=cid,
-                    payload={"code": item["code"], "language": "python"},
+                    payload=self.view.payload(item["code"]),
                     parent_ids=item["parents"],
                     meta=item["meta"],
                 )
@@ -155,7 +157,7 @@ class SampleOptimizer(Optimizer):
     def state(self) -> dict[str, Any]:
         """Counters, the queue, the best program so far (JSON)."""
         return {
-            "prompt_version": PROMPT_VERSION,
+            "prompt_version": self.prompt_version,
             "count": self.count,
             "round": self.round,
             "queue": self.queue,

@@ -1,9 +1,20 @@
 """`workbench bench code`: code generators x problems, scored by pass@1 / pass@k on hidden tests.
 
 Problems are a fixed 20-problem HumanEval subset (`HUMANEVAL_SUBSET`: every 8th id from
-HumanEval/0 to HumanEval/152) and/or the MPI library in ``tasks/mpi/``. Each (generator, problem)
-pair is one run of the loop (`workbench.runs.start_run`) at the generator's stated budget
-(`BENCH_GENERATORS`); every run shares one LLM client.
+HumanEval/0 to HumanEval/152) and/or the MPI library in ``tasks/mpi/`` (C++: every generator
+writes the one function of each problem). Each (generator, problem) pair is one run of the loop
+(`workbench.runs.start_run`) at the generator's stated budget (`BENCH_GENERATORS`, shown in the
+tables' ``budget`` column); every run shares one LLM client.
+
+Budgets and stopping: each generator has its own natural budget in LLM calls (the same on both
+kinds) and stops by its own rule at public 1.0 -- `sample` and `funcoder` stop proposing once
+their program passes every public check; `pgtd`'s search stops at public reward 1 and the task
+sets ``stop.target: 1.0`` for it too, so the programs it found before are not evaluated after
+the winner; `sample-n` proposes its n samples in one step and spends them all. (The former
+``stop.target: 1.0`` on every run was equivalent to these rules; what cut budgets unevenly was
+a 300 s wall cap, which MPI runs of `funcoder` / `pgtd` exceed and `sample` does not.) Wall
+time (`WALL_TIME_S`, per kind) is now a safety net sized so that the call budget, not the
+clock, ends a run; ``stop`` in the per-problem table shows which one did.
 
 Per problem: pass@1 = the best candidate (by public tests, as the loop picks it) passes every
 hidden test (``hidden_pass_rate == 1``; for `mpi`, ``passed == 1``: it validated at every np);
@@ -20,7 +31,6 @@ Example::
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import tempfile
 import time
@@ -32,6 +42,16 @@ from typing import Any
 
 import typer
 
+from workbench.cli.bench.code_setup import (
+    BENCH_GENERATORS,
+    HUMANEVAL_SUBSET,
+    WALL_TIME_S,
+    BenchGenerator,
+    budget_text,
+    mpi_library,
+    select_problems,
+    task_yaml,
+)
 from workbench.cli.bench.code_tables import format_markdown, problems_table, summary_table
 
 __all__ = [
@@ -39,8 +59,10 @@ __all__ = [
     "DEFAULT_CODE_MODEL",
     "HUMANEVAL_SUBSET",
     "KS",
+    "WALL_TIME_S",
     "BenchGenerator",
     "ProblemRecord",
+    "budget_text",
     "code",
     "format_markdown",
     "mpi_library",
@@ -54,37 +76,7 @@ __all__ = [
 ]
 
 DEFAULT_CODE_MODEL = "local:qwen2.5-coder-1.5b-instruct"
-HUMANEVAL_SUBSET: tuple[str, ...] = tuple(f"HumanEval/{i}" for i in range(0, 160, 8))
 KS = (1, 5, 10)
-
-
-@dataclass(frozen=True)
-class BenchGenerator:
-    """A generator as the bench runs it: optimizer name, settings and per-problem budget."""
-
-    optimizer: str
-    settings: dict[str, Any]
-    budget: dict[str, Any]
-    parallel: int = 1
-
-
-# bench name -> how it runs; budgets are per problem: LLM calls, and 300 s of wall time so that
-# 20 problems x 3 generators stay within the 2-hour bench of issue 6.
-BENCH_GENERATORS: dict[str, BenchGenerator] = {
-    "sample": BenchGenerator(
-        "sample",
-        {"samples": 1, "temperature": 0.0, "repair": True},
-        {"llm_calls": 4, "wall_time_s": 300},
-    ),
-    "sample-n": BenchGenerator(
-        "sample",
-        {"samples": 5, "temperature": 0.8, "repair": False, "max_rounds": 1},
-        {"llm_calls": 5, "evaluations": 5, "wall_time_s": 300},
-        parallel=5,
-    ),
-    "funcoder": BenchGenerator("funcoder", {}, {"llm_calls": 24, "wall_time_s": 300}),
-    "pgtd": BenchGenerator("pgtd", {"max_calls": 40}, {"llm_calls": 40, "wall_time_s": 300}),
-}
 
 
 @dataclass
@@ -113,66 +105,7 @@ class ProblemRecord:
     stop_reason: str | None = None
     status: str = "ok"
     error: str | None = None
-
-
-def mpi_library() -> list[str]:
-    """The names of the `tasks/mpi/` problems, sorted."""
-    from workbench.tasks.mpi.problem import library_dir
-
-    return sorted(p.name for p in library_dir().iterdir() if (p / "problem.yaml").is_file())
-
-
-def select_problems(spec: str = "humaneval", limit: int | None = None) -> list[tuple[str, str]]:
-    """The (kind, id) problems of a comma-separated spec, in order, first `limit` of them.
-
-    Items: ``humaneval`` (the 20-problem subset), ``mpi`` (the whole library), a HumanEval id
-    (``HumanEval/12``) or an MPI library name.
-
-    Raises:
-        ConfigError: an item is none of these.
-    """
-    from workbench.errors import ConfigError
-
-    library = mpi_library()
-    out: list[tuple[str, str]] = []
-    for item in (s.strip() for s in spec.split(",")):
-        if not item:
-            continue
-        if item == "humaneval":
-            out += [("code", p) for p in HUMANEVAL_SUBSET]
-        elif item == "mpi":
-            out += [("mpi", p) for p in library]
-        elif re.fullmatch(r"HumanEval/\d+", item):
-            out.append(("code", item))
-        elif item in library:
-            out.append(("mpi", item))
-        else:
-            raise ConfigError(
-                f"unknown problem {item!r}: give humaneval, mpi, HumanEval/<n> or one of "
-                f"{', '.join(library)}"
-            )
-    seen: set[tuple[str, str]] = set()
-    unique = [p for p in out if not (p in seen or seen.add(p))]
-    return unique[:limit] if limit else unique
-
-
-def task_yaml(name: str, kind: str, problem: str, sandbox: str = "auto", seed: int = 0) -> str:
-    """The task file (YAML) of one bench run of generator `name` on one problem."""
-    gen = BENCH_GENERATORS[name]
-    section = {"humaneval": problem} if kind == "code" else {"problem": problem}
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", f"bench-{name}-{problem}").strip("-").lower()
-    lines = [
-        f"name: {slug}",
-        f"kind: {kind}",
-        f"seed: {seed}",
-        f"sandbox: {{backend: {sandbox}}}",
-        f"optimizer: {{name: {gen.optimizer}, settings: {json.dumps(gen.settings)}}}",
-        f"budget: {json.dumps(gen.budget)}",
-        f"parallel: {gen.parallel}",
-        "stop: {target: 1.0}",
-        f"{kind}: {json.dumps(section)}",
-    ]
-    return "\n".join(lines) + "\n"
+    budget: str = ""
 
 
 def _correct(kind: str, scores: dict[str, float]) -> bool:
@@ -196,7 +129,7 @@ def run_problem(
     import workbench.agents.funcoder  # each package registers its optimizer name
     import workbench.agents.pgtd
     import workbench.agents.sample  # noqa: F401
-    from workbench.errors import ConfigError, RunError
+    from workbench.errors import ConfigError, EndpointError, RunError
     from workbench.runs import start_run
     from workbench.tasks import parse_task_text
 
@@ -210,14 +143,16 @@ def run_problem(
             ok = event.get("status") == "ok"
             evals[event["id"]] = dict(event.get("scores") or {}) if ok else {}
 
-    record = ProblemRecord(generator=name, problem=problem, kind=kind, passed=False)
+    record = ProblemRecord(
+        generator=name, problem=problem, kind=kind, passed=False, budget=budget_text(name, kind)
+    )
     started = time.time()
     try:
         result = start_run(task_file, runs_dir, on_event=on_event, make_llm=make_llm)
     except ConfigError as exc:  # the task file parsed: the generator refuses this kind
         record.status, record.error = "unsupported", str(exc)
         return record
-    except RunError as exc:
+    except (RunError, EndpointError) as exc:  # EndpointError: e.g. pgtd on a chat-only endpoint
         record.status, record.error = "error", f"{type(exc).__name__}: {exc}"
         record.wall_s = round(time.time() - started, 1)
         return record
@@ -274,6 +209,7 @@ def summarize_code(records: list[ProblemRecord]) -> dict[str, Any]:
                 for key in ("llm_calls", "prompt_tokens", "completion_tokens", "wall_s"):
                     row[f"mean_{key}"] = statistics.mean(getattr(r, key) for r in done)
                 row["total_wall_s"] = round(sum(r.wall_s for r in done), 1)
+                row["budget"] = done[0].budget
             summary.setdefault(gen, {})[kind] = row
     return summary
 
@@ -310,6 +246,8 @@ def run_code_bench(
     records: list[ProblemRecord] = []
     setup = {
         "generators": {g: asdict(BENCH_GENERATORS[g]) for g in generators},
+        "wall_time_s": dict(WALL_TIME_S),
+        "stop": "each generator's own rule at public 1.0 (pgtd: stop.target 1.0); see budget",
         "problems": [p for _, p in problems],
         "humaneval_subset": "every 8th id, HumanEval/0..HumanEval/152 (20 problems)",
         "model": model if make_llm is None else "scripted",

@@ -20,8 +20,8 @@ def summary_table(summary: dict[str, Any]) -> Any:
 
     table = Table(title="bench code: per generator")
     for col in ("generator", "kind", "problems", "pass@1", "pass@5", "calls", "prompt tok",
-                "compl tok", "wall s"):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("generator", "kind") else "right")
+                "compl tok", "wall s", "budget"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("generator", "kind", "budget") else "right")
     for gen, kinds in summary.items():
         for kind, s in kinds.items():
             done = f"{s['problems']}" + (f" (+{s['skipped']} skipped)" if s["skipped"] else "")
@@ -29,7 +29,7 @@ def summary_table(summary: dict[str, Any]) -> Any:
                 gen, kind, done,
                 _f(s.get("pass@1"), 3), _f(s.get("pass@5"), 3), _f(s.get("mean_llm_calls"), 1),
                 _f(s.get("mean_prompt_tokens"), 0), _f(s.get("mean_completion_tokens"), 0),
-                _f(s.get("mean_wall_s"), 1),
+                _f(s.get("mean_wall_s"), 1), str(s.get("budget", "")),
             )  # fmt: skip
     return table
 
@@ -55,13 +55,13 @@ def problems_table(records: list[ProblemRecord]) -> Any:
 def format_markdown(summary: dict[str, Any]) -> str:
     """The per-generator summary as a Markdown table (for notes and reports)."""
     head = ["generator", "kind", "problems", "pass@1", "pass@5", "calls", "prompt tok",
-            "compl tok", "wall s"]  # fmt: skip
+            "compl tok", "wall s", "budget"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for gen, kinds in summary.items():
         for kind, s in kinds.items():
             cells = [gen, kind, str(s["problems"]), _f(s.get("pass@1"), 3)]
             cells += [_f(s.get("pass@5"), 3), _f(s.get("mean_llm_calls"), 1)]
             cells += [_f(s.get("mean_prompt_tokens"), 0), _f(s.get("mean_completion_tokens"), 0)]
-            cells.append(_f(s.get("mean_wall_s"), 1))
+            cells += [_f(s.get("mean_wall_s"), 1), str(s.get("budget", ""))]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""What `workbench bench code` runs: the generators with their budgets, the problems, the task
+files (see `workbench.cli.bench.code` for the budget and stop rules)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "BENCH_GENERATORS",
+    "HUMANEVAL_SUBSET",
+    "WALL_TIME_S",
+    "BenchGenerator",
+    "budget_text",
+    "mpi_library",
+    "select_problems",
+    "task_yaml",
+]
+
+HUMANEVAL_SUBSET: tuple[str, ...] = tuple(f"HumanEval/{i}" for i in range(0, 160, 8))
+
+
+@dataclass(frozen=True)
+class BenchGenerator:
+    """A generator as the bench runs it.
+
+    Attributes:
+        optimizer: the registered optimizer name.
+        settings: its settings (both kinds).
+        budget: the per-problem budget (LLM calls, evaluations); wall time comes from
+            `WALL_TIME_S`.
+        parallel: candidates per loop step.
+        note: the budget and stop rule in words (the tables' ``budget`` column).
+        kind_settings: settings overrides per task kind (e.g. a longer PG-TD horizon for C++).
+        stop_target: a loop-level ``stop.target``; None: the generator's own stop rule.
+    """
+
+    optimizer: str
+    settings: dict[str, Any]
+    budget: dict[str, Any]
+    parallel: int = 1
+    note: str = ""
+    kind_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stop_target: float | None = None
+
+    def settings_for(self, kind: str) -> dict[str, Any]:
+        """`settings` with the overrides of `kind`."""
+        return {**self.settings, **self.kind_settings.get(kind, {})}
+
+
+# Per-problem wall-time safety net by kind. MPI runs cost more: C++ functions are longer, and
+# every FunCoder consensus / PG-TD reward is a compile plus runs at 4 rank counts (~3-5 s).
+WALL_TIME_S: dict[str, float] = {"code": 300, "mpi": 900}
+
+# bench name -> how it runs; each budget is the method's natural one, in LLM calls per problem
+# (a chat with n samples counts n), the same on `code` and `mpi`.
+BENCH_GENERATORS: dict[str, BenchGenerator] = {
+    "sample": BenchGenerator(
+        "sample",
+        {"samples": 1, "temperature": 0.0, "repair": True},
+        {"llm_calls": 4},
+        note="<=4 calls: greedy + 3 repairs, stops when public checks pass",
+    ),
+    "sample-n": BenchGenerator(
+        "sample",
+        {"samples": 5, "temperature": 0.8, "repair": False, "max_rounds": 1},
+        {"llm_calls": 5, "evaluations": 5},
+        parallel=5,
+        note="5 calls: 5 samples at T=0.8, all evaluated",
+    ),
+    "funcoder": BenchGenerator(
+        "funcoder",
+        {},
+        {"llm_calls": 24},
+        note="<=24 calls: divide, 3 samples/function, consensus; stops when public checks pass",
+    ),
+    "pgtd": BenchGenerator(
+        "pgtd",
+        {"max_calls": 40},
+        {"llm_calls": 40},
+        kind_settings={"mpi": {"horizon": 384}},
+        note="<=40 calls (top-k + rollouts); stops at public reward 1",
+        stop_target=1.0,  # = its search's early_stop: leftover programs are not evaluated
+    ),
+}
+
+
+def mpi_library() -> list[str]:
+    """The names of the `tasks/mpi/` problems, sorted."""
+    from workbench.tasks.mpi.problem import library_dir
+
+    return sorted(p.name for p in library_dir().iterdir() if (p / "problem.yaml").is_file())
+
+
+def select_problems(spec: str = "humaneval", limit: int | None = None) -> list[tuple[str, str]]:
+    """The (kind, id) problems of a comma-separated spec, in order, first `limit` of them.
+
+    Items: ``humaneval`` (the 20-problem subset), ``mpi`` (the whole library), a HumanEval id
+    (``HumanEval/12``) or an MPI library name.
+
+    Raises:
+        ConfigError: an item is none of these.
+    """
+    from workbench.errors import ConfigError
+
+    library = mpi_library()
+    out: list[tuple[str, str]] = []
+    for item in (s.strip() for s in spec.split(",")):
+        if not item:
+            continue
+        if item == "humaneval":
+            out += [("code", p) for p in HUMANEVAL_SUBSET]
+        elif item == "mpi":
+            out += [("mpi", p) for p in library]
+        elif re.fullmatch(r"HumanEval/\d+", item):
+            out.append(("code", item))
+        elif item in library:
+            out.append(("mpi", item))
+        else:
+            raise ConfigError(
+                f"unknown problem {item!r}: give humaneval, mpi, HumanEval/<n> or one of "
+                f"{', '.join(library)}"
+            )
+    seen: set[tuple[str, str]] = set()
+    unique = [p for p in out if not (p in seen or seen.add(p))]
+    return unique[:limit] if limit else unique
+
+
+def task_yaml(name: str, kind: str, problem: str, sandbox: str = "auto", seed: int = 0) -> str:
+    """The task file (YAML) of one bench run of generator `name` on one problem.
+
+    The budget is the generator's (`BenchGenerator.budget`) plus the kind's wall-time safety
+    net (`WALL_TIME_S`); ``stop:`` appears only for a generator with a `stop_target`.
+    """
+    gen = BENCH_GENERATORS[name]
+    section = {"humaneval": problem} if kind == "code" else {"problem": problem}
+    short = problem.rstrip("/").rsplit("/", 1)[-1] if kind == "mpi" else problem  # a folder
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", f"bench-{name}-{short}").strip("-").lower()[:80]
+    budget = {**gen.budget, "wall_time_s": WALL_TIME_S[kind]}
+    lines = [
+        f"name: {slug}",
+        f"kind: {kind}",
+        f"seed: {seed}",
+        f"sandbox: {{backend: {sandbox}}}",
+        f"optimizer: {{name: {gen.optimizer}, settings: {json.dumps(gen.settings_for(kind))}}}",
+        f"budget: {json.dumps(budget)}",
+        f"parallel: {gen.parallel}",
+    ]
+    if gen.stop_target is not None:
+        lines.append(f"stop: {{target: {gen.stop_target}}}")
+    lines.append(f"{kind}: {json.dumps(section)}")
+    return "\n".join(lines) + "\n"
+
+
+def budget_text(name: str, kind: str) -> str:
+    """The budget of generator `name` on `kind`, as the tables show it."""
+    gen = BENCH_GENERATORS[name]
+    return f"{gen.note}; wall <= {WALL_TIME_S[kind]:.0f} s"
