@@ -17,11 +17,16 @@ Measured as CPU time of the process (``time.process_time``, so other jobs on a s
 disturb it less), best of ``--repeat``, garbage collector off while timing:
 
 - ``record``: building the graph.
-- ``pass`` (workbench only): ``backward`` alone; subgraphs are computed when asked for.
+- ``pass`` (workbench only): ``backward`` alone (it computes every parameter's on-path set).
 - ``each``: feedback to the root until every trainable parameter holds its own minimal subgraph
-  (trace-opt: ``root.backward``; workbench: ``backward`` + ``Feedback.subgraph()`` per parameter).
+  (trace-opt: ``root.backward``; workbench: ``backward`` + ``Feedback.subgraph()`` per parameter,
+  which holds the parameter's exact on-path set, a bitset computed by ``backward`` in one walk
+  shared by all parameters; its node list is built when first read).
+- ``each+list`` (workbench only): ``each``, then every parameter's node list is built too (the
+  on-path nodes and their inputs in topological order, as trace-opt's per-parameter lists).
 - ``union``: feedback to the root until the merged subgraph OptoPrime renders exists
-  (trace-opt: ``OptoPrime.backward`` + ``summarize``; workbench: ``backward`` + ``subgraph``).
+  (trace-opt: ``OptoPrime.backward`` + ``summarize``; workbench: ``backward`` + ``subgraph``
+  and its node list).
 - ``prompt tok``: system + user prompt of OptoPrime for the graph, in characters / 4.
 
 Usage:
@@ -111,7 +116,7 @@ def run_workbench(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
                     out, params = build(kind, n)
                     t = time.process_time()
                     bpass = backward(out, "The output should be larger.")
-                    subgraph(bpass, params)  # what OptoPrime renders: the union
+                    subgraph(bpass, params).nodes  # noqa: B018 - what OptoPrime renders
                     return time.process_time() - t
 
             def back_each(kind: str = kind, n: int = n) -> float:
@@ -123,6 +128,15 @@ def run_workbench(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
                         p.feedback[-1].subgraph()
                     return time.process_time() - t
 
+            def back_each_nodes(kind: str = kind, n: int = n) -> float:
+                with use_graph(Graph()):
+                    out, params = build(kind, n)
+                    t = time.process_time()
+                    backward(out, "The output should be larger.")
+                    for p in params:
+                        p.feedback[-1].subgraph().nodes  # noqa: B018 - the list is the point
+                    return time.process_time() - t
+
             row: dict[str, Any] = {
                 "backend": "workbench",
                 "graph": kind,
@@ -131,6 +145,7 @@ def run_workbench(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
                 "backward_pass_s": best_of(repeat, back_pass),
                 "backward_s": best_of(repeat, back),
                 "backward_each_s": best_of(repeat, back_each),
+                "backward_each_nodes_s": best_of(repeat, back_each_nodes),
             }
             with use_graph(Graph()):
                 out, params = build(kind, n)
@@ -239,7 +254,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     backends = sorted({r["backend"] for r in rows}, key=lambda b: b != "workbench")
     columns = {
         "workbench": [("record_s", "record"), ("backward_pass_s", "pass"),
-                      ("backward_each_s", "each"), ("backward_s", "union")],
+                      ("backward_each_s", "each"), ("backward_each_nodes_s", "each+list"),
+                      ("backward_s", "union")],
         "trace-opt": [("record_s", "record"), ("backward_each_s", "each"),
                       ("backward_s", "union")],
     }  # fmt: skip
@@ -248,7 +264,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         head += [f"{b} {label} ms" for _, label in columns[b]] + [f"{b} prompt tok"]
     other = backends[1] if len(backends) > 1 else None
     if other:
-        head += ["speed-up each", "speed-up union"]
+        head += ["speed-up each", "speed-up each+list", "speed-up union"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (graph, n), per in by_key.items():
         cells = [graph, str(n)]
@@ -258,9 +274,14 @@ def table(rows: list[dict[str, Any]]) -> str:
             cells.append(str(r.get("prompt_tokens_est", "-")))
         if other:
             w, o = per.get("workbench"), per.get(other)
-            for key in ("backward_each_s", "backward_s"):
-                ok = w and o and w[key] > 0
-                cells.append(f"{o[key] / w[key]:.1f}x" if ok else "-")
+            pairs = [
+                ("backward_each_s", "backward_each_s"),
+                ("backward_each_s", "backward_each_nodes_s"),
+                ("backward_s", "backward_s"),
+            ]
+            for theirs, ours in pairs:
+                ok = w and o and theirs in o and w.get(ours, 0) > 0
+                cells.append(f"{o[theirs] / w[ours]:.1f}x" if ok else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

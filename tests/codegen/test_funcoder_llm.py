@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,8 +9,8 @@ from typing import Any
 import pytest
 
 import workbench.agents.funcoder  # noqa: F401  (registers `funcoder`)
+from tests.codegen.real_model_run import run_on_real_model
 from workbench.agents.funcoder.prompts import PROMPT_VERSION
-from workbench.runs import start_run
 
 TASK = """
 name: tiny-max
@@ -37,21 +36,7 @@ code:
 
 @pytest.mark.llm
 def test_funcoder_run_on_a_real_model(tmp_path: Path, make_llm_client: Callable[..., Any]) -> None:
-    (tmp_path / "t.yaml").write_text(TASK)
-    result = start_run(
-        tmp_path / "t.yaml",
-        tmp_path / "runs",
-        make_llm=lambda budget=None, on_call=None: make_llm_client(
-            budget=budget, on_call=on_call, cache=False
-        ),
-    )
-    run = result.run.path
-    for name in ("task.yaml", "events.jsonl", "summary.json", "store.sqlite"):
-        assert (run / name).is_file(), name
-    summary = json.loads((run / "summary.json").read_text())
-    assert 1 <= summary["llm"]["calls"] <= 8  # the budget holds
-    events = [json.loads(x) for x in (run / "events.jsonl").read_text().splitlines()]
-    assert sum(e["type"] == "llm_call" for e in events) == summary["llm"]["calls"]
+    summary, events = run_on_real_model(tmp_path, TASK, make_llm_client, max_calls=8)
     proposals = [e for e in events if e["type"] == "proposal"]
     # smollm2 may never write usable code: then the run ends with the budget and no proposal
     if not proposals:

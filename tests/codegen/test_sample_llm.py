@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,8 +9,8 @@ from typing import Any
 import pytest
 
 import workbench.agents.sample  # noqa: F401  (registers `sample`)
+from tests.codegen.real_model_run import run_on_real_model
 from workbench.agents.sample.prompts import PROMPT_VERSION
-from workbench.runs import start_run
 
 TASK = """
 name: tiny-add
@@ -34,21 +33,7 @@ code:
 
 @pytest.mark.llm
 def test_sample_run_on_a_real_model(tmp_path: Path, make_llm_client: Callable[..., Any]) -> None:
-    (tmp_path / "t.yaml").write_text(TASK)
-    result = start_run(
-        tmp_path / "t.yaml",
-        tmp_path / "runs",
-        make_llm=lambda budget=None, on_call=None: make_llm_client(
-            budget=budget, on_call=on_call, cache=False
-        ),
-    )
-    run = result.run.path
-    for name in ("task.yaml", "events.jsonl", "summary.json", "store.sqlite"):
-        assert (run / name).is_file(), name
-    summary = json.loads((run / "summary.json").read_text())
-    assert 1 <= summary["llm"]["calls"] <= 4  # the budget holds
-    events = [json.loads(x) for x in (run / "events.jsonl").read_text().splitlines()]
-    assert sum(e["type"] == "llm_call" for e in events) == summary["llm"]["calls"]
+    summary, events = run_on_real_model(tmp_path, TASK, make_llm_client, max_calls=4)
     proposals = [e for e in events if e["type"] == "proposal"]
     evaluations = [e for e in events if e["type"] == "evaluation"]
     # every proposal was evaluated and carries the prompt version

@@ -6,15 +6,18 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from workbench.llm.types import ChatRequest, ChatResult, CompletionRequest, CompletionResult
 from workbench.llm.wrapper import WrapperLLM
 from workbench.paths import cache_dir
 
 __all__ = ["CachedLLM", "ResponseCache", "default_cache_path"]
+
+R = TypeVar("R", ChatResult, CompletionResult)
 
 
 def default_cache_path() -> Path:
@@ -65,39 +68,29 @@ class CachedLLM(WrapperLLM):
         super().__init__(inner)
         self.cache = cache if cache is not None else ResponseCache()
 
-    def request_chat(self, request: ChatRequest) -> ChatResult:
-        key = request.key()
+    def _cached(self, key: str, result_type: type[R], call: Callable[[], R]) -> R:
+        """The cached answer for ``key`` (zero tokens, ``cached=True``), else ``call()``'s."""
         started = time.monotonic()
         hit = self.cache.get(key)
         if hit is not None:
-            result = ChatResult.from_dict(hit)
             return replace(
-                result,
+                result_type.from_dict(hit),
                 prompt_tokens=0,
                 completion_tokens=0,
                 cached=True,
                 latency_s=time.monotonic() - started,
             )
-        result = self.inner.request_chat(request)
+        result = call()
         self.cache.put(key, result.to_dict())
         return result
 
+    def request_chat(self, request: ChatRequest) -> ChatResult:
+        return self._cached(request.key(), ChatResult, lambda: self.inner.request_chat(request))
+
     def request_complete(self, request: CompletionRequest) -> CompletionResult:
-        key = request.key()
-        started = time.monotonic()
-        hit = self.cache.get(key)
-        if hit is not None:
-            result = CompletionResult.from_dict(hit)
-            return replace(
-                result,
-                prompt_tokens=0,
-                completion_tokens=0,
-                cached=True,
-                latency_s=time.monotonic() - started,
-            )
-        result = self.inner.request_complete(request)
-        self.cache.put(key, result.to_dict())
-        return result
+        return self._cached(
+            request.key(), CompletionResult, lambda: self.inner.request_complete(request)
+        )
 
     def close(self) -> None:
         self.cache.close()

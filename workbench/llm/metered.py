@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -22,6 +22,7 @@ from workbench.llm.wrapper import WrapperLLM
 __all__ = ["MeteredLLM"]
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R", ChatResult, CompletionResult, StructuredResult[Any])
 
 
 class MeteredLLM(WrapperLLM):
@@ -61,86 +62,47 @@ class MeteredLLM(WrapperLLM):
         if self.on_call is not None:
             self.on_call(record)
 
-    def _failed(self, kind: str, started: float, exc: Exception) -> None:
-        record = CallRecord(
-            kind,
-            self.model,
-            0,
-            0,
-            False,
-            time.monotonic() - started,
-            0.0,
-            error=f"{type(exc).__name__}: {exc}",
-        )
-        self._record(record)
+    def _metered(self, kind: str, call: Callable[[], R]) -> R:
+        """Run ``call`` within the budget and record it: the one path of every primitive.
 
-    def _check(self) -> None:
+        A failed call is recorded with its ``error`` and re-raised; a structured answer also
+        records whether it parsed and how many answers did not validate.
+        """
         if self.budget is not None:
             self.budget.check()
+        started = time.monotonic()
+        try:
+            result = call()
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            took = time.monotonic() - started
+            self._record(CallRecord(kind, self.model, 0, 0, False, took, 0.0, error=error))
+            raise
+        structured = isinstance(result, StructuredResult)
+        self._record(
+            CallRecord(
+                kind=kind,
+                model=result.model or self.model,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                cached=result.cached,
+                latency_s=time.monotonic() - started,
+                cost=self._cost(result.prompt_tokens, result.completion_tokens),
+                parse_failed=structured and not result.ok,
+            ),
+            parse_failures=result.parse_failures if structured else None,
+        )
+        return result
 
     def request_chat(self, request: ChatRequest) -> ChatResult:
-        self._check()
-        started = time.monotonic()
-        try:
-            result = self.inner.request_chat(request)
-        except Exception as exc:
-            self._failed(request.kind, started, exc)
-            raise
-        self._record(
-            CallRecord(
-                kind=request.kind,
-                model=result.model or self.model,
-                prompt_tokens=result.prompt_tokens,
-                completion_tokens=result.completion_tokens,
-                cached=result.cached,
-                latency_s=time.monotonic() - started,
-                cost=self._cost(result.prompt_tokens, result.completion_tokens),
-            )
-        )
-        return result
+        return self._metered(request.kind, lambda: self.inner.request_chat(request))
 
     def request_complete(self, request: CompletionRequest) -> CompletionResult:
-        self._check()
-        started = time.monotonic()
-        try:
-            result = self.inner.request_complete(request)
-        except Exception as exc:
-            self._failed(request.kind, started, exc)
-            raise
-        self._record(
-            CallRecord(
-                kind=request.kind,
-                model=result.model or self.model,
-                prompt_tokens=result.prompt_tokens,
-                completion_tokens=result.completion_tokens,
-                cached=result.cached,
-                latency_s=time.monotonic() - started,
-                cost=self._cost(result.prompt_tokens, result.completion_tokens),
-            )
-        )
-        return result
+        return self._metered(request.kind, lambda: self.inner.request_complete(request))
 
     def request_structured(
         self, request: ChatRequest, schema: type[T], *, repair: bool = True
     ) -> StructuredResult[T]:
-        self._check()
-        started = time.monotonic()
-        try:
-            result = self.inner.request_structured(request, schema, repair=repair)
-        except Exception as exc:
-            self._failed("structured", started, exc)
-            raise
-        self._record(
-            CallRecord(
-                kind="structured",
-                model=result.model or self.model,
-                prompt_tokens=result.prompt_tokens,
-                completion_tokens=result.completion_tokens,
-                cached=result.cached,
-                latency_s=time.monotonic() - started,
-                cost=self._cost(result.prompt_tokens, result.completion_tokens),
-                parse_failed=not result.ok,
-            ),
-            parse_failures=result.parse_failures,
+        return self._metered(
+            "structured", lambda: self.inner.request_structured(request, schema, repair=repair)
         )
-        return result

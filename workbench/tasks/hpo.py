@@ -25,21 +25,18 @@ Example task file::
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
 import json
 import math
 import shlex
-import sys
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from workbench.contracts import Candidate, Evaluation
+from workbench.tasks._resolve import check_command, existing_files, module_file, resolve_callable
 from workbench.tasks.base import EvalContext, Task, register_kind
 from workbench.tasks.schema import TaskFile
 
@@ -133,49 +130,6 @@ class CategoricalParam(BaseModel):
 Param = Annotated[FloatParam | IntParam | CategoricalParam, Field(discriminator="type")]
 
 
-def _module_file(base: Path, module: str) -> Path | None:
-    path = base.joinpath(*module.split(".")).with_suffix(".py")
-    return path if path.is_file() else None
-
-
-def resolve_callable(spec: str, base: Path) -> Callable[..., Any]:
-    """Import ``module:function``: a ``module.py`` under `base` first, then the import path.
-
-    Raises:
-        ValueError: with the reason (module or function not found, import failed).
-    """
-    module_name, _, func_name = spec.partition(":")
-    file = _module_file(base, module_name)
-    try:
-        if file is not None:
-            digest = hashlib.sha256(str(file).encode()).hexdigest()[:10]
-            unique = f"_workbench_user_{digest}_{module_name.replace('.', '_')}"
-            module = sys.modules.get(unique)
-            if module is None:
-                loader_spec = importlib.util.spec_from_file_location(unique, file)
-                assert loader_spec is not None and loader_spec.loader is not None
-                module = importlib.util.module_from_spec(loader_spec)
-                sys.modules[unique] = module
-                try:
-                    loader_spec.loader.exec_module(module)
-                except BaseException:
-                    del sys.modules[unique]
-                    raise
-        else:
-            module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise ValueError(
-            f"module {module_name!r} not found (looked for {module_name}.py in {base} and on "
-            f"the Python path: {exc})"
-        ) from None
-    except Exception as exc:
-        raise ValueError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
-    func = getattr(module, func_name, None)
-    if not callable(func):
-        raise ValueError(f"module {module_name!r} has no function {func_name!r}")
-    return func
-
-
 class HpoSection(BaseModel):
     """`hpo:` — the objective (a callable or a command) and the search space."""
 
@@ -199,21 +153,9 @@ class HpoSection(BaseModel):
     @field_validator("files")
     @classmethod
     def _files_exist(cls, v: list[str], info: ValidationInfo) -> list[str]:
-        base = Path((info.context or {}).get("base_dir", "."))
-        out = []
-        for name in v:
-            path = (base / name).resolve()
-            if not path.is_file():
-                raise ValueError(f"file {name!r} not found (looked for {path})")
-            out.append(str(path))
-        return out
+        return existing_files(v, Path((info.context or {}).get("base_dir", ".")))
 
-    @field_validator("command")
-    @classmethod
-    def _command_not_empty(cls, v: list[str] | str | None) -> list[str] | str | None:
-        if v is not None and not (shlex.split(v) if isinstance(v, str) else v):
-            raise ValueError("command is empty")
-        return v
+    _command_not_empty = field_validator("command")(check_command)
 
     @model_validator(mode="after")
     def _one_objective(self) -> HpoSection:
@@ -264,7 +206,7 @@ class HpoTask(Task):
         conf = {"kind": "hpo", **self.section.model_dump(mode="json")}
         sources = list(self.section.files)
         if self.section.objective is not None:
-            file = _module_file(self.workdir, self.section.objective.partition(":")[0])
+            file = module_file(self.workdir, self.section.objective.partition(":")[0])
             sources += [str(file)] if file else []
         conf["sources"] = {
             s: hashlib.sha256(Path(s).read_bytes()).hexdigest()

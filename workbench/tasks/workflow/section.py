@@ -18,15 +18,15 @@ Example task file::
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import itertools
 import shlex
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from workbench.tasks._resolve import check_command, exec_file, existing_files
 
 __all__ = ["WorkflowSection", "load_module"]
 
@@ -46,17 +46,10 @@ def load_module(path: Path) -> ModuleType:
         raise ValueError(f"module file {str(path)!r} not found")
     digest = hashlib.sha256(str(path).encode()).hexdigest()[:10]
     name = f"_workbench_workflow_{digest}_{next(_COUNTER)}_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ValueError(f"cannot import {str(path)!r} as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and pickle-free introspection look it up
     try:
-        spec.loader.exec_module(module)
+        return exec_file(path, name)
     except Exception as exc:
-        del sys.modules[name]
         raise ValueError(f"importing {str(path)!r} failed: {type(exc).__name__}: {exc}") from None
-    return module
 
 
 def _base(info: ValidationInfo) -> Path:
@@ -118,20 +111,9 @@ class WorkflowSection(BaseModel):
     @field_validator("files")
     @classmethod
     def _files_exist(cls, v: list[str], info: ValidationInfo) -> list[str]:
-        out = []
-        for name in v:
-            path = (_base(info) / name).resolve()
-            if not path.is_file():
-                raise ValueError(f"file {name!r} not found (looked for {path})")
-            out.append(str(path))
-        return out
+        return existing_files(v, _base(info))
 
-    @field_validator("command")
-    @classmethod
-    def _command_not_empty(cls, v: list[str] | str | None) -> list[str] | str | None:
-        if v is not None and not (shlex.split(v) if isinstance(v, str) else v):
-            raise ValueError("command is empty")
-        return v
+    _command_not_empty = field_validator("command")(check_command)
 
     @model_validator(mode="after")
     def _one_judge(self) -> WorkflowSection:

@@ -26,8 +26,8 @@ from typing import Any
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError
+from workbench.tasks._resolve import resolve_callable
 from workbench.tasks.base import EvalContext, Task
-from workbench.tasks.hpo import resolve_callable
 from workbench.tasks.workflow.remote import SandboxExecutor, parse_test_output
 from workbench.tasks.workflow.section import WorkflowSection, load_module
 from workbench.trace import (
