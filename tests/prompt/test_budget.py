@@ -136,5 +136,6 @@ def test_projection_json_and_summary() -> None:
     assert d["task_calls"] == p.task_calls == (32 + 1) * 50 + 100
     assert d["stages"]["instruction"]["optimizer_calls"] == 31
     assert p.summary() == (
-        "projected calls: 1750 task-model, 31 optimizer-model (33 validation prompt evaluations)"
+        "projected calls: 1750 task-model, 31 optimizer-model (33 validation prompt evaluations, "
+        "1650 validation example-evaluations)"
     )

@@ -25,6 +25,7 @@ CASES = {
         "max_tokens: 40}",
     ),
     "exemplars": ("exemplars", "{selector: random_search, k: 2, source: both}"),
+    "ape_racing": ("ape", "{demos: 2, max_tokens: 40, racing: {examples: 10, screen: 2}}"),
     "joint_tpe": (
         "joint",
         "{instruction: ape, instruction_settings: {demos: 1}, search: tpe, sets: 3, budget: 2, "
@@ -33,7 +34,9 @@ CASES = {
 }
 
 
-def _task(tmp: Path, optimizer: str, settings: str, model: str, base_url: str) -> Path:
+def _task(
+    tmp: Path, optimizer: str, settings: str, model: str, base_url: str, evaluations: int = 3
+) -> Path:
     path = tmp / "task.yaml"
     path.write_text(
         f"""
@@ -41,7 +44,7 @@ name: bbh-boolean
 kind: prompt
 llm: {{model: "endpoint:{model}", base_url: "{base_url}", concurrency: 2}}
 optimizer: {{name: {optimizer}, settings: {settings}}}
-budget: {{evaluations: 3}}
+budget: {{evaluations: {evaluations}}}
 prompt:
   dataset: boolean_expressions
   split: {{train: 4, val: 4, test: 2, seed: 0}}
@@ -58,7 +61,8 @@ def test_prompt_optimizer_runs_end_to_end(
     case: str, tmp_path: Path, llm_base_url: str, llm_model: str
 ) -> None:
     optimizer, settings = CASES[case]
-    path = _task(tmp_path, optimizer, settings, llm_model, llm_base_url)
+    evaluations = 4 if "racing" in settings else 3  # racing: seed + 2 screens + 1 promotion
+    path = _task(tmp_path, optimizer, settings, llm_model, llm_base_url, evaluations)
     runs = tmp_path / "runs"
     res = CliRunner().invoke(app, ["optimize", str(path), "--no-cache", "--runs-dir", str(runs)])
     assert res.exit_code == 0, res.output
@@ -76,3 +80,5 @@ def test_prompt_optimizer_runs_end_to_end(
     assert 0.0 <= final["val_accuracy"] <= 1.0 and 0.0 <= final["test_accuracy"] <= 1.0
     assert final["gap"] == pytest.approx(final["val_accuracy"] - final["test_accuracy"])
     assert final["test_size"] == 2
+    if "racing" in settings:  # 4 (the seed) + 2 x 2 screened + 1 x 2 promoted
+        assert proj["val_examples"] == 10 and proj["task_calls"] == 10 + 2

@@ -19,6 +19,7 @@ PROMPT = {
     "ShotLike", "Splits", "bbh_scorer", "estimate_tokens", "extract_answer", "extract_choice",
     "extract_number", "list_bbh_tasks", "load_bbh", "load_jsonl", "make_scorer",
     "mutation_schedule", "normalize", "parse_options", "parse_settings", "project_calls", "split",
+    "RaceSettings", "race_candidates", "race_cost", "race_rungs",
 }  # fmt: skip
 EXEMPLARS = {
     "DiversitySelector", "Evaluate", "Exemplar", "ExemplarPool", "ExemplarSelector",
@@ -42,6 +43,7 @@ def test_all_is_pinned(module: object, names: set[str]) -> None:
         "workbench.tasks.prompt.data",
         "workbench.tasks.prompt.extract",
         "workbench.tasks.prompt.scorers",
+        "workbench.tasks.prompt.race",
         "workbench.tasks.prompt.split",
         "workbench.tasks.prompt.template",
         "workbench.optimizers.exemplars",

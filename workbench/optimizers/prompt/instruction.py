@@ -99,13 +99,16 @@ class ApeStage(InstructionStage):
     def __init__(self, settings: ApeSettings, budget: int, *args: Any) -> None:
         super().__init__(settings, budget, *args)
         self.left = min(settings.num_candidates or budget - 1, budget - 1)
+        self.demo_idx: list[int] | None = None  # drawn once with ``fixed_demos``
 
     def next_batch(self, records: list[Record]) -> list[Proposal]:
         """One proposal."""
         if self.left <= 0:
             return []
         train = self.task.splits.train or self.task.splits.val
-        demos = self.rng.sample(train, min(self.settings.demos, len(train)))
+        if self.demo_idx is None or not self.settings.fixed_demos:
+            self.demo_idx = self.rng.sample(range(len(train)), min(self.settings.demos, len(train)))
+        demos = [train[i] for i in self.demo_idx]
         p = self._ask(
             prompts.ape_messages([(d.input, d.target) for d in demos]),
             self.settings.temperature,
@@ -114,6 +117,15 @@ class ApeStage(InstructionStage):
         p.parents = [records[0].id]
         self.left -= 1
         return [p]
+
+    def state(self) -> dict[str, Any]:
+        """Counters and the fixed demonstrations."""
+        return {**super().state(), "demo_idx": self.demo_idx}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Inverse of `state`."""
+        super().load_state(state)
+        self.demo_idx = state.get("demo_idx")
 
 
 class OproStage(InstructionStage):

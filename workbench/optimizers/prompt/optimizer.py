@@ -8,9 +8,16 @@ once on validation) -> done (`propose` returns nothing and the loop stops). Ever
 prompt evaluation on the validation set: the budget unit of all methods.
 
 The final prompt (`final`) is the report candidate for heuristic selectors, else the best
-validation score of the run. The projected calls (`projection`) go into the first proposal's
-meta (so into events.jsonl), with `PROMPT_VERSION`; the exemplar stage re-projects once the pool
-size is known (meta of its first proposal).
+validation score of the run.
+
+With ``racing`` (`RaceSettings`) the budget is validation example-evaluations: new candidates
+are screened on the first ``screen`` validation examples (payload ``val``), and a
+``race:<stage>`` phase after each stage promotes the best ones rung by rung (`Race`); the stage
+winner and the final prompt are the best prompts scored on the whole split.
+
+The projected calls (`projection`) go into the first proposal's meta (so into events.jsonl),
+with `PROMPT_VERSION`; the exemplar stage re-projects once the pool size is known (meta of its
+first proposal).
 """
 
 from __future__ import annotations
@@ -25,12 +32,21 @@ from workbench.optimizers.exemplars import Exemplar, ExemplarPool
 from workbench.optimizers.prompt.exemplar import SelectorStage, TpeStage
 from workbench.optimizers.prompt.instruction import STAGES, InstructionStage, Record
 from workbench.optimizers.prompt.prompts import PROMPT_VERSION
+from workbench.optimizers.prompt.race import Race
 from workbench.optimizers.prompt.settings import Plan, make_plan, project_plan
 from workbench.tasks.prompt.kind import PromptTask
 
 __all__ = ["PromptOptimizer"]
 
-_PHASES = ("seed", "instruction", "exemplars", "report", "done")
+_PHASES = (
+    "seed",
+    "instruction",
+    "race:instruction",
+    "exemplars",
+    "race:exemplars",
+    "report",
+    "done",
+)
 
 
 class PromptOptimizer(Optimizer):
@@ -49,7 +65,8 @@ class PromptOptimizer(Optimizer):
         if not isinstance(task, PromptTask):
             raise ConfigError(f"optimizer {method!r} needs a task of kind 'prompt'")
         self.ctx, self.task, self.method = ctx, task, method
-        self.spec: Plan = make_plan(method, settings, task.evaluations)
+        self.val_size = len(task.splits.val)
+        self.spec: Plan = make_plan(method, settings, task.evaluations, self.val_size)
         seed = ctx.seed if ctx.seed is not None else 0
         self.seed = seed
         self.rng = random.Random(seed)
@@ -66,7 +83,16 @@ class PromptOptimizer(Optimizer):
         self.tpe: TpeStage | None = None
         self.final_id: str | None = None
         self.projection = self._project()
+        loop_evals = self.projection.val_evaluations + self.projection.report_evaluations
+        if self.spec.racing is not None and (task.evaluations or loop_evals) < loop_evals:
+            raise ConfigError(
+                f"budget.evaluations={task.evaluations} stops the loop before the "
+                f"{loop_evals} prompt evaluations (screens and promotions) that "
+                f"racing.examples={self.spec.racing.examples} pays for; raise it to "
+                f"{loop_evals} or more (the racing budget stops the run)"
+            )
         self.exemplar_projection: dict[str, Any] | None = None
+        self.race = Race(self.val_size, self.spec.racing)
 
     # -- helpers ------------------------------------------------------------------------------
     def _project(self, pool_size: int | None = None) -> Any:
@@ -96,6 +122,15 @@ class PromptOptimizer(Optimizer):
         return [cid for cid in self.proposed if cid not in done]
 
     def _item(self, instruction: str, exemplars: Any, stage: str, **meta: Any) -> dict[str, Any]:
+        item = self._plain_item(instruction, exemplars, stage, **meta)
+        r = self.spec.racing
+        if r is not None and stage in ("instruction", "exemplars"):
+            item["payload"]["val"] = list(range(min(r.screen, self.val_size)))
+        return item
+
+    def _plain_item(
+        self, instruction: str, exemplars: Any, stage: str, **meta: Any
+    ) -> dict[str, Any]:
         if isinstance(exemplars, dict):  # per-input rule (nearest)
             payload = {
                 "instruction": instruction,
@@ -111,8 +146,10 @@ class PromptOptimizer(Optimizer):
         return {"payload": payload, "stage": stage, "meta": meta}
 
     def _best_instruction_record(self) -> Record:
-        pool = [r for r in self.records if r.stage in ("seed", "instruction")]
-        return max(pool, key=lambda r: (r.score, -r.order))
+        return self.race.best([r for r in self.records if r.stage in ("seed", "instruction")])
+
+    def _stage_records(self) -> list[Record]:
+        return [r for r in self.records if r.stage in ("seed", "instruction")]
 
     # -- phases -------------------------------------------------------------------------------
     def _start_exemplars(self) -> None:
@@ -121,7 +158,8 @@ class PromptOptimizer(Optimizer):
         self.exemplar_projection = self._project(len(self.pool_frozen)).to_dict()
         if self.spec.search == "tpe":
             ranked: list[Record] = []
-            for r in sorted(self.records, key=lambda r: (-r.score, r.order)):
+            pool = [r for r in self.records if r.stage != "race"]
+            for r in sorted(pool, key=lambda r: (-self.race.score(r), r.order)):
                 if r.instruction not in {x.instruction for x in ranked}:
                     ranked.append(r)
             kept = ranked[: self.spec.instructions_kept]
@@ -133,7 +171,7 @@ class PromptOptimizer(Optimizer):
                 cand = self.rng.sample(range(n), size)
                 if cand not in sets:
                     sets.append(cand)
-            known = {(i, 0): r.score for i, r in enumerate(kept)}
+            known = {(i, 0): self.race.score(r) for i, r in enumerate(kept)}
             self.tpe = TpeStage(
                 [r.instruction for r in kept], sets, self.seed, self.spec.exemplar_budget, known
             )
@@ -165,7 +203,7 @@ class PromptOptimizer(Optimizer):
             out = self.queue[:n]
             self.queue = self.queue[n:]
             while len(out) < n and (self.stage.independent or (not self._pending() and not out)):
-                batch = self.stage.next_batch(self.records)
+                batch = self.stage.next_batch(self._stage_records())
                 if not batch:
                     break
                 items = [
@@ -178,6 +216,8 @@ class PromptOptimizer(Optimizer):
             return out
         if self.phase == "exemplars":
             return self._exemplar_items(n)
+        if self.phase.startswith("race:"):
+            return self._race_items(self.phase.removeprefix("race:"), n)
         if self.phase == "report":
             if self.selector is None or self.selector.search or self.final_id is not None:
                 return []
@@ -186,6 +226,17 @@ class PromptOptimizer(Optimizer):
             best = self._best_instruction_record()
             return [self._item(best.instruction, self.selector.final(), "report")]
         return []
+
+    def _race_items(self, stage: str, n: int) -> list[dict[str, Any]]:
+        """The next rung of `stage`'s race (see the module docstring), `n` at a time."""
+        out = self.queue[:n]
+        self.queue = self.queue[n:]
+        if out or self._pending():
+            return out
+        arms = [rec for rec in self.records if rec.stage == stage]
+        items = self.race.next_rung(stage, arms, lambda cid: self.proposed[cid]["payload"])
+        self.queue = items[n:]
+        return items[:n]
 
     def _exemplar_items(self, n: int) -> list[dict[str, Any]]:
         if self.tpe is not None:
@@ -241,6 +292,8 @@ class PromptOptimizer(Optimizer):
                 continue
             score = ev.score if ev.score is not None else 0.0
             payload = info["payload"]
+            arm = info["meta"].get("arm", ev.candidate_id)
+            self.race.observe(arm, ev.tests)
             self.records.append(
                 Record(
                     ev.candidate_id,
@@ -269,20 +322,29 @@ class PromptOptimizer(Optimizer):
             return next(r for r in self.records if r.id == self.final_id)
         if not self.records:
             return None
+        if self.spec.racing is not None:
+            return self.race.best([r for r in self.records if r.stage != "race"])
         return max(self.records, key=lambda r: (r.score, -r.order))
 
     def final_payload(self) -> dict[str, Any] | None:
         """The payload of `final()` (with the per-input rule for ``nearest``)."""
         rec = self.final()
-        return None if rec is None else dict(self.proposed[rec.id]["payload"])
+        if rec is None:
+            return None
+        return {k: v for k, v in self.proposed[rec.id]["payload"].items() if k != "val"}
 
     def final_candidate(self, best: Candidate | None) -> Candidate | None:
         """The final prompt (`final`) as a candidate: what `PromptTask.finalize` tests."""
         rec = self.final()
         if rec is None:
             return best
-        info = self.proposed[rec.id]
-        return Candidate(id=rec.id, payload=dict(info["payload"]), meta={"stage": rec.stage})
+        payload = self.final_payload()
+        assert payload is not None
+        meta: dict[str, Any] = {"stage": rec.stage}
+        if self.spec.racing is not None:  # the screen evaluation saw only part of the split
+            meta["val_accuracy"] = self.race.score(rec)
+            meta["val_examples"] = self.race.seen(rec)
+        return Candidate(id=rec.id, payload=payload, meta=meta)
 
     def plan(self) -> dict[str, Any]:
         """The projected task-model and optimizer-model calls (`project_plan`) of this run.
@@ -300,6 +362,11 @@ class PromptOptimizer(Optimizer):
         if self.exemplar_projection is not None:
             out["projection_with_pool"] = self.exemplar_projection
         return out
+
+    @property
+    def val_examples(self) -> int:
+        """Validation example-evaluations observed (the racing budget unit)."""
+        return self.race.val_examples
 
     @property
     def parse_failures(self) -> int:
@@ -329,6 +396,7 @@ class PromptOptimizer(Optimizer):
             "final_id": self.final_id,
             "rng": [version, list(internal), gauss],
             "exemplar_projection": self.exemplar_projection,
+            "race": self.race.state(),
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -357,3 +425,5 @@ class PromptOptimizer(Optimizer):
             self.tpe = TpeStage.from_state(state["tpe"], self.seed, self.spec.exemplar_budget)
         self.final_id = state["final_id"]
         self.exemplar_projection = state["exemplar_projection"]
+        if "race" in state:
+            self.race.load_state(state["race"])

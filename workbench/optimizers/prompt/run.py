@@ -53,8 +53,10 @@ def project_task(task_file: TaskFile | str | Path) -> CallProjection:
         )
     task = build_task(tf)
     assert isinstance(task, PromptTask)
-    plan = make_plan(_method(tf.optimizer.name), tf.optimizer.settings, task.evaluations)
     s = task.splits
+    plan = make_plan(
+        _method(tf.optimizer.name), tf.optimizer.settings, task.evaluations, len(s.val)
+    )
     return project_plan(
         plan, val_size=len(s.val), test_size=len(s.test), train_size=len(s.train or s.val)
     )
@@ -129,6 +131,7 @@ def run_prompt(
         "actual": {
             "task_calls": (task_usage or {}).get("calls", 0),
             "optimizer_calls": (result.summary.get("llm") or {}).get("calls", 0),
+            "val_examples": opt.val_examples,
         },
     }
     if final:

@@ -13,6 +13,15 @@ Registered names and their `optimizer.settings`:
   ``search`` (``staged``: instruction then exemplars; ``tpe``: Optuna TPE over (instruction,
   exemplar set) pairs), ``budget`` (instruction stage, default half), ``exemplar_budget``,
   ``instructions_kept`` and ``sets`` (TPE's candidate lists).
+
+Every method also takes ``racing`` (`RaceSettings`: ``examples``, ``screen``, ``eta``,
+``split``): the budget is then ``racing.examples`` validation example-evaluations (task-model
+calls on validation examples, the seed instruction's full validation run included), new
+candidates are screened on ``screen`` examples and raced by successive halving, and the stage
+budgets above become the candidates each stage can screen (`race_candidates`): search stages
+get ``examples - V`` (``joint``: split by ``racing.split``, the exemplar stage also gets what
+the instruction race leaves), a heuristic selector's report
+costs ``V``. ``budget`` / ``exemplar_budget`` are then not allowed.
 """
 
 from __future__ import annotations
@@ -28,8 +37,12 @@ from workbench.tasks.prompt.budget import (
     INSTRUCTION_OPTIMIZERS,
     SELECTORS,
     CallProjection,
+    RaceSettings,
     parse_settings,
     project_calls,
+    race_candidates,
+    race_cost,
+    race_rungs,
 )
 
 __all__ = ["JointSettings", "Plan", "make_plan", "project_plan"]
@@ -71,11 +84,13 @@ class Plan:
     sets: int = 8
     source: str = "model"
     max_tokens: int = 256
+    racing: RaceSettings | None = None
+    val_size: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         d = dataclasses.asdict(self)
-        for key in ("instruction_settings", "selector_settings"):
+        for key in ("instruction_settings", "selector_settings", "racing"):
             value = getattr(self, key)
             d[key] = value.model_dump() if isinstance(value, BaseModel) else value
         return d
@@ -88,18 +103,70 @@ def _pop_int(settings: dict[str, Any], key: str) -> int | None:
     return value
 
 
-def make_plan(method: str, settings: dict[str, Any], evaluations: int | None) -> Plan:
+def _racing(given: Any) -> RaceSettings | None:
+    if given is None or isinstance(given, RaceSettings):
+        return given
+    if not isinstance(given, dict):
+        raise ConfigError(f"optimizer.settings.racing={given!r}: give {{examples, screen, eta}}")
+    model = parse_settings("racing", "racing", {"racing": RaceSettings}, given)
+    assert isinstance(model, RaceSettings)
+    return model
+
+
+def _raced(plan: Plan, racing: RaceSettings, val_size: int | None) -> Plan:
+    """`plan` with its stage budgets turned into the candidates the races can screen."""
+    if val_size is None or val_size < 1:
+        raise ConfigError("racing needs the validation split's size (val_size)")
+    v, r = val_size, racing
+    search = r.examples - v
+    heuristic_report = plan.selector in HEURISTIC
+    if heuristic_report:
+        search -= v
+    if search < 0:
+        raise ConfigError(
+            f"racing.examples={r.examples} is below what the method's fixed evaluations need "
+            f"({r.examples - search} validation example-evaluations with {v} validation "
+            f"examples); raise it or shrink prompt.split.val"
+        )
+    io_share = 0
+    if plan.instruction != "none":
+        io_share = int(search * r.split) if plan.method == "joint" else search
+    n_io = race_candidates(io_share, r.screen, v, r.eta)
+    es_share = search - race_cost(n_io, r.screen, v, r.eta)  # what the first race left
+    budget = 1 + n_io
+    searching = plan.search == "tpe" or plan.selector in ("random_search", "mutation")
+    es_budget = race_candidates(es_share, r.screen, v, r.eta) if searching else 0
+    return dataclasses.replace(plan, budget=budget, exemplar_budget=es_budget, racing=r, val_size=v)
+
+
+def make_plan(
+    method: str,
+    settings: dict[str, Any],
+    evaluations: int | None,
+    val_size: int | None = None,
+) -> Plan:
     """Validate `settings` of optimizer `method` and split the evaluation budget into stages.
 
     Args:
         method: ``ape``, ``opro``, ``protegi``, ``exemplars`` or ``joint``.
         settings: the task file's ``optimizer.settings``.
         evaluations: the task file's ``budget.evaluations`` (None: 32).
+        val_size: the validation split's size (needed with ``racing``).
 
     Raises:
         ConfigError: unknown keys or values (the message names the field).
     """
     s = dict(settings)
+    racing = _racing(s.pop("racing", None))
+    if racing is not None:
+        for key in ("budget", "exemplar_budget"):
+            if s.get(key) is not None:
+                raise ConfigError(
+                    f"optimizer.settings.{key} and racing: with racing the budget is "
+                    f"racing.examples; remove {key}"
+                )
+        plan = make_plan(method, s, DEFAULT_EVALUATIONS)
+        return _raced(plan, racing, val_size)
     total = evaluations or DEFAULT_EVALUATIONS
     if method in ("ape", "opro", "protegi"):
         budget = _pop_int(s, "budget") or total
@@ -151,7 +218,8 @@ def project_plan(
     train_size: int,
     pool_size: int | None = None,
 ) -> CallProjection:
-    """The calls `plan` will make (`project_calls`, plus TPE's trials for ``search: tpe``)."""
+    """The calls `plan` will make (`project_calls`, plus TPE's trials for ``search: tpe``;
+    with racing, each stage's candidates raced on parts of the validation split)."""
     p = project_calls(
         val_size=val_size,
         instruction=plan.instruction,
@@ -164,16 +232,49 @@ def project_plan(
         train_size=train_size,
         pool_size=pool_size,
     )
-    if plan.search != "tpe":
+    if plan.search == "tpe":
+        io_evals = p.stages["instruction"]["evaluations"]
+        pairs = min(plan.instructions_kept, io_evals) * (plan.sets + 1) - min(
+            plan.instructions_kept, io_evals
+        )
+        trials = min(plan.exemplar_budget, pairs)
+        p = dataclasses.replace(
+            p,
+            task_calls=p.task_calls + trials * val_size,
+            val_evaluations=p.val_evaluations + trials,
+            val_examples=p.val_examples + trials * val_size,
+            stages={**p.stages, "exemplars": {"evaluations": trials, "report_evaluations": 0}},
+        )
+    if plan.racing is None:
         return p
-    io_evals = p.stages["instruction"]["evaluations"]
-    pairs = min(plan.instructions_kept, io_evals) * (plan.sets + 1) - min(
-        plan.instructions_kept, io_evals
-    )
-    trials = min(plan.exemplar_budget, pairs)
+    return _race_projection(p, plan.racing, val_size)
+
+
+def _race_projection(p: CallProjection, r: RaceSettings, v: int) -> CallProjection:
+    """`p` (each search candidate on the whole split) turned into a race: the seed and a
+    report on all `v` examples, each stage's candidates raced (`race_rungs`)."""
+    stages: dict[str, dict[str, int]] = {}
+    evaluations, examples = 1, v  # the seed instruction, on the whole split
+    for name, screened in (
+        ("instruction", p.stages["instruction"]["evaluations"] - 1),
+        ("exemplars", p.stages["exemplars"]["evaluations"]),
+    ):
+        rungs = race_rungs(screened, r.screen, v, r.eta)
+        cost = race_cost(screened, r.screen, v, r.eta)
+        stages[name] = {
+            **p.stages[name],
+            "screened": screened,
+            "promotions": sum(c for _, c in rungs[1:]),
+            "examples": cost,
+        }
+        evaluations += sum(c for _, c in rungs)
+        examples += cost
+    examples += p.report_evaluations * v
     return dataclasses.replace(
         p,
-        task_calls=p.task_calls + trials * val_size,
-        val_evaluations=p.val_evaluations + trials,
-        stages={**p.stages, "exemplars": {"evaluations": trials, "report_evaluations": 0}},
+        task_calls=examples + p.minibatch_calls + p.test_calls,
+        val_evaluations=evaluations,
+        val_examples=examples,
+        stages=stages,
+        racing=r.model_dump(),
     )

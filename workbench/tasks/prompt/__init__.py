@@ -34,6 +34,7 @@ from workbench.tasks.prompt.extract import (
     parse_options,
 )
 from workbench.tasks.prompt.kind import PromptSection, build_prompt_task
+from workbench.tasks.prompt.race import RaceSettings, race_candidates, race_cost, race_rungs
 from workbench.tasks.prompt.scorers import (
     ExactMatch,
     FunctionScorer,
@@ -71,6 +72,7 @@ __all__ = [
     "OproSettings",
     "PromptTemplate",
     "ProtegiSettings",
+    "RaceSettings",
     "RandomSearchSettings",
     "RegexMatch",
     "ScoreResult",
@@ -93,6 +95,9 @@ __all__ = [
     "parse_options",
     "parse_settings",
     "project_calls",
+    "race_candidates",
+    "race_cost",
+    "race_rungs",
     "split",
 ]
 

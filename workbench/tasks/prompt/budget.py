@@ -5,6 +5,9 @@ set, i.e. ``V`` task-model calls (one chat call per validation example). `projec
 chosen method and its settings into the exact number of task-model and optimizer-model calls the
 run will make, so the CLI can print it up front and an integration test can check it against
 ``Usage.calls``. Calls are counted as `workbench.llm.CallRecord`s are: cache hits included.
+With racing (`RaceSettings`, `workbench.tasks.prompt.race`) the unit is the validation
+example-evaluation instead (one task-model call on one validation example); the optimizers'
+`project_plan` turns these projections into races (``val_examples``).
 
 The settings models below are the ones the optimizers and selectors take, so the projection and
 the run read the same defaults. Symbols: ``B`` instruction budget, ``B_es`` exemplar budget
@@ -40,6 +43,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workbench.errors import ConfigError
+from workbench.tasks.prompt.race import RaceSettings, race_candidates, race_cost, race_rungs
 
 __all__ = [
     "INSTRUCTION_OPTIMIZERS",
@@ -49,11 +53,15 @@ __all__ = [
     "MutationSettings",
     "OproSettings",
     "ProtegiSettings",
+    "RaceSettings",
     "RandomSearchSettings",
     "SelectorSettings",
     "mutation_schedule",
     "parse_settings",
     "project_calls",
+    "race_candidates",
+    "race_cost",
+    "race_rungs",
 ]
 
 
@@ -68,11 +76,15 @@ class ApeSettings(_Settings):
         num_candidates: instructions to propose (default ``B - 1``: the seed uses one evaluation).
         demos: training pairs shown in each proposal prompt.
         temperature: sampling temperature of the proposal calls.
+        fixed_demos: show the same demonstrations in every proposal call (drawn once per run;
+            the proposals then differ by sampling only, and a server's prompt cache serves the
+            whole prompt after the first call) instead of fresh ones per call.
     """
 
     num_candidates: int | None = Field(default=None, ge=1)
     demos: int = Field(default=5, ge=1)
     temperature: float = 0.9
+    fixed_demos: bool = False
 
 
 class OproSettings(_Settings):
@@ -177,6 +189,9 @@ class CallProjection:
         minibatch_calls: task-model calls on training minibatches (ProTeGi).
         test_calls: task-model calls on the test set.
         stages: per-stage breakdown, for the report.
+        val_examples: validation example-evaluations (task-model calls on validation
+            examples): the budget unit of racing runs (`RaceSettings`).
+        racing: the race settings (JSON) when the run races, else None.
     """
 
     task_calls: int
@@ -186,6 +201,8 @@ class CallProjection:
     minibatch_calls: int
     test_calls: int
     stages: dict[str, dict[str, int]] = field(default_factory=dict)
+    val_examples: int = 0
+    racing: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -196,7 +213,7 @@ class CallProjection:
         return (
             f"projected calls: {self.task_calls} task-model, {self.optimizer_calls} "
             f"optimizer-model ({self.val_evaluations + self.report_evaluations} validation "
-            f"prompt evaluations)"
+            f"prompt evaluations, {self.val_examples} validation example-evaluations)"
         )
 
 
@@ -350,6 +367,7 @@ def project_calls(
     report = es["report_evaluations"]
     test_calls = test_size
     return CallProjection(
+        val_examples=(evaluations + report) * val_size,
         task_calls=(evaluations + report) * val_size + io["minibatch_calls"] + test_calls,
         optimizer_calls=io["optimizer_calls"],
         val_evaluations=evaluations,

@@ -60,6 +60,7 @@ class SplitSpec(BaseModel):
     val: int | float = 20
     test: int | float | None = 50
     seed: int = 0
+    test_seed: int | None = Field(None, description="draw test apart: shared across seeds")
 
 
 class PromptSection(BaseModel):
@@ -156,7 +157,7 @@ class PromptTask(Task):
             )
         s = section.split
         self.splits: Splits[Example] = split(
-            examples, train=s.train, val=s.val, test=s.test, seed=s.seed
+            examples, train=s.train, val=s.val, test=s.test, seed=s.seed, test_seed=s.test_seed
         )
         if not self.splits.val:
             raise ConfigError("prompt.split.val is 0: the validation split cannot be empty")
@@ -260,14 +261,36 @@ class PromptTask(Task):
             )
         return results
 
+    def val_indices(self, payload: dict[str, Any]) -> list[int]:
+        """The validation examples a payload is evaluated on: ``payload["val"]`` (indices into
+        the validation split, for racing optimizers) or all of them.
+
+        Raises:
+            ConfigError: an index outside the validation split, or an empty list.
+        """
+        given = payload.get("val")
+        if given is None:
+            return list(range(len(self.splits.val)))
+        idx = [int(i) for i in given]
+        if not idx or any(not 0 <= i < len(self.splits.val) for i in idx):
+            raise ConfigError(
+                f"payload val={given!r}: give indices in 0..{len(self.splits.val) - 1}"
+            )
+        return idx
+
     def evaluate(self, candidate: Candidate, ctx: EvalContext) -> Evaluation:
-        """Validation accuracy of the candidate's prompt, with per-example rows."""
+        """Validation accuracy of the candidate's prompt, with per-example rows (on the
+        examples `val_indices` names; each row carries its ``val_index``)."""
         start = time.monotonic()
         try:
             self.shots(candidate.payload)
         except ConfigError as exc:
             return Evaluation(candidate.id, "error", primary=self.primary, feedback=str(exc))
-        results = self.run(candidate.payload, self.splits.val)
+        try:
+            idx = self.val_indices(candidate.payload)
+        except ConfigError as exc:
+            return Evaluation(candidate.id, "error", primary=self.primary, feedback=str(exc))
+        results = self.run(candidate.payload, [self.splits.val[i] for i in idx])
         accuracy = sum(r.correct for r in results) / len(results)
         failures = [r for r in results if not r.correct]
         feedback = f"validation accuracy {accuracy:.3f} ({len(results) - len(failures)}/"
@@ -281,7 +304,9 @@ class PromptTask(Task):
             scores={"accuracy": accuracy, "correct": float(len(results) - len(failures))},
             primary=self.primary,
             direction="maximize",
-            tests=[r.to_test(f"val[{i}]") for i, r in enumerate(results)],
+            tests=[
+                r.to_test(f"val[{i}]") | {"val_index": i} for i, r in zip(idx, results, strict=True)
+            ],
             timings={"eval_s": time.monotonic() - start},
             feedback=feedback,
         )
@@ -298,11 +323,17 @@ class PromptTask(Task):
     ) -> dict[str, Any]:
         """The final prompt's test accuracy, next to its validation accuracy and their gap.
 
+        The validation accuracy is ``best.meta["val_accuracy"]`` when the optimizer gives it (a
+        prompt raced over several evaluations on parts of the validation split), else the
+        score of `evaluation`.
+
         Makes ``len(test)`` task-model calls, charged to the run's budget.
         """
         if self._ctx is None and self._client is None:
             self._ctx = ctx
         val = evaluation.score if evaluation is not None else None
+        if best.meta.get("val_accuracy") is not None:  # a racing optimizer's aggregate
+            val = float(best.meta["val_accuracy"])
         test = self.evaluate_test(best.payload)
         out: dict[str, Any] = {
             "val_accuracy": val,

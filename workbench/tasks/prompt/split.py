@@ -56,6 +56,7 @@ def split(
     val: int | float,
     test: int | float | None = None,
     seed: int = 0,
+    test_seed: int | None = None,
 ) -> Splits[T]:
     """Split `examples` into train / validation / test, the same way on every run.
 
@@ -69,6 +70,9 @@ def split(
         val: size of the validation part (scores candidate prompts).
         test: size of the test part, or None for the rest.
         seed: the shuffle seed; 0 is a seed like any other.
+        test_seed: when given, the test part is drawn first with this seed (the last ``test``
+            examples of that shuffle) and only train / validation depend on `seed`: runs with
+            different seeds then share one test set.
 
     Returns:
         `Splits` with disjoint parts.
@@ -104,9 +108,15 @@ def split(
             f"lower the sizes"
         )
     order = list(range(n))
-    random.Random(seed).shuffle(order)
+    if test_seed is None:
+        random.Random(seed).shuffle(order)
+        test_idx = order[n_train + n_val : n_train + n_val + n_test]
+    else:
+        random.Random(test_seed).shuffle(order)
+        test_idx = order[n - n_test :] if n_test else []
+        order = order[: n - n_test]
+        random.Random(seed).shuffle(order)
     parts = (order[:n_train], order[n_train : n_train + n_val])
-    test_idx = order[n_train + n_val : n_train + n_val + n_test]
     return Splits(
         train=[examples[i] for i in parts[0]],
         val=[examples[i] for i in parts[1]],
