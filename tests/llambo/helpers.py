@@ -80,7 +80,7 @@ def tree_config(rng: random.Random) -> dict[str, Any]:
 def good_script(
     seed: int = 0, make: Callable[[random.Random], dict[str, Any]] = random_config
 ) -> Callable[[Any], str]:
-    """A well-behaved model: valid configs (from `make`), one prediction per candidate."""
+    """A well-behaved model: valid rows (from `make`), one prediction per candidate."""
     rng = random.Random(seed)
 
     def fn(request: Any) -> str:
@@ -89,6 +89,6 @@ def good_script(
             k = int(text.split("each of these ")[1].split()[0])
             return json.dumps({"predictions": [rng.uniform(-3, 0) for _ in range(k)]})
         k = int(text.split("Propose ")[1].split()[0])
-        return json.dumps({"configs": [make(rng) for _ in range(k)]})
+        return json.dumps({"configs": [list(make(rng).values()) for _ in range(k)]})
 
     return fn

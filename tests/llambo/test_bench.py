@@ -20,7 +20,9 @@ from workbench.cli.bench import (
     run_one,
     summarize,
 )
+from workbench.cli.bench.hpo import project
 from workbench.llm import ScriptedLLM
+from workbench.optimizers.llambo.cost import read_server_log
 
 SUITE = [
     "dt-diabetes", "dt-wine", "mlp-breast", "mlp-wine", "rf-breast",
@@ -113,3 +115,51 @@ def test_bench_hpo_command_prints_the_table_and_writes_json(tmp_path: Path) -> N
     data = json.loads(out.read_text())
     assert [len(r["losses"]) for r in data["records"]] == [6, 6]
     assert data["summary"]["optimizers"]["random"]["duplicate_rate"] == 0.0
+
+
+def test_projection_counts_llm_steps_until_the_handover_and_every_evaluation() -> None:
+    suite = load_suite(["svm-wine"])
+    proj = project(suite, ["llambo", "tpe"], [0, 1], 30, lambda text: len(text) // 4)
+    assert proj.llm_steps == 2 * 10  # evaluations 6..15 of each run go to the model
+    assert 0 < proj.step_prompt < proj.first_prompt  # only the new rows + instruction
+    assert proj.step_completion > 0 and proj.eval_s > 0
+    slow = project(suite, ["llambo"], [0], 30, lambda t: len(t) // 4, prompt_tps=6.8, gen_tps=2.6)
+    assert slow.llm_s == pytest.approx(10 * proj.llm_s / 2, rel=1e-6)
+    assert "projected" in proj.text() and "LLM steps" in proj.text()
+
+
+def test_bench_refuses_a_projection_over_max_hours(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from workbench.cli.bench import app
+
+    args = ["hpo", "--optimizers", "tpe", "--tasks", "svm-wine", "--seeds", "0", "-n", "6"]
+    result = CliRunner().invoke(app, [*args, "--max-hours", "0.00001"])
+    assert result.exit_code != 0
+    assert "over --max-hours" in str(result.exception) + result.output
+
+
+def test_server_log_totals_measure_what_the_prompt_cache_saved(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    line = "0.01.000.000 I slot print_timing: id  0 | task {t} | {kind} time = {ms} ms / {n} tokens"
+    log.write_text(
+        "\n".join(
+            [
+                line.format(t=1, kind="prompt eval", ms="1000.0", n=400),
+                line.format(t=1, kind="       eval", ms="5000.0", n=120),
+                "0.01.000.001 I slot release: id  0 | stop processing: n_tokens = 520",
+                line.format(t=2, kind="prompt eval", ms="1500.0", n=90),
+                line.format(t=2, kind="       eval", ms="6000.0", n=150),
+            ]
+        )
+        + "\n"
+    )
+    totals, end = read_server_log(log)
+    assert (totals.requests, totals.prompt_processed, totals.generated) == (2, 490, 270)
+    assert totals.prompt_ms + totals.generate_ms == pytest.approx(13500.0)
+    again, _ = read_server_log(log, end)
+    assert again.requests == 0  # the offset skips what was read
+    rec = RunRecord("llambo", "t", 0, [-0.2, -0.5], 0, 2, 1000, 1, 1.0)
+    rec.prompt_tokens, rec.server_prompt_processed = 1000, 490
+    summary = summarize([rec], {"t": {"clip": 0.0, "opt": -1.0}})
+    assert summary["optimizers"]["llambo"]["prompt_cache_reuse"] == pytest.approx(0.51)

@@ -19,7 +19,7 @@ import yaml
 
 from tests.llambo.helpers import REPO, SUITE
 from workbench.llm import LLMClient
-from workbench.optimizers.llambo import PROMPT_VERSION, config_text
+from workbench.optimizers.llambo import PROMPT_VERSION, check_config
 from workbench.runs import resume_run
 from workbench.tasks import load_task_file
 
@@ -34,8 +34,7 @@ def _task(tmp_path: Path, llm: dict[str, Any]) -> Path:
     data["optimizer"]["settings"] = {
         "warm_start": 2,
         "n_candidates": 2,
-        "n_samples": 1,
-        "max_tokens": 96,
+        "n_samples": 1,  # exercise LLAMBO's LLM surrogate too
     }
     path = tmp_path / "dt-wine-short.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -86,8 +85,10 @@ def test_short_study_is_killed_resumed_and_stores_its_trials(
     done = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert len(done) == BUDGET
     space = load_task_file(task).section.space
-    keys = [config_text(t.params, space) for t in done]
+    keys = [json.dumps(t.params, sort_keys=True) for t in done]
     assert len(set(keys)) == BUDGET  # nothing evaluated twice, across the kill
+    for t in done:  # every stored configuration is a valid point of the space
+        assert check_config(dict(t.params), space)[1] is None
 
     events = _events(run)
     calls = [e for e in events if e["type"] == "llm_call"]

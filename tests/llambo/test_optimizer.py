@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -60,18 +61,21 @@ def test_study_runs_with_warm_start_llm_steps_and_every_proposal_valid(tmp_path:
     opt.close()
 
 
+def _row(config: dict) -> list:
+    return list(config.values())
+
+
 def test_out_of_space_and_duplicates_are_rejected_reasked_then_fall_back(tmp_path: Path) -> None:
-    seen_prompts: list[str] = []
-    first: list[dict] = []
+    seen: list[list[dict]] = []
+    first = [random_config(random.Random(i)) for i in range(3)]
+    first[0]["drop"] = 0.5  # the upper bound: a clamped drop=0.9 row is then first[0] again
 
     def fn(request: Any) -> str:
-        text = request.messages[-1]["content"]
-        seen_prompts.append(text)
-        if "No configuration has been evaluated yet" in text:
-            first.extend(random_config(random.Random(i)) for i in range(3))
-            return json.dumps({"configs": first})
-        bad = dict(first[0], depth=99)  # outside the space
-        return json.dumps({"configs": [first[1], bad]})  # first[1] is already evaluated
+        seen.append(list(request.messages))
+        if "No configuration has been evaluated yet" in request.messages[1]["content"]:
+            return json.dumps({"configs": [_row(c) for c in first]})
+        bad = dict(first[0], drop=0.9)  # outside the space; clamped, it is first[0] again
+        return json.dumps({"configs": [_row(first[1]), _row(bad)]})  # first[1]: evaluated
 
     llm = ScriptedLLM(fn)
     opt = make_optimizer("llambo", {"warm_start": 3}, context(tmp_path, _make(llm)))
@@ -80,9 +84,104 @@ def test_out_of_space_and_duplicates_are_rejected_reasked_then_fall_back(tmp_pat
     assert cands[0].meta["source"] == "numerical"  # the fallback took the slot
     s = opt.stats
     assert (s.rejected_outside, s.rejected_duplicate, s.reasks, s.fallbacks) == (2, 2, 1, 1)
-    assert "were rejected" in seen_prompts[-1] and "depth: outside" in seen_prompts[-1]
+    ask, reask = seen[-2], seen[-1]
+    assert reask[: len(ask)] == ask  # the re-ask continues the conversation (cached prefix)
+    assert reask[-2]["role"] == "assistant" and "were rejected" in reask[-1]["content"]
+    assert "drop: outside" in reask[-1]["content"] and "already evaluated" in reask[-1]["content"]
+    assert s.clipped == 0
     keys = _keys(opt)
     assert len(keys) == len(set(keys))
+    opt.close()
+
+
+def test_rows_still_outside_after_the_reask_are_clamped_into_the_space(tmp_path: Path) -> None:
+    first = [random_config(random.Random(i)) for i in range(3)]
+    asked: list[int] = []
+
+    def fn(request: Any) -> str:
+        if "No configuration has been evaluated yet" in request.messages[1]["content"]:
+            return json.dumps({"configs": [_row(c) for c in first]})
+        asked.append(len(request.messages))
+        return json.dumps({"configs": [_row(dict(first[0], depth=99, drop=-0.2))]})
+
+    llm = ScriptedLLM(fn)
+    settings = {"warm_start": 3, "clip_outside": True}
+    opt = make_optimizer("llambo", settings, context(tmp_path, _make(llm)))
+    _drive(opt, 3)
+    (cand,) = _drive(opt, 1)
+    assert asked == [2, 4]  # asked, then re-asked in the same conversation
+    assert cand.meta["source"] == "llm"
+    assert cand.payload["params"]["depth"] == 15 and cand.payload["params"]["drop"] == 0.0
+    s = opt.stats
+    assert (s.rejected_outside, s.reasks, s.clipped, s.fallbacks) == (2, 1, 1, 0)
+    opt.close()
+
+
+def test_prompts_only_grow_between_steps(tmp_path: Path) -> None:
+    prompts: list[list[dict]] = []
+    script = good_script(5)
+
+    def fn(request: Any) -> str:
+        prompts.append(list(request.messages))
+        return script(request)
+
+    llm = ScriptedLLM(fn)
+    opt = make_optimizer("llambo", {"warm_start": 2}, context(tmp_path, _make(llm)))
+    _drive(opt, 6)
+    steps = [p for p in prompts if "Evaluated configurations" in p[1]["content"]]
+    assert len(steps) >= 3
+    for before, after in itertools.pairwise(steps):
+        assert after[0] == before[0]  # the system message never changes
+        history = before[1]["content"].split("\n\n")[0]
+        assert after[1]["content"].startswith(history)  # rows are only appended
+        assert len(after[1]["content"].split("\n\n")[0]) > len(history)
+    assert steps[-1][1]["content"].count("\n[") == 5  # one row per observation
+    opt.close()
+
+
+def test_the_proposal_is_the_best_candidate_by_density_ratio(tmp_path: Path) -> None:
+    """Of the rows the model offers, the one most like the best observations is evaluated."""
+    near = {"lr": 2e-3, "drop": 0.05, "depth": 8, "act": "tanh"}
+    far = {"lr": 9e-2, "drop": 0.49, "depth": 1, "act": "relu"}
+    inits = [
+        {"lr": 1e-3, "drop": 0.0, "depth": 7, "act": "tanh"},
+        {"lr": 1e-5, "drop": 0.4, "depth": 14, "act": "relu"},
+        {"lr": 5e-2, "drop": 0.3, "depth": 2, "act": None},
+        {"lr": 2e-5, "drop": 0.45, "depth": 12, "act": "relu"},
+    ]
+
+    def fn(request: Any) -> str:
+        return json.dumps({"configs": [_row(far), _row(near), _row(far | {"depth": 2})]})
+
+    llm = ScriptedLLM(fn)
+    opt = make_optimizer("llambo", {"warm_start": 0}, context(tmp_path, _make(llm)))
+    for config in inits:
+        opt.study.enqueue_trial(config)
+    _drive(opt, 4)
+    cands = _drive(opt, 1)
+    assert cands[0].meta["source"] == "llm"
+    assert cands[0].payload["params"] == pytest.approx(near)
+    assert llm.usage.calls == 1  # ranking costs no LLM call
+    opt.close()
+
+
+def test_a_cut_off_answer_is_salvaged_and_its_repair_call_counted(tmp_path: Path) -> None:
+    good = [random_config(random.Random(i)) for i in range(3)]
+
+    def fn(request: Any) -> str:
+        if "No configuration" in request.messages[1]["content"]:
+            return json.dumps({"configs": [_row(c) for c in good]})
+        text = json.dumps({"configs": [_row(random_config(random.Random(9)))]})
+        return text[:-2]  # cut off after the first row (max_tokens)
+
+    llm = ScriptedLLM(fn)
+    opt = make_optimizer("llambo", {"warm_start": 3}, context(tmp_path, _make(llm)))
+    _drive(opt, 3)
+    cands = _drive(opt, 1)
+    assert cands[0].meta["source"] == "llm"  # the complete row was used
+    assert llm.usage.parse_failures == 2  # the answer and the layer's repair both failed
+    assert cands[0].meta["step_llm_calls"] == 2  # so the step spent two requests
+    assert opt.stats.parse_failures == 1
     opt.close()
 
 
@@ -134,6 +233,7 @@ def test_llm_calls_per_step_stay_within_the_budget(tmp_path: Path, limit: int) -
         _drive(opt, 1, n=2)
         per_step.append(llm.usage.calls - before)
     assert max(per_step) <= limit and sum(per_step) > 0
+    assert max(per_step) <= opt.stats.max_step_calls <= limit  # failed requests count too
     opt.close()
 
 
@@ -195,3 +295,44 @@ def test_expected_improvement_prefers_higher_mean_and_more_uncertainty() -> None
     assert expected_improvement(1.0, 0.1, 0.5) > expected_improvement(0.6, 0.1, 0.5)
     assert expected_improvement(0.4, 0.5, 0.5) > expected_improvement(0.4, 0.1, 0.5)
     assert expected_improvement(0.4, 0.0, 0.5) == 0.0
+
+
+def test_a_near_copy_of_an_observed_row_is_ranked_last(tmp_path: Path) -> None:
+    best = {"lr": 1e-3, "drop": 0.0, "depth": 7, "act": "tanh"}
+    copy = {"lr": 1.01e-3, "drop": 0.001, "depth": 7, "act": "tanh"}
+    other = {"lr": 3e-3, "drop": 0.1, "depth": 9, "act": "tanh"}
+    inits = [best, {"lr": 1e-5, "drop": 0.4, "depth": 14, "act": "relu"}]
+
+    def fn(request: Any) -> str:
+        return json.dumps({"configs": [_row(copy), _row(other)]})
+
+    llm = ScriptedLLM(fn)
+    opt = make_optimizer("llambo", {"warm_start": 0}, context(tmp_path, _make(llm)))
+    for config in inits:
+        opt.study.enqueue_trial(config)
+    _drive(opt, 2)
+    (cand,) = _drive(opt, 1)
+    assert cand.payload["params"] == pytest.approx(other)
+    opt.close()
+
+
+def test_after_consecutive_failed_steps_tpe_takes_over_without_llm_calls(tmp_path: Path) -> None:
+    first = [random_config(random.Random(i)) for i in range(3)]
+
+    def fn(request: Any) -> str:
+        if "No configuration has been evaluated yet" in request.messages[1]["content"]:
+            return json.dumps({"configs": [_row(c) for c in first]})
+        return json.dumps({"configs": [_row(first[0])]})  # always a duplicate
+
+    llm = ScriptedLLM(fn)
+    settings = {"warm_start": 3, "max_failed_steps": 2}
+    opt = make_optimizer("llambo", settings, context(tmp_path, _make(llm)))
+    _drive(opt, 5)  # 3 warm starts, then 2 failed LLM steps
+    calls = llm.usage.calls
+    late = _drive(opt, 3)
+    assert llm.usage.calls == calls and {c.meta["source"] for c in late} == {"numerical"}
+    s = opt.stats
+    assert (s.fallbacks, s.failed_streak, s.gave_up_slots) == (2, 2, 3)
+    keys = _keys(opt)
+    assert len(keys) == len(set(keys)) == 8
+    opt.close()

@@ -10,6 +10,9 @@ import pytest
 from workbench.optimizers.llambo import (
     answer_schemas,
     check_config,
+    check_row,
+    clip_row,
+    config_row,
     config_text,
     describe_space,
     format_value,
@@ -61,10 +64,11 @@ def test_every_type_round_trips_through_the_prompt_text() -> None:
             assert spec.check(config[name]) is None, (name, config[name])
 
 
-def test_values_keep_six_significant_digits_and_near_zero_survives() -> None:
-    assert snap(0.000123456789, SPACE["lin"]) == 0.000123457
-    assert format_value(1.23456789e-7, SPACE["tiny"]) == "1.23457e-07"
-    assert format_value(0.000123456789, SPACE["logf"]) == "1.23457e-04"
+def test_values_keep_three_significant_digits_and_near_zero_survives() -> None:
+    assert snap(0.000123456789, SPACE["lin"]) == 0.000123
+    assert format_value(1.23456789e-7, SPACE["tiny"]) == "1.23e-07"
+    assert format_value(0.000123456789, SPACE["logf"]) == "1.23e-04"
+    assert format_value(0.41234, SPACE["lin"]) == "0.412"
     assert snap(0.3000001, SPACE["stepf"]) == pytest.approx(0.3)
     assert format_value(None, SPACE["cat"]) == "null" and format_value(True, SPACE["cat"]) == "true"
     assert snap(0.5000000001, SPACE["lin"]) == 0.5  # rounding never leaves the range
@@ -107,12 +111,49 @@ def test_missing_parameter_and_non_object_are_rejected() -> None:
     assert check_config([1, 2], SPACE)[0] is None
 
 
+def test_every_type_round_trips_through_an_answer_row() -> None:
+    rng = random.Random(4)
+    configs, _ = answer_schemas(SPACE)
+    for _ in range(200):
+        config = snap_config(_random(rng), SPACE)
+        row = config_row(config, SPACE)
+        answer = configs.model_validate_json('{"configs": [' + row + "]}")
+        back, why = check_row(answer.model_dump(mode="json")["configs"][0], SPACE)
+        assert why is None and back == config
+
+
+def test_rows_of_the_wrong_length_or_shape_are_rejected() -> None:
+    row = list(snap_config(_random(random.Random(5)), SPACE).values())
+    assert check_row(row[:-1], SPACE) == (None, "9 values for 10 parameters")
+    assert check_row("abc", SPACE)[0] is None
+    assert "i: outside" in str(check_row([*row[:6], 99, *row[7:]], SPACE)[1])
+
+
 def test_answer_schemas_type_every_parameter() -> None:
-    configs, predictions = answer_schemas(SPACE)
-    schema = configs.model_json_schema()
-    props = schema["$defs"]["Configuration"]["properties"]
-    assert props["i"]["type"] == "integer" and props["lin"]["type"] == "number"
-    assert props["cat"]["enum"] == ["a", None, 1, True, 2.5]
-    ok = configs.model_validate({"configs": [snap_config(_random(random.Random(3)), SPACE)]})
+    configs, predictions = answer_schemas(SPACE, max_configs=2)
+    schema = configs.model_json_schema()["properties"]["configs"]
+    assert schema["maxItems"] == 2
+    items = schema["items"]["prefixItems"]
+    assert [p.get("type") for p in items[6:9]] == ["integer"] * 3
+    assert items[0]["type"] == "number" and items[9]["enum"] == ["a", None, 1, True, 2.5]
+    ok = configs.model_validate(
+        {"configs": [list(snap_config(_random(random.Random(3)), SPACE).values())]}
+    )
     assert len(ok.configs) == 1
     assert predictions.model_validate({"predictions": [0.5, 1]}).predictions == [0.5, 1.0]
+
+
+def test_clip_row_clamps_numbers_and_gives_up_on_bad_choices() -> None:
+    row = list(snap_config(_random(random.Random(6)), SPACE).values())
+    names = list(SPACE)
+    bad = dict(zip(names, row, strict=True)) | {"i": 40, "lin": -1.0, "istep": 70, "logf": 5.0}
+    got = clip_row(bad, SPACE)
+    assert got is not None and (got["i"], got["lin"], got["istep"], got["logf"]) == (
+        15,
+        0.0,
+        64,
+        1e-3,
+    )
+    assert check_config(got, SPACE)[1] is None
+    assert clip_row(bad | {"cat": "zzz"}, SPACE) is None
+    assert clip_row(bad | {"i": "x"}, SPACE) is None and clip_row(row[:3], SPACE) is None

@@ -14,11 +14,25 @@ Example:
 from __future__ import annotations
 
 import functools
+import math
+import statistics
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DATASETS", "MODELS", "objective"]
+__all__ = [
+    "CHECKPOINTS",
+    "DATASETS",
+    "MODELS",
+    "RunRecord",
+    "format_table",
+    "normalised_regret",
+    "objective",
+    "summarize",
+]
+
+CHECKPOINTS = (5, 10, 15, 20, 30)
 
 DATASETS = {
     "breast": ("load_breast_cancer", "clf"),
@@ -108,3 +122,130 @@ def objective(
     if task == "clf":
         return {"cv_score": cv, "test_score": float(accuracy_score(y_te, pred))}
     return {"cv_score": -cv, "test_score": float(mean_squared_error(y_te, pred))}
+
+
+# -- scoring (Bayesmark docs/scoring.rst) ------------------------------------------------------
+def normalised_regret(best_loss: float, clip: float, opt: float) -> float:
+    """Bayesmark's (min(S_t, clip) - opt) / (clip - opt); 0 = optimum, 1 = a random draw."""
+    if not math.isfinite(best_loss):
+        return 1.0
+    return (min(best_loss, clip) - opt) / (clip - opt)
+
+
+@dataclass
+class RunRecord:
+    """One (optimizer, task, seed) run: the loss of each evaluation in order, and its costs."""
+
+    optimizer: str
+    task: str
+    seed: int
+    losses: list[float]
+    duplicates: int
+    llm_calls: int
+    tokens: int
+    steps: int
+    wall_s: float
+    stats: dict[str, Any] = field(default_factory=dict)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    server_prompt_processed: int = 0
+    server_generated: int = 0
+    llm_s: float = 0.0
+
+    def best_at(self, t: int) -> float:
+        """S_t: the best loss among the first `t` evaluations (inf if none succeeded)."""
+        head = [x for x in self.losses[:t] if math.isfinite(x)]
+        return min(head) if head else math.inf
+
+
+def summarize(records: list[RunRecord], reference: dict[str, Any]) -> dict[str, Any]:
+    """Mean regret at each checkpoint, mean rank of the final best, costs, per optimizer."""
+    names = sorted({r.optimizer for r in records}, key=[r.optimizer for r in records].index)
+    horizon = max(len(r.losses) for r in records)
+    points = [t for t in CHECKPOINTS if t <= horizon] or [horizon]
+    by_run: dict[tuple[str, int], dict[str, RunRecord]] = {}
+    for r in records:
+        by_run.setdefault((r.task, r.seed), {})[r.optimizer] = r
+    ranks: dict[str, list[float]] = {n: [] for n in names}
+    for runs in by_run.values():
+        finals = {n: r.best_at(horizon) for n, r in runs.items()}
+        for n, v in finals.items():
+            better = sum(1 for w in finals.values() if w < v)
+            ties = sum(1 for w in finals.values() if w == v)
+            ranks[n].append(better + (ties + 1) / 2)
+    out: dict[str, Any] = {"checkpoints": points, "optimizers": {}, "per_task": {}}
+    for n in names:
+        mine = [r for r in records if r.optimizer == n]
+        regret = {
+            t: statistics.mean(
+                normalised_regret(r.best_at(t), **_ref(reference, r.task)) for r in mine
+            )
+            for t in points
+        }
+        evals = sum(len(r.losses) for r in mine)
+        out["optimizers"][n] = {
+            "regret": regret,
+            "mean_rank": statistics.mean(ranks[n]) if ranks[n] else None,
+            "duplicate_rate": sum(r.duplicates for r in mine) / max(evals, 1),
+            "llm_calls_per_step": sum(r.llm_calls for r in mine) / sum(r.steps for r in mine),
+            "tokens_per_step": sum(r.tokens for r in mine) / sum(r.steps for r in mine),
+            "llm_steps": sum(int(r.stats.get("llm_steps", 0)) for r in mine),
+            "llm_s_per_llm_step": _per(
+                sum(r.llm_s for r in mine), sum(int(r.stats.get("llm_steps", 0)) for r in mine)
+            ),
+            "prompt_cache_reuse": _reuse(mine),
+            "max_calls_per_step": max((r.stats.get("max_step_calls", 0) for r in mine), default=0),
+            "wall_s": sum(r.wall_s for r in mine),
+            "runs": len(mine),
+        }
+        for task in sorted({r.task for r in mine}):
+            final = [
+                normalised_regret(r.best_at(horizon), **_ref(reference, r.task))
+                for r in mine
+                if r.task == task
+            ]
+            out["per_task"].setdefault(task, {})[n] = statistics.mean(final)
+    return out
+
+
+def _per(total: float, n: int) -> float | None:
+    return total / n if n else None
+
+
+def _reuse(records: list[RunRecord]) -> float | None:
+    """Share of the prompt tokens the server took from its cache (None without server data)."""
+    sent = sum(r.prompt_tokens for r in records if r.server_prompt_processed)
+    done = sum(r.server_prompt_processed for r in records)
+    return 1 - done / sent if sent else None
+
+
+def _ref(reference: dict[str, Any], task: str) -> dict[str, float]:
+    return {"clip": float(reference[task]["clip"]), "opt": float(reference[task]["opt"])}
+
+
+def _opt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """The summary as a Markdown table (regret at t, rank, duplicates, LLM cost per step)."""
+    points = summary["checkpoints"]
+    head = ["optimizer", *(f"t={t}" for t in points), "rank", "dup", "calls/step", "tok/step"]
+    head += ["max calls", "LLM s/LLM step", "cache reuse"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for n, s in summary["optimizers"].items():
+        row = [n, *(f"{s['regret'][t]:.3f}" for t in points)]
+        row += [f"{s['mean_rank']:.2f}", f"{s['duplicate_rate']:.3f}"]
+        row += [f"{s['llm_calls_per_step']:.2f}", f"{s['tokens_per_step']:.0f}"]
+        row += [str(s["max_calls_per_step"]), _opt(s.get("llm_s_per_llm_step"), ".1f")]
+        row += [_opt(s.get("prompt_cache_reuse"), ".0%")]
+        lines.append("| " + " | ".join(row) + " |")
+    tasks = summary["per_task"]
+    if tasks:
+        names = list(summary["optimizers"])
+        lines += ["", "| task (final regret) | " + " | ".join(names) + " |"]
+        lines.append("|" + "---|" * (len(names) + 1))
+        for task, vals in tasks.items():
+            cells = [f"{vals[n]:.3f}" if n in vals else "-" for n in names]
+            lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

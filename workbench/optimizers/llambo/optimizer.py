@@ -2,24 +2,37 @@
 
 Per step (``propose(n)``): enqueued trials (fixed initial points) go first; on a fresh study
 the model's zero-shot warm start is enqueued (persisted in the storage, so a resume replays
-it); the remaining slots are each given to TPE with probability ``share(n_observed)`` (0 below
-`handover_start`, rising linearly to `max_tpe_share` at `handover_end`), the others to the LLM
-(candidate sampler, then surrogate EI ranking). LLM slots the model cannot fill with valid,
-unseen configurations fall back to TPE (counted). At most `max_calls_per_step` LLM calls.
+it); the remaining slots are each given to TPE with probability ``tpe_share(n_observed)`` (0
+below `handover_start`, rising linearly to `max_tpe_share` at `handover_end`), the others to
+the LLM: one sampler call for `n_candidates` rows aimed at a target score beyond the best,
+ranked by TPE's density ratio (or, with ``n_samples > 0``, by the LLM surrogate's EI). LLM
+slots the model cannot fill with valid, unseen configurations fall back to TPE (counted). At
+most `max_calls_per_step` LLM calls, repair calls included. After the hand-over TPE samples
+from every trial of the study, the LLM's included.
+
+Why these defaults (qwen2.5-coder-1.5b on 2 CPU cores, ~68 prompt / ~26 generated tokens/s):
+a step is one call whose prompt is cached up to the new rows (~60-120 new prompt tokens) and
+whose answer is 4 rows (~150-250 tokens), about 7-11 s; the LLM drives evaluations 6-15 of a
+30-evaluation run (where LLAMBO's lead over TPE is, research/llambo.md section 2) and
+multivariate TPE the rest.
 
 Settings (``optimizer.settings``)::
 
     context: null            # task description for the model (default: the task's)
     warm_start: 5            # zero-shot initial configurations on a fresh study (0: off)
-    n_candidates: 4          # configurations per sampler call
-    n_samples: 2             # surrogate samples per step (uncertainty)
+    n_candidates: 4          # rows per sampler call
+    n_samples: 0             # LLM surrogate samples per step (0: rank by TPE's density ratio)
     alpha: 0.1               # target = best + alpha * observed range
-    max_calls_per_step: 5
-    handover_start: 10       # observations before TPE takes any LLM slot
-    handover_end: 20         # observations at which TPE's share reaches max_tpe_share
-    max_tpe_share: 0.75
+    max_calls_per_step: 5    # >= 2 (a call may need a repair call)
+    handover_start: 14       # observations before TPE takes any LLM slot
+    handover_end: 15         # observations at which TPE's share reaches max_tpe_share
+    max_tpe_share: 1.0
     n_startup_trials: 5      # TPE's random start
-    max_tokens: 600
+    tpe_multivariate: true   # the numerical sampler models parameters jointly
+    clip_outside: false      # clamp rows still outside after the re-ask (else TPE takes it)
+    max_failed_steps: 3      # consecutive LLM steps without a usable row before TPE takes over
+                             # for the rest of the run (0: never)
+    max_tokens: null         # completion cap per call (null: from the space and n_candidates)
     storage: null            # Optuna storage URL; default sqlite:///<run>/optuna.sqlite
     study_name: null
 """
@@ -28,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import random
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +56,7 @@ from workbench.optimizers.llambo.sampler import LlamboSampler
 from workbench.optimizers.llambo.serialize import check_config, config_text
 from workbench.optimizers.optuna import optuna_distributions, tell_evaluations
 
-__all__ = ["LlamboOptimizer", "LlamboSettings"]
+__all__ = ["LlamboOptimizer", "LlamboSettings", "tpe_share"]
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +68,28 @@ class LlamboSettings(BaseModel):
     context: str | None = None
     warm_start: int = Field(5, ge=0, le=50)
     n_candidates: int = Field(4, ge=1, le=30)
-    n_samples: int = Field(2, ge=0, le=4)
+    n_samples: int = Field(0, ge=0, le=4)
     alpha: float = 0.1
-    max_calls_per_step: int = Field(5, ge=1, le=20)
-    handover_start: int = Field(10, ge=0)
-    handover_end: int = Field(20, ge=1)
-    max_tpe_share: float = Field(0.75, ge=0.0, le=1.0)
+    max_calls_per_step: int = Field(5, ge=2, le=20)
+    handover_start: int = Field(14, ge=0)
+    handover_end: int = Field(15, ge=1)
+    max_tpe_share: float = Field(1.0, ge=0.0, le=1.0)
     n_startup_trials: int = Field(5, ge=0)
-    max_tokens: int = Field(600, ge=32)
+    tpe_multivariate: bool = True
+    clip_outside: bool = False
+    max_failed_steps: int = Field(3, ge=0)
+    max_tokens: int | None = Field(None, ge=32)
     storage: str | None = None
     study_name: str | None = Field(None, min_length=1)
+
+
+def tpe_share(settings: LlamboSettings, n_observed: int) -> float:
+    """The probability that a slot goes to TPE after `n_observed` evaluations."""
+    s = settings
+    if n_observed < s.handover_start:
+        return 0.0
+    frac = (n_observed - s.handover_start) / (s.handover_end - s.handover_start)
+    return s.max_tpe_share * min(1.0, frac)
 
 
 def _context(task: Any) -> str:
@@ -131,6 +157,7 @@ class LlamboOptimizer(Optimizer):
             max_calls=s.max_calls_per_step,
             n_candidates=s.n_candidates,
             n_samples=s.n_samples,
+            clip_outside=s.clip_outside,
             alpha=s.alpha,
             max_tokens=s.max_tokens,
         )
@@ -138,19 +165,21 @@ class LlamboOptimizer(Optimizer):
     # -- helpers -----------------------------------------------------------------------------
     def _fallback(self) -> Any:
         import optuna.samplers as samplers
+        from optuna.exceptions import ExperimentalWarning
 
         seed = (self.seed * 1_000_003 + len(self.study.trials)) % 2**32
-        return samplers.TPESampler(
-            seed=seed, n_startup_trials=self.settings.n_startup_trials, constant_liar=True
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            return samplers.TPESampler(
+                seed=seed,
+                n_startup_trials=self.settings.n_startup_trials,
+                multivariate=self.settings.tpe_multivariate,
+                constant_liar=True,
+            )
 
     def tpe_share(self, n_observed: int) -> float:
         """The probability that a slot goes to TPE after `n_observed` evaluations."""
-        s = self.settings
-        if n_observed < s.handover_start:
-            return 0.0
-        frac = (n_observed - s.handover_start) / (s.handover_end - s.handover_start)
-        return s.max_tpe_share * min(1.0, frac)
+        return tpe_share(self.settings, n_observed)
 
     def _seen_and_observed(self) -> tuple[set[str], list[Observation], int]:
         import optuna
@@ -196,9 +225,14 @@ class LlamboOptimizer(Optimizer):
             if len(observed) >= 2 and rng.random() >= share:
                 llm_slots += 1
         configs: list[dict[str, Any]] = []
+        give_up = self.settings.max_failed_steps
+        if llm_slots and give_up and self.stats.failed_streak >= give_up:
+            self.stats.gave_up_slots += llm_slots  # the model failed step after step: TPE
+            llm_slots = 0
         if llm_slots:
             configs = self.engine.propose(observed, seen, llm_slots, base_seed, step)
             self.stats.fallbacks += llm_slots - len(configs)
+            self.stats.failed_streak = 0 if configs else self.stats.failed_streak + 1
         self.sampler.fallback = self._fallback()
         self.sampler.queue.clear()
         self.sampler.queue.extend(configs)
@@ -219,12 +253,14 @@ class LlamboOptimizer(Optimizer):
                 "source": source,
                 "prompt_version": PROMPT_VERSION,
                 "step_llm_calls": step.calls,
-                "step_tokens": step.tokens,
+                "step_prompt_tokens": step.prompt_tokens,
+                "step_completion_tokens": step.completion_tokens,
                 "step_rejected": len(step.rejected),
                 "tpe_share": round(share, 3),
             }
             out.append(Candidate(id=cid, payload={"params": dict(trial.params)}, meta=meta))
         self.sampler.queue.clear()
+        self.stats.max_step_calls = max(self.stats.max_step_calls, step.calls)
         log.info("llambo step: %d calls, %d tokens, %s", step.calls, step.tokens, self.stats)
         return out
 

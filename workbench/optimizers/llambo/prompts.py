@@ -1,25 +1,44 @@
-"""Every prompt LLAMBO sends. Prefix sharing: the system message (task, space, metric) and the
-history (observations in trial order) come first and are identical across the calls of a step
-and grow only at the end between steps, so llama-server reuses their KV cache; the part that
-differs (the instruction, the candidates) comes last.
+"""Every prompt LLAMBO sends, laid out append-only for llama-server's prompt cache.
+
+The system message (task, metric, space, row format) never changes within a run; the user
+message lists the observations as compact rows in trial order, so between two steps the prompt
+only grows by the new rows, and the part that differs (best score, target, how many to propose)
+comes last. llama-server (``cache_prompt``, its default) keeps the slot's KV cache for the
+common prefix, so a step pays prompt processing for the new rows and the instruction only. A
+re-ask continues the same conversation (the model's answer, then the rejections), which is
+also a pure extension of the cached prompt.
+
+Example:
+    >>> from workbench.tasks.hpo import IntParam
+    >>> space = {"depth": IntParam(type="int", low=1, high=9)}
+    >>> obs = [Observation({"depth": 3}, 0.91234)]
+    >>> candidate_messages("a tree", "acc", "maximize", space, obs, 2, 0.95)[1]["content"]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    'Evaluated configurations in trial order (row -> acc):\\n[3] -> 0.9123\\n\\nThe best acc so
+    far is 0.9123. Propose 2 new rows that you expect to reach acc = 0.95: use the rows above and
+    what you know about good hyperparameters for this model. A row that copies or barely changes
+    a row above wastes an evaluation. Every value must be inside its range: depth [1, 9]. Answer
+    as {"configs": [2 rows]}.'
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.optimizers.llambo.serialize import config_text, describe_space
+from workbench.optimizers.llambo.serialize import config_row, describe_space, format_value
 
 __all__ = [
     "PROMPT_VERSION",
     "Observation",
     "candidate_messages",
+    "reask_messages",
     "surrogate_messages",
     "warm_start_messages",
 ]
 
-PROMPT_VERSION = "llambo-2026-11-28.2"
+PROMPT_VERSION = "llambo-2026-11-28.5"
 
 
 @dataclass
@@ -30,26 +49,41 @@ class Observation:
     score: float
 
 
-def _fmt(score: float) -> str:
-    return f"{score:.6g}"
+def fmt_score(score: float) -> str:
+    """Scores in prompts: 4 significant digits."""
+    return f"{score:.4g}"
 
 
 def _system(context: str, metric: str, direction: str, space: dict[str, Any]) -> str:
     goal = "higher is better" if direction == "maximize" else "lower is better"
+    columns = ", ".join(space)
     return (
         "You are an expert in hyperparameter optimisation of machine-learning models.\n"
         f"Task: {context}\n"
         f"Metric: {metric} ({goal}).\n"
         f"Search space:\n{describe_space(space)}\n"
+        f"A configuration is a row: a JSON array of its values in this order: [{columns}].\n"
         "Answer with JSON only."
     )
+
+
+def _ranges(space: dict[str, Any]) -> str:
+    """The ranges again, compactly, next to the question (small models forget the system's)."""
+    parts = []
+    for name, spec in space.items():
+        if spec.type == "categorical":
+            parts.append(f"{name} one of {json.dumps(spec.choices)}")
+        else:
+            lo, hi = (format_value(v, spec) for v in (spec.low, spec.high))
+            parts.append(f"{name} [{lo}, {hi}]")
+    return "; ".join(parts)
 
 
 def _history(observations: list[Observation], space: dict[str, Any], metric: str) -> str:
     if not observations:
         return "No configuration has been evaluated yet."
-    lines = [f"{config_text(o.config, space)} -> {metric} = {_fmt(o.score)}" for o in observations]
-    return "Evaluated configurations, in order:\n" + "\n".join(lines)
+    lines = [f"{config_row(o.config, space)} -> {fmt_score(o.score)}" for o in observations]
+    return f"Evaluated configurations in trial order (row -> {metric}):\n" + "\n".join(lines)
 
 
 def _messages(head: tuple[str, str, str, dict[str, Any]], history: str, ask: str) -> list[dict]:
@@ -65,11 +99,10 @@ def warm_start_messages(
 ) -> list[dict[str, str]]:
     """Zero-shot warm start: `k` diverse, promising initial configurations."""
     ask = (
-        f"Propose {k} diverse configurations to start a Bayesian optimisation, each one a "
-        "configuration you expect to perform well on this task given what you know about the "
-        "model and the data. Use the exact parameter names; keep every value inside its range; "
-        "for log-scale parameters think in orders of magnitude. "
-        f'Answer as {{"configs": [ ...{k} objects... ]}}.'
+        f"Propose {k} diverse rows to start a Bayesian optimisation, each one a configuration "
+        "you expect to perform well on this task given what you know about the model and the "
+        "data. Keep every value inside its range; for log-scale parameters think in orders of "
+        f'magnitude. Answer as {{"configs": [{k} rows]}}.'
     )
     return _messages((context, metric, direction, space), _history([], space, metric), ask)
 
@@ -82,25 +115,35 @@ def candidate_messages(
     observations: list[Observation],
     k: int,
     target: float,
-    rejected: list[str] = (),  # type: ignore[assignment]
 ) -> list[dict[str, str]]:
     """Candidate sampler: `k` new configurations aimed at the score `target`."""
-    best = max(o.score for o in observations) if direction == "maximize" else None
-    if best is None:
-        best = min(o.score for o in observations)
+    scores = [o.score for o in observations]
+    best = max(scores) if direction == "maximize" else min(scores)
     ask = (
-        f"The best {metric} so far is {_fmt(best)}. Propose {k} new configurations that you "
-        f"expect to reach {metric} = {_fmt(target)}. Each must differ from every configuration "
-        "above in at least two parameters (copies are rejected). Do not repeat the bounds of "
-        "the ranges or round values; give full precision. "
-        f'Answer as {{"configs": [ ...{k} objects... ]}}.'
+        f"The best {metric} so far is {fmt_score(best)}. Propose {k} new rows that you expect "
+        f"to reach {metric} = {fmt_score(target)}: use the rows above and what you know about "
+        "good hyperparameters for this model. A row that copies or barely changes a row above "
+        f"wastes an evaluation. Every value must be inside its range: {_ranges(space)}. "
+        f'Answer as {{"configs": [{k} rows]}}.'
     )
-    if rejected:
-        ask += "\nThese earlier proposals were rejected, do not repeat them:\n" + "\n".join(
-            f"- {r}" for r in rejected[:8]
-        )
     head = (context, metric, direction, space)
     return _messages(head, _history(observations, space, metric), ask)
+
+
+def reask_messages(
+    messages: list[dict[str, str]], answer: str, rejected: list[str], k: int
+) -> list[dict[str, str]]:
+    """The same conversation, continued: the model's answer, why rows were rejected, ask again."""
+    why = "\n".join(f"- {r}" for r in rejected[:6]) or "- no valid row"
+    ask = (
+        f"These rows were rejected:\n{why}\nPropose {k} other new rows, inside the ranges and "
+        f'different from every row above. Answer as {{"configs": [{k} rows]}}.'
+    )
+    return [
+        *messages,
+        {"role": "assistant", "content": answer or "{}"},
+        {"role": "user", "content": ask},
+    ]
 
 
 def surrogate_messages(
@@ -112,9 +155,9 @@ def surrogate_messages(
     candidates: list[dict[str, Any]],
 ) -> list[dict[str, str]]:
     """Discriminative surrogate: predict the score of each candidate (in-context regression)."""
-    listed = "\n".join(f"{i + 1}. {config_text(c, space)}" for i, c in enumerate(candidates))
+    listed = "\n".join(f"{i + 1}. {config_row(c, space)}" for i, c in enumerate(candidates))
     ask = (
-        f"Predict the {metric} of each of these {len(candidates)} new configurations, "
+        f"Predict the {metric} of each of these {len(candidates)} new rows, "
         f"from the evaluated ones above:\n{listed}\n"
         f'Answer as {{"predictions": [{len(candidates)} numbers, in this order]}}.'
     )
