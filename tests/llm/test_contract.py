@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from tests.llm._mock import body, chat_reply, completion_reply, mock_client
 from workbench.llm import (
+    CallRecord,
     CompletionRequest,
     CompletionResult,
     LLMClient,
@@ -87,3 +88,32 @@ def test_completion_with_top_k(client: LLMClient) -> None:
     result = client.complete(ids, max_tokens=1, logprobs=2)
     assert result.tokens and len(result.tokens[0].top) == 2
     assert all(isinstance(tid, int) for _, tid, _ in result.tokens[0].top)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"usage": {"prompt_tokens_details": {"cached_tokens": 7}}},  # OpenAI / vLLM
+        {"timings": {"cache_n": 7, "prompt_n": 3}},  # llama-server
+    ],
+)
+def test_server_kv_cache_reuse_is_reported_and_counted(extra: dict) -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        reply = chat_reply("ok", prompt_tokens=10)
+        for key, value in extra.items():
+            reply[key] = {**reply.get(key, {}), **value}
+        return httpx2.Response(200, json=reply)
+
+    records: list[CallRecord] = []
+    llm = wrap(mock_client(handler), LLMConfig(cache=False), on_call=records.append)
+    result = llm.chat([{"role": "user", "content": "hi"}], n=2)
+    assert result.prompt_tokens == 20 and result.cached_prompt_tokens == 14
+    assert [r.cached_prompt_tokens for r in records] == [7, 7]  # one request per sample
+    assert llm.usage.cached_prompt_tokens == 14
+    assert llm.usage.to_dict()["cached_prompt_tokens"] == 14
+
+
+def test_no_cache_report_means_zero() -> None:
+    reply = httpx2.Response(200, json=chat_reply("ok"))
+    llm = wrap(mock_client(lambda r: reply), LLMConfig(cache=False))
+    assert llm.chat([{"role": "user", "content": "hi"}]).cached_prompt_tokens == 0

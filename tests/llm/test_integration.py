@@ -107,3 +107,17 @@ def test_async_calls_run_concurrently(llm_client: LLMClient) -> None:
 
     results = asyncio.run(many())
     assert len(results) == 3 and all(r.text for r in results)
+
+
+def test_server_reports_the_reused_prompt_prefix(
+    make_llm_client: Callable[..., LLMClient],
+) -> None:
+    """llama-server keeps a slot's KV cache: a longer prompt with the same start reuses it."""
+    llm = make_llm_client()
+    head = f"Session {uuid.uuid4().hex}. " + "Numbers: " + " ".join(map(str, range(120)))
+    first = llm.chat(ask(head), max_tokens=4, seed=1)
+    second = llm.chat(ask(head + " And one more question: what is 2+2?"), max_tokens=4, seed=1)
+    assert first.cached_prompt_tokens < first.prompt_tokens
+    assert second.cached_prompt_tokens >= 100  # most of the shared head was not recomputed
+    both = first.cached_prompt_tokens + second.cached_prompt_tokens
+    assert llm.usage.cached_prompt_tokens == both

@@ -77,6 +77,7 @@ class CachedLLM(WrapperLLM):
                 result_type.from_dict(hit),
                 prompt_tokens=0,
                 completion_tokens=0,
+                cached_prompt_tokens=0,
                 cached=True,
                 latency_s=time.monotonic() - started,
             )

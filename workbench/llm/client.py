@@ -98,6 +98,7 @@ class OpenAIClient(LLMClient):
             completion_tokens=(usage.completion_tokens or 0) if usage else 0,
             latency_s=time.monotonic() - started,
             finish_reasons=[choice.finish_reason],
+            cached_prompt_tokens=cached_prompt_tokens(response),
         )
 
     def request_complete(self, request: CompletionRequest) -> CompletionResult:
@@ -126,6 +127,7 @@ class OpenAIClient(LLMClient):
             completion_tokens=(usage.completion_tokens or 0) if usage else 0,
             latency_s=time.monotonic() - started,
             finish_reason=choice.finish_reason,
+            cached_prompt_tokens=cached_prompt_tokens(response),
         )
 
     def tokenize(self, text: str) -> list[int]:
@@ -193,6 +195,24 @@ class OpenAIClient(LLMClient):
                 retryable=status == 429 or status >= 500,
                 retry_after_s=retry_after,
             ) from exc
+
+
+def cached_prompt_tokens(response: Any) -> int:
+    """Prompt tokens the server answered from its KV cache (prefix reuse), 0 when unknown.
+
+    OpenAI and vLLM report ``usage.prompt_tokens_details.cached_tokens``; llama-server also
+    sends ``timings.cache_n``.
+    """
+    usage = getattr(response, "usage", None)
+    details = getattr(usage, "prompt_tokens_details", None) if usage is not None else None
+    cached = getattr(details, "cached_tokens", None) if details is not None else None
+    if cached is None:
+        timings = (getattr(response, "model_extra", None) or {}).get("timings") or {}
+        cached = timings.get("cache_n") if isinstance(timings, dict) else None
+    try:
+        return max(int(cached or 0), 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _message(exc: openai.APIStatusError | openai.AuthenticationError) -> str:

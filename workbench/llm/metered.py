@@ -89,6 +89,7 @@ class MeteredLLM(WrapperLLM):
                 latency_s=time.monotonic() - started,
                 cost=self._cost(result.prompt_tokens, result.completion_tokens),
                 parse_failed=structured and not result.ok,
+                cached_prompt_tokens=result.cached_prompt_tokens,
             ),
             parse_failures=result.parse_failures if structured else None,
         )

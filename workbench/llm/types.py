@@ -107,6 +107,7 @@ class ChatResult:
     cached: bool = False
     latency_s: float = 0.0
     finish_reasons: list[str | None] = field(default_factory=list)
+    cached_prompt_tokens: int = 0  # of prompt_tokens, served from the server's KV cache
 
     @property
     def text(self) -> str:
@@ -137,6 +138,7 @@ class CompletionResult:
     cached: bool = False
     latency_s: float = 0.0
     finish_reason: str | None = None
+    cached_prompt_tokens: int = 0  # of prompt_tokens, served from the server's KV cache
 
     @property
     def usage(self) -> dict[str, int]:
@@ -172,6 +174,7 @@ class StructuredResult(Generic[T]):
     cached: bool = False
     latency_s: float = 0.0
     model: str = ""
+    cached_prompt_tokens: int = 0  # of prompt_tokens, served from the server's KV cache
 
     def unwrap(self) -> T:
         """The value, or `ModelAnswerError` carrying the error and the raw answer."""

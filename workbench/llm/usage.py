@@ -47,6 +47,7 @@ class CallRecord:
     cost: float
     parse_failed: bool = False
     error: str | None = None
+    cached_prompt_tokens: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +61,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cache_hits: int = 0
+    cached_prompt_tokens: int = 0  # prompt tokens a server answered from its KV cache
     parse_failures: int = 0
     errors: int = 0
     cost: float = 0.0
@@ -77,6 +79,7 @@ class Usage:
             self.prompt_tokens += record.prompt_tokens
             self.completion_tokens += record.completion_tokens
             self.cache_hits += int(record.cached)
+            self.cached_prompt_tokens += record.cached_prompt_tokens
             fails = int(record.parse_failed) if parse_failures is None else parse_failures
             self.parse_failures += fails
             self.errors += int(record.error is not None)
@@ -89,6 +92,7 @@ class Usage:
             "prompt_tokens",
             "completion_tokens",
             "cache_hits",
+            "cached_prompt_tokens",
             "parse_failures",
             "errors",
             "cost",

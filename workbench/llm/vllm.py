@@ -92,6 +92,7 @@ class VLLMClient(LLMClient):
             len(gen.token_ids or []),
             latency_s=time.monotonic() - started,
             finish_reasons=[gen.finish_reason],
+            cached_prompt_tokens=int(getattr(out, "num_cached_tokens", None) or 0),
         )
 
     def request_complete(self, request: CompletionRequest) -> CompletionResult:
@@ -126,6 +127,7 @@ class VLLMClient(LLMClient):
             len(gen.token_ids or []),
             latency_s=time.monotonic() - started,
             finish_reason=gen.finish_reason,
+            cached_prompt_tokens=int(getattr(out, "num_cached_tokens", None) or 0),
         )
 
     def tokenize(self, text: str) -> list[int]:
