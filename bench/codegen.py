@@ -6,23 +6,31 @@ Examples::
     nice -n 19 .venv/bin/python bench/codegen.py --generators sample,funcoder --limit 3 \
         --model local:qwen2.5-coder-0.5b-instruct --out bench/results/codegen-smoke.json
     # issue 6's bench: the 20-problem HumanEval subset and tasks/mpi/, three generators, 1.5B
+    .venv/bin/python bench/codegen.py --problems humaneval,mpi --dry-run   # projection only
     nice -n 19 .venv/bin/python bench/codegen.py --problems humaneval,mpi
     # only the MPI part (all 10 tasks/mpi/ problems, C++, docker sandbox with mpich)
     nice -n 19 .venv/bin/python bench/codegen.py --problems mpi --sandbox docker \
         --out bench/results/codegen-mpi.json
 
-Budgets (per problem, the same on both kinds; the tables' ``budget`` column): `sample` <= 4
-LLM calls (greedy + 3 repairs), `funcoder` <= 24 (a chat with n samples counts n), `pgtd` <= 40
-(top-k + rollouts; C++ horizon 384 tokens). Each stops by its own rule at public 1.0 (for
-`pgtd` the task also sets ``stop.target: 1.0``, equal to its search's early stop); see
-`workbench.cli.bench.code`. Wall-time safety net: 300 s per HumanEval problem, 900 s per
-MPI problem.
+Before running, the projection of the whole selection is printed (`--dry-run`: only that) and
+the bench refuses with exit status 2 when it exceeds `--max-hours` (default 2). The projection
+(`workbench.cli.bench.code_plan`) assumes every run spends its whole budget, renders each
+generator's prompts for each problem (tokens ~ chars/3.5, an approximation), takes completion
+sizes from bench/results/codegen-smoke.json (HumanEval) and solution.cpp (MPI), counts
+llama-server prefix reuse only where consecutive calls share a prompt prefix, and adds 0.52 s
+per Python / 2.6 s per MPI evaluation. It is written to the JSON (``projection``) next to the
+measured wall time (``measured``), and every record carries its projected calls and time.
 
-Time projection with qwen2.5-coder-1.5b-instruct at ~68 prompt / ~26 generated tok/s (2 cores),
-from the prompt sizes (MPI: ~550 prompt tokens, ~300 generated per C++ function) and ~4-6 s per
-MPI build + run at np 1-4: per MPI problem sample ~25 s (solved greedily) to ~105 s (4 calls),
-funcoder ~90-430 s, pgtd ~30-330 s; the MPI part ~75-100 min for 10 problems, the HumanEval
-part ~55-60 min (scaled from bench/results/codegen-smoke.json's token counts).
+Budgets (per problem, the same on both kinds; the tables' ``budget`` column), sized so the full
+bench projects to 1.66 h at 68 prompt / 26 generated tok/s: `sample` <= 2 LLM calls (greedy + 1
+repair), `funcoder` <= 9 (a chat with n samples counts n: divide at depth 1, 3 samples per
+function + the divide draft in the consensus, then one repair round), `pgtd` <= 7 (1 top-k + 6
+rollouts; C++ horizon 384). Each stops by its own rule once a program passes every public check
+(for `pgtd` the task also sets ``stop.target: 1.0``). Wall-time safety net: 300 s per HumanEval
+problem, 900 s per MPI problem (no projected run comes near it).
+
+Projection (sample + funcoder + pgtd, 20 HumanEval + 10 MPI problems, every budget spent), min:
+sample 7.7 + 8.1, funcoder 26.7 + 32.9, pgtd 8.1 + 16.0; total 99 min = 1.66 h.
 """
 
 from __future__ import annotations
@@ -44,9 +52,11 @@ def main(
     sandbox: str = typer.Option("auto", help="Sandbox backend: auto, docker or local."),
     out: Path = typer.Option(DEFAULT_OUT, help="Write the JSON result here."),
     runs_dir: Path = typer.Option(None, help="Keep the run folders here (default: temporary)."),
+    dry_run: bool = typer.Option(False, help="Print the time projection only; run nothing."),
+    max_hours: float = typer.Option(2.0, min=0.0, help="Refuse (exit 2) over this projection."),
 ) -> None:
     """`workbench bench code`, writing bench/results/codegen.json by default."""
-    code(generators, problems, limit, model, sandbox, out, runs_dir)
+    code(generators, problems, limit, model, sandbox, out, runs_dir, dry_run, max_hours)
 
 
 if __name__ == "__main__":

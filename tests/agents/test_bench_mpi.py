@@ -34,10 +34,10 @@ def test_bench_task_files_state_budgets_and_set_no_stop_target() -> None:
             assert task["budget"] == {**gen.budget, "wall_time_s": WALL_TIME_S[kind]}
             assert task["budget"]["llm_calls"] >= 1 and gen.note
     mpi = yaml.safe_load(task_yaml("pgtd", "mpi", "reduce_argmin"))
-    assert mpi["optimizer"]["settings"] == {"max_calls": 40, "horizon": 384}
+    assert mpi["optimizer"]["settings"] == {"max_calls": 7, "horizon": 384}
     assert mpi["mpi"] == {"problem": "reduce_argmin"}
     code = yaml.safe_load(task_yaml("pgtd", "code", "HumanEval/0"))
-    assert code["optimizer"]["settings"] == {"max_calls": 40}
+    assert code["optimizer"]["settings"] == {"max_calls": 7}
 
 
 @pytest.mark.slow
@@ -77,7 +77,7 @@ def test_all_three_generators_run_on_an_mpi_problem(tmp_path: Path) -> None:
         row = result["summary"][name]["mpi"]
         assert row["pass@1"] == 1.0 and row["budget"] == records[name].budget
     assert result["setup"]["wall_time_s"] == WALL_TIME_S
-    assert "<=40 calls" in format_markdown(result["summary"])
+    assert "<=7 calls" in format_markdown(result["summary"])
 
 
 SHIPPED = sorted((Path(__file__).resolve().parents[2] / "tasks" / "mpi").glob("*.yaml"))

@@ -7,14 +7,12 @@ writes the one function of each problem). Each (generator, problem) pair is one 
 tables' ``budget`` column); every run shares one LLM client.
 
 Budgets and stopping: each generator has its own natural budget in LLM calls (the same on both
-kinds) and stops by its own rule at public 1.0 -- `sample` and `funcoder` stop proposing once
-their program passes every public check; `pgtd`'s search stops at public reward 1 and the task
-sets ``stop.target: 1.0`` for it too, so the programs it found before are not evaluated after
-the winner; `sample-n` proposes its n samples in one step and spends them all. (The former
-``stop.target: 1.0`` on every run was equivalent to these rules; what cut budgets unevenly was
-a 300 s wall cap, which MPI runs of `funcoder` / `pgtd` exceed and `sample` does not.) Wall
-time (`WALL_TIME_S`, per kind) is now a safety net sized so that the call budget, not the
-clock, ends a run; ``stop`` in the per-problem table shows which one did.
+kinds) and stops by its own rule at public 1.0 (`sample` / `funcoder` stop proposing; `pgtd`'s
+search stops at reward 1 and its task sets ``stop.target: 1.0``); `sample-n` spends all its
+samples. Wall time (`WALL_TIME_S`) is a safety net: the call budget, not the clock, ends a run.
+Before a run, `workbench.cli.bench.code_plan.project` projects every run spending its whole
+budget; the CLI prints it, refuses over ``--max-hours`` (exit 2), and the JSON keeps it
+(``projection``) next to the measured wall time (``measured``) and per-record projected calls.
 
 Per problem: pass@1 = the best candidate (by public tests, as the loop picks it) passes every
 hidden test (``hidden_pass_rate == 1``; for `mpi`, ``passed == 1``: it validated at every np);
@@ -87,6 +85,10 @@ class ProblemRecord:
         status: ``ok``, ``unsupported`` (the generator refuses the kind) or ``error``.
         samples: programs evaluated; correct: those passing every hidden test.
         pass_at: ``{"1": p, "5": p, ...}``, the unbiased pass@k for every k in `KS` <= samples.
+        projected_calls: the calls of the run's projection (its whole budget spent);
+            projected_first_pass_calls: those when its first program passes the public
+            checks; projected_wall_s: the projected time of the whole budget
+            (`workbench.cli.bench.code_plan`).
     """
 
     generator: str
@@ -106,6 +108,9 @@ class ProblemRecord:
     status: str = "ok"
     error: str | None = None
     budget: str = ""
+    projected_calls: int | None = None
+    projected_first_pass_calls: int | None = None
+    projected_wall_s: float | None = None
 
 
 def _correct(kind: str, scores: dict[str, float]) -> bool:
@@ -223,8 +228,10 @@ def run_code_bench(
     sandbox: str = "auto",
     make_llm: Callable[..., Any] | None = None,
     on_record: Callable[[ProblemRecord, dict[str, Any]], None] | None = None,
+    projection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run generators x problems; returns ``{"setup", "summary", "records"}`` (JSON).
+    """Run generators x problems; returns ``{"setup", "summary", "records", "projection",
+    "measured"}`` (JSON).
 
     Args:
         generators: names in `BENCH_GENERATORS`.
@@ -234,6 +241,9 @@ def run_code_bench(
         sandbox: the sandbox backend of every task (``auto``, ``docker``, ``local``).
         make_llm: builds each run's client instead of `model` (tests: a `ScriptedLLM`).
         on_record: called after each run with its record and the result so far.
+        projection: `workbench.cli.bench.code_plan.project`'s result for these runs; it is
+            stored next to the measured wall time, and each record gets its run's projected
+            calls and time (None: computed here).
 
     Raises:
         ConfigError: an unknown generator name.
@@ -243,7 +253,13 @@ def run_code_bench(
     unknown = [g for g in generators if g not in BENCH_GENERATORS]
     if unknown:
         raise ConfigError(f"unknown generator(s) {unknown}; known: {', '.join(BENCH_GENERATORS)}")
+    if projection is None:
+        from workbench.cli.bench.code_plan import project
+
+        projection = project(generators, problems)
+    planned = {(r["generator"], r["problem"]): r for r in projection["runs"]}
     records: list[ProblemRecord] = []
+    started = time.time()
     setup = {
         "generators": {g: asdict(BENCH_GENERATORS[g]) for g in generators},
         "wall_time_s": dict(WALL_TIME_S),
@@ -259,6 +275,15 @@ def run_code_bench(
             "setup": setup,
             "summary": summarize_code(records),
             "records": [asdict(r) for r in records],
+            "projection": projection,
+            "measured": {
+                "wall_s": round(time.time() - started, 1),
+                "runs": len(records),
+                "projected_s_of_these_runs": round(
+                    sum(r.projected_wall_s or 0.0 for r in records), 1
+                ),
+                "projected_total_s": projection["total_s"],
+            },
         }
 
     with ExitStack() as stack:
@@ -277,6 +302,11 @@ def run_code_bench(
         for kind, problem in problems:
             for name in generators:
                 rec = run_problem(name, kind, problem, runs_dir, make_llm=build, sandbox=sandbox)
+                plan = planned.get((name, problem))
+                if plan is not None:
+                    rec.projected_calls = plan["llm_calls"]
+                    rec.projected_first_pass_calls = plan["first_pass_calls"]
+                    rec.projected_wall_s = plan["projected_s"]
                 records.append(rec)
                 if on_record is not None:
                     on_record(rec, result())
@@ -293,13 +323,45 @@ def code(
     sandbox: str = typer.Option("auto", help="Sandbox backend: auto, docker or local."),
     out: Path = typer.Option(None, help="Write the JSON result here (after every run)."),
     runs_dir: Path = typer.Option(None, help="Keep the run folders here (default: temporary)."),
+    dry_run: bool = typer.Option(False, help="Print the time projection only; run nothing."),
+    max_hours: float = typer.Option(
+        2.0, min=0.0, help="Refuse (exit 2) when the projection exceeds this many hours."
+    ),
 ) -> None:
-    """Run code generators x problems; print pass@1 / pass@k, LLM calls, tokens, wall time."""
+    """Run code generators x problems; print pass@1 / pass@k, LLM calls, tokens, wall time.
+
+    The projection of the whole bench (every run spending its whole budget) is printed first;
+    over `max_hours` it exits with status 2 without running.
+    """
     from rich.console import Console
+
+    from workbench.cli.bench.code_plan import project
+    from workbench.cli.bench.code_tables import projection_table
 
     console = Console()
     if not console.is_terminal:  # a log file: wide enough that no column is cut
         console = Console(width=160)
+    chosen = [g.strip() for g in generators.split(",") if g.strip()]
+    picked = select_problems(problems, limit)
+    unknown = [g for g in chosen if g not in BENCH_GENERATORS]
+    if unknown:
+        typer.echo(
+            f"unknown generator(s) {unknown}; known: {', '.join(BENCH_GENERATORS)}", err=True
+        )
+        raise typer.Exit(2)
+    projection = project(chosen, picked)
+    console.print(projection_table(projection))
+    hours = projection["total_h"]
+    if hours > max_hours:
+        typer.echo(
+            f"projected {hours:.2f} h > --max-hours {max_hours:g}: lower the budgets in "
+            "workbench/cli/bench/code_setup.py, pass fewer --problems / --limit, or raise "
+            "--max-hours",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if dry_run:
+        return
 
     def progress(r: ProblemRecord, partial: dict[str, Any]) -> None:
         typer.echo(
@@ -311,16 +373,22 @@ def code(
             _write(out, partial)
 
     result = run_code_bench(
-        [g.strip() for g in generators.split(",") if g.strip()],
-        select_problems(problems, limit),
+        chosen,
+        picked,
         model=model,
         runs_dir=runs_dir,
         sandbox=sandbox,
         on_record=progress,
+        projection=projection,
     )
     records = [ProblemRecord(**r) for r in result["records"]]
     console.print(problems_table(records))
     console.print(summary_table(result["summary"]))
+    measured = result["measured"]
+    typer.echo(
+        f"wall time {measured['wall_s'] / 3600:.2f} h (projected {projection['total_h']:.2f} h "
+        "with every budget spent)"
+    )
     if out is not None:
         _write(out, result)
         typer.echo(f"wrote {out}")

@@ -54,14 +54,17 @@ class BenchGenerator:
 # every FunCoder consensus / PG-TD reward is a compile plus runs at 4 rank counts (~3-5 s).
 WALL_TIME_S: dict[str, float] = {"code": 300, "mpi": 900}
 
-# bench name -> how it runs; each budget is the method's natural one, in LLM calls per problem
-# (a chat with n samples counts n), the same on `code` and `mpi`.
+# bench name -> how it runs; each budget is in the method's natural unit, LLM calls per problem
+# (a chat with n samples counts n), the same on `code` and `mpi`. Sized so that the projection of
+# the whole bench (20 HumanEval + 10 MPI problems, sample + funcoder + pgtd, every run spending its
+# whole budget; `workbench.cli.bench.code_plan`) is <= 1.7 h at 68 / 26 tok/s (1.66 h: sample
+# ~16 min, funcoder ~60 min, pgtd ~24 min). FunCoder, the method under test, gets the most.
 BENCH_GENERATORS: dict[str, BenchGenerator] = {
     "sample": BenchGenerator(
         "sample",
         {"samples": 1, "temperature": 0.0, "repair": True},
-        {"llm_calls": 4},
-        note="<=4 calls: greedy + 3 repairs, stops when public checks pass",
+        {"llm_calls": 2},
+        note="<=2 calls: greedy + 1 repair; stops when public checks pass",
     ),
     "sample-n": BenchGenerator(
         "sample",
@@ -70,18 +73,26 @@ BENCH_GENERATORS: dict[str, BenchGenerator] = {
         parallel=5,
         note="5 calls: 5 samples at T=0.8, all evaluated",
     ),
+    # FunCoder keeps 3 samples per function (+ the divide draft: a consensus of 4) and its
+    # test-input call; helpers are not divided again (max_depth 1). 9 calls, with no helper:
+    # divide + 3 conquer + inputs (5) and one full repair round (3 + 1); mpi (no input call):
+    # 1 + 3, then 3 + 2 repair samples. With a helper, `mpi` still completes its round (2 + 3
+    # + 3); `code` runs out before the root's input call, so the root keeps its divide draft.
     "funcoder": BenchGenerator(
         "funcoder",
-        {},
-        {"llm_calls": 24},
-        note="<=24 calls: divide, 3 samples/function, consensus; stops when public checks pass",
+        {"conquer_samples": 3, "max_depth": 1},
+        {"llm_calls": 9},
+        note=(
+            "<=9 calls: divide (depth 1), 3 samples/function + draft, consensus (code: 5 "
+            "model-written inputs; mpi: runs at each np), repair; stops when public checks pass"
+        ),
     ),
     "pgtd": BenchGenerator(
         "pgtd",
-        {"max_calls": 40},
-        {"llm_calls": 40},
+        {"max_calls": 7},
+        {"llm_calls": 7},
         kind_settings={"mpi": {"horizon": 384}},
-        note="<=40 calls (top-k + rollouts); stops at public reward 1",
+        note="<=7 calls (1 top-k + 6 rollouts, width 3); stops at public reward 1",
         stop_target=1.0,  # = its search's early_stop: leftover programs are not evaluated
     ),
 }
