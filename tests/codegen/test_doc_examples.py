@@ -13,6 +13,7 @@ MODULES = [
     "workbench.agents.codetree.cfamily",
     "workbench.agents.codetree.ops",
     "workbench.agents.funcoder.consensus",
+    "workbench.agents.pgtd.assembly",
     "workbench.agents.pgtd.cache",
     "workbench.agents.pgtd.tree",
     "workbench.agents.pgtd.search",

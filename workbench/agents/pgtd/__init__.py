@@ -1,12 +1,15 @@
 """PG-TD: planning-guided token-level tree search, and the `pgtd` generator built on it.
 
 The pure search (`SearchTree`, `PGTDSearch`) takes plain callables; `llm.TokenModel` and
-`llm.CodeReward` adapt an `LLMClient` and the code harness to them; `PGTDOptimizer` runs the
-search on the loop. Importing this package registers the optimizer name ``pgtd``.
+`llm.CodeReward` adapt an `LLMClient` and the code harness to them; `assembly.assemble_program`
+turns a rollout's text into the program the `sample` generator would build from the same code;
+`PGTDOptimizer` runs the search on the loop. Importing this package registers the optimizer
+name ``pgtd``.
 """
 
 from typing import Any
 
+from workbench.agents.pgtd.assembly import assemble_program, raw_program
 from workbench.agents.pgtd.cache import PrefixIndex
 from workbench.agents.pgtd.llm import CodeReward, TokenModel
 from workbench.agents.pgtd.optimizer import PGTDOptimizer, PGTDSettings
@@ -43,7 +46,9 @@ __all__ = [
     "SearchResult",
     "SearchTree",
     "TokenModel",
+    "assemble_program",
     "program_key",
+    "raw_program",
     "topk_priors",
     "var_p_ucb",
 ]

@@ -17,10 +17,11 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.agents.pgtd.assembly import raw_program
 from workbench.agents.pgtd.prompts import FENCE_CLOSE
 from workbench.errors import BudgetExceeded, ConfigError, EndpointError
 from workbench.llm import LLMClient, TokenLogprob
@@ -135,6 +136,9 @@ class TokenModel:
         logprobs: alternatives asked per generated token (>= the search width).
         horizon: max generated tokens of a program (rollouts stop there).
         prompt_len: the prompt's length in tokens (set by `TokenModel.prompt_ids`).
+        assemble: generated text -> program (the optimizer's: `assembly.assemble_program`
+            over the problem view, as the `sample` generator builds its programs); without it
+            the program is `raw_program(prefill, generated text)`.
     """
 
     llm: LLMClient
@@ -145,6 +149,7 @@ class TokenModel:
     prompt_len: int = 0
     texts: dict[int, str] = field(default_factory=dict)
     """Token id -> its text, learned from every answer (for local decoding)."""
+    assemble: Callable[[str], str] | None = None
 
     def prompt_ids(self, text: str) -> list[int]:
         """Tokenize the rendered prompt (special tokens parsed) and remember its length."""
@@ -222,9 +227,11 @@ class TokenModel:
 
     # -- helpers ----------------------------------------------------------------------------
     def program_text(self, generated_text: str) -> str:
-        """`prefill` + the generated text up to the closing fence, ending with one newline."""
-        code = (self.prefill + generated_text.split(FENCE_CLOSE, 1)[0]).rstrip()
-        return code + "\n" if code else ""
+        """The program of a generated text: `assemble` of it, or `prefill` + the text up to
+        the closing fence, ending with one newline (`raw_program`)."""
+        if self.assemble is not None:
+            return self.assemble(generated_text)
+        return raw_program(self.prefill, generated_text)
 
     def _alternatives(self, tok: TokenLogprob) -> list[tuple[int, float]]:
         top = tok.top or [(tok.token, tok.id, tok.logprob)]

@@ -4,6 +4,9 @@ Each `propose(n)` runs search simulations until `n` programs the loop has not se
 (or the search ends: call budget, early stop at public reward 1, the run's LLM budget, or an
 exhausted tree), then proposes them best public reward first as ``{"code", "language"}``
 candidates of the `code` kind, or C++ ``{"code", "language": "cpp"}`` ones of the `mpi` kind.
+A rollout's text becomes its program through `assembly.assemble_program`: the prefilled signature
+and the generated code form a fenced answer that the problem view's `extract` turns into the
+program, exactly as the `sample` generator does with its replies.
 The search's reward is the public-test pass rate from the run's sandbox (or its own); for `mpi`
 it is the share of rank counts at which the problem's driver validated the program (compile
 errors and crashes give 0). The loop's evaluations arrive in `observe`.
@@ -35,6 +38,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workbench.agents.pgtd.assembly import assemble_program
 from workbench.agents.pgtd.llm import CodeReward, TokenModel, apply_chat_template, find_eos_ids
 from workbench.agents.pgtd.prompts import (
     PROMPT_VERSION,
@@ -192,7 +196,14 @@ class PGTDOptimizer(Optimizer):
         prefill = self.view.prompt if s.prefill_signature else ""
         if prefill and not prefill.endswith("\n"):
             prefill += "\n"
-        model = TokenModel(llm, prefill=prefill, logprobs=s.width, horizon=s.horizon)
+        view = self.view
+
+        def assemble(generated: str) -> str:  # the `sample` path's program of the same code
+            return assemble_program(view, prefill, generated)
+
+        model = TokenModel(
+            llm, prefill=prefill, logprobs=s.width, horizon=s.horizon, assemble=assemble
+        )
         if self.prompt_ids is None:
             messages = chat_messages(self.view.prompt, self.language)
             text, self.template = apply_chat_template(llm, messages)
