@@ -37,6 +37,51 @@ def test_calls_budget_stops_before_the_call() -> None:
     assert (info.value.limit, info.value.used, info.value.allowed) == ("llm_calls", 2, 2)
 
 
+def test_concurrent_callers_never_overshoot_the_call_limit() -> None:
+    """Eight threads at a 3-call budget: the check and the charge cannot interleave."""
+    import threading
+    import time
+
+    started: list[int] = []
+    budget = Budget(calls=3)
+
+    def slow(request: object) -> str:
+        started.append(1)
+        time.sleep(0.05)  # every caller is past its check before any call is charged
+        return "ok"
+
+    llm = ScriptedLLM(slow, budget=budget)
+    outcomes: list[str] = []
+    gate = threading.Barrier(8)
+
+    def one() -> None:
+        gate.wait()
+        try:
+            llm.chat(MSGS)
+            outcomes.append("ok")
+        except BudgetExceeded:
+            outcomes.append("stopped")
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(started) == 3 and sorted(outcomes) == ["ok"] * 3 + ["stopped"] * 5
+    assert budget.spent.calls == 3 and budget._in_flight == 0
+
+
+def test_a_failed_call_releases_its_hold_and_counts() -> None:
+    budget = Budget(calls=2)
+
+    def boom(request: object) -> str:
+        raise RuntimeError("server down")
+
+    with pytest.raises(RuntimeError):
+        ScriptedLLM(boom, budget=budget).chat(MSGS)
+    assert budget._in_flight == 0 and budget.spent.calls == 1 and budget.spent.errors == 1
+
+
 def test_budget_is_shared_between_clients() -> None:
     budget = Budget(tokens=10)
     a = ScriptedLLM(lambda r: "one two three four", budget=budget)

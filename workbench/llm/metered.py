@@ -58,7 +58,7 @@ class MeteredLLM(WrapperLLM):
     def _record(self, record: CallRecord, parse_failures: int | None = None) -> None:
         self._usage.add(record, parse_failures)
         if self.budget is not None:
-            self.budget.charge(record)
+            self.budget.settle(record)
         if self.on_call is not None:
             self.on_call(record)
 
@@ -69,11 +69,15 @@ class MeteredLLM(WrapperLLM):
         records whether it parsed and how many answers did not validate.
         """
         if self.budget is not None:
-            self.budget.check()
+            self.budget.reserve()  # settled by _record, or below when no record is made
         started = time.monotonic()
         try:
             result = call()
-        except Exception as exc:
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # KeyboardInterrupt and the like: no record
+                if self.budget is not None:
+                    self.budget.settle(None)
+                raise
             error = f"{type(exc).__name__}: {exc}"
             took = time.monotonic() - started
             self._record(CallRecord(kind, self.model, 0, 0, False, took, 0.0, error=error))

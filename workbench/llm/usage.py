@@ -125,12 +125,19 @@ class Budget:
     wall_time_s: float | None = None
     spent: Usage = field(default_factory=Usage)
     started_at: float = field(default_factory=time.monotonic)
+    _in_flight: int = field(default=0, repr=False, compare=False)
+    _gate: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def check(self) -> None:
-        """Raise `BudgetExceeded` when any limit is already reached."""
+    def check(self, in_flight: int = 0) -> None:
+        """Raise `BudgetExceeded` when any limit is already reached.
+
+        Args:
+            in_flight: Calls started but not yet charged, counted against the call limit.
+        """
         spent = self.spent
-        if self.calls is not None and spent.calls - spent.cache_hits >= self.calls:
-            raise BudgetExceeded("llm_calls", spent.calls - spent.cache_hits, self.calls)
+        used = spent.calls - spent.cache_hits
+        if self.calls is not None and used + in_flight >= self.calls:
+            raise BudgetExceeded("llm_calls", used, self.calls)
         if self.tokens is not None and spent.tokens >= self.tokens:
             raise BudgetExceeded("llm_tokens", spent.tokens, self.tokens)
         if self.cost is not None and spent.cost >= self.cost:
@@ -142,6 +149,27 @@ class Budget:
     def charge(self, record: CallRecord) -> None:
         """Count a finished call (cache hits carry zero tokens and cost)."""
         self.spent.add(record)
+
+    def reserve(self) -> None:
+        """Check the limits and hold one call: concurrent callers cannot overshoot `calls`.
+
+        Every `reserve` is followed by one `settle` (with the call's record, or None when
+        nothing reached a model). A held call that turns out to be a cache hit is released
+        uncharged; until then it counts, so a race at the limit can only stop a call early.
+
+        Raises:
+            BudgetExceeded: a limit is reached, counting calls still in flight.
+        """
+        with self._gate:
+            self.check(self._in_flight)
+            self._in_flight += 1
+
+    def settle(self, record: CallRecord | None) -> None:
+        """Charge a reserved call's record (if any) and release its hold, in one step."""
+        with self._gate:
+            if record is not None:
+                self.spent.add(record)
+            self._in_flight = max(self._in_flight - 1, 0)
 
     def to_dict(self) -> dict[str, Any]:
         return {
