@@ -23,7 +23,8 @@ from typing import Any
 
 import optuna
 
-from workbench.cli.bench import SUITE_DIR, load_suite, optuna_space
+from workbench.cli.bench import SUITE_DIR, load_suite
+from workbench.optimizers.optuna import optuna_distributions
 
 SLOW = {"rf-breast", "rf-diabetes", "rf-digits", "svm-breast", "mlp-wine", "mlp-breast"}
 
@@ -31,7 +32,7 @@ SLOW = {"rf-breast", "rf-diabetes", "rf-digits", "svm-breast", "mlp-wine", "mlp-
 def reference(task: Any, n_random: int, n_tpe: int, seed: int = 12345) -> dict[str, Any]:
     """Random then TPE evaluations of one suite task; returns clip, opt and the counts."""
     sign = -1.0 if task.direction == "maximize" else 1.0
-    space = optuna_space(task.search_space())
+    space = optuna_distributions(task.search_space())
     study = optuna.create_study(
         direction="minimize", sampler=optuna.samplers.RandomSampler(seed=seed)
     )

@@ -40,7 +40,6 @@ from workbench.cli.bench.hpo.suite import (
     initial_configs,
     load_reference,
     load_suite,
-    optuna_space,
 )
 from workbench.tasks.bayesmark import RunRecord, format_table, normalised_regret, summarize
 
@@ -56,7 +55,6 @@ __all__ = [
     "load_reference",
     "load_suite",
     "normalised_regret",
-    "optuna_space",
     "project",
     "run_bench",
     "run_one",

@@ -14,7 +14,6 @@ __all__ = [
     "initial_configs",
     "load_reference",
     "load_suite",
-    "optuna_space",
 ]
 
 SUITE_DIR = Path(__file__).resolve().parents[4] / "tasks" / "hpo" / "bayesmark"
@@ -69,21 +68,6 @@ def load_suite(names: list[str] | None = None, folder: Path = SUITE_DIR) -> list
     return out
 
 
-def optuna_space(space: dict[str, Any]) -> dict[str, Any]:
-    """Optuna distributions for `hpo` parameter specs."""
-    import optuna.distributions as d
-
-    out: dict[str, Any] = {}
-    for name, p in space.items():
-        if p.type == "float":
-            out[name] = d.FloatDistribution(p.low, p.high, log=p.log, step=p.step)
-        elif p.type == "int":
-            out[name] = d.IntDistribution(p.low, p.high, log=p.log, step=p.step)
-        else:
-            out[name] = d.CategoricalDistribution(p.choices)
-    return out
-
-
 def load_reference(path: Path = SUITE_DIR / "reference.json") -> dict[str, dict[str, Any]]:
     """Per task: `clip` (median random loss) and `opt` (best loss of the reference search)."""
     from workbench.errors import NotSetUp
@@ -97,6 +81,8 @@ def initial_configs(task: SuiteTask, seed: int, k: int = 5) -> list[dict[str, An
     """The `k` fixed initial configurations of (task, seed), shared by every optimizer."""
     import optuna
 
+    from workbench.optimizers.optuna import optuna_distributions
+
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=10_000 + seed))
-    space = optuna_space(task.search_space())
+    space = optuna_distributions(task.search_space())
     return [dict(study.ask(fixed_distributions=space).params) for _ in range(k)]
