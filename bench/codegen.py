@@ -22,15 +22,15 @@ per Python / 2.6 s per MPI evaluation. It is written to the JSON (``projection``
 measured wall time (``measured``), and every record carries its projected calls and time.
 
 Budgets (per problem, the same on both kinds; the tables' ``budget`` column), sized so the full
-bench projects to 1.66 h at 68 prompt / 26 generated tok/s: `sample` <= 2 LLM calls (greedy + 1
+bench projects to 1.72 h at 68 prompt / 26 generated tok/s: `sample` <= 2 LLM calls (greedy + 1
 repair), `funcoder` <= 9 (a chat with n samples counts n: divide at depth 1, 3 samples per
-function + the divide draft in the consensus, then one repair round), `pgtd` <= 7 (1 top-k + 6
-rollouts; C++ horizon 384). Each stops by its own rule once a program passes every public check
-(for `pgtd` the task also sets ``stop.target: 1.0``). Wall-time safety net: 300 s per HumanEval
-problem, 900 s per MPI problem (no projected run comes near it).
+function + the divide draft in the consensus, the root first, then repair rounds), `pgtd` <= 7
+(1 top-k + 6 rollouts; C++ horizon 384). Each stops by its own rule once a program passes every
+public check (for `pgtd` the task also sets ``stop.target: 1.0``). Wall-time safety net: 300 s
+per HumanEval problem, 900 s per MPI problem (no projected run comes near it).
 
 Projection (sample + funcoder + pgtd, 20 HumanEval + 10 MPI problems, every budget spent), min:
-sample 7.7 + 8.1, funcoder 26.7 + 32.9, pgtd 8.1 + 16.0; total 99 min = 1.66 h.
+sample 7.7 + 8.1, funcoder 30.4 + 32.9, pgtd 8.1 + 16.0; total 103 min = 1.72 h.
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def test_shipped_mpi_tasks_validate_and_build_their_generator(path: Path) -> Non
     assert task_file.kind == "mpi"
     spec = task_file.optimizer
     opt = make_optimizer(spec.name, spec.settings, OptimizerContext(task=task))
-    assert opt.state()["prompt_version"].endswith("cpp-1")  # it took the C++ view
+    assert opt.state()["prompt_version"].split("-")[-2] == "cpp"  # it took the C++ view
 
 
 def test_three_generators_have_a_shipped_mpi_task() -> None:

@@ -209,7 +209,7 @@ def test_generators_accept_an_mpi_task() -> None:
 
     ctx = OptimizerContext(task=MpiTask("dot", PROBLEM))
     assert SampleOptimizer(ctx, {}).view.language == "cpp"
-    assert FunCoderOptimizer(ctx, {}).prompt_version == "funcoder-cpp-1"
+    assert FunCoderOptimizer(ctx, {}).prompt_version == "funcoder-cpp-2"
     assert PGTDOptimizer(ctx, {}).prompt_version == "pgtd-cpp-1"
 
 

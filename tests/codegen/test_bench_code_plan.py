@@ -143,7 +143,7 @@ def test_the_whole_bench_projects_within_the_target() -> None:
     problems = select_problems("humaneval,mpi")
     proj = project(["sample", "funcoder", "pgtd"], problems)
     assert len(proj["runs"]) == 3 * len(problems) == 90
-    assert 1.0 < proj["total_h"] <= 1.7
+    assert 1.0 < proj["total_h"] <= 1.8  # under the 2 h target, with margin
     assert all(r["within_cap"] for r in proj["runs"])  # budgets, not wall caps, end runs
     per = proj["by_generator"]
     # FunCoder gets the most compute per problem (its divide / conquer / consensus rounds)

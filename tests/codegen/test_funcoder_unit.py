@@ -130,7 +130,7 @@ def test_bad_divide_answer_is_counted_and_sent_back(local_sandbox: Sandbox) -> N
 def test_budget_ends_propose_with_best_so_far_then_stops(local_sandbox: Sandbox) -> None:
     budget = Budget(calls=3)
     opt = FunCoderOptimizer(_ctx(Script(), budget), {"conquer_samples": 3}, sandbox=local_sandbox)
-    (cand,) = opt.propose(1)  # divide root, divide helper, one conquer sample: then out
+    (cand,) = opt.propose(1)  # divide root, divide helper, the direct sample: then out
     assert cand.meta["mode"] == "solve-budget" and "def count_primes" in cand.payload["code"]
     assert budget.spent.calls == 3
     from workbench.errors import BudgetExceeded
@@ -268,3 +268,107 @@ def test_depth_limit_leaves_helpers_to_conquer(local_sandbox: Sandbox) -> None:
     helper = next(r for r in cand.meta["consensus"] if r["function"] == "is_prime")
     assert helper["candidates"] == 3  # no divide draft of the helper: the three samples only
     assert "ValueError" not in cand.payload["code"] and "def is_prime" in cand.payload["code"]
+
+
+DIRECT_RIGHT = (
+    "```python\ndef count_primes(n: int) -> int:\n    return sum(1 for k in range(2, n + 1) "
+    "if all(k % d for d in range(2, k)))\n```"
+)
+
+
+class DirectScript(Script):
+    """`Script`, but the direct root sample (greedy, no `is_prime` in its prompt) is right."""
+
+    def __call__(self, request: ChatRequest) -> str:
+        system, task = request.messages[0]["content"], request.messages[3]["content"]
+        if system == CONQUER_SYSTEM and "is_prime" not in task and request.temperature == 0:
+            self.seen.append("direct")
+            return DIRECT_RIGHT
+        return super().__call__(request)
+
+
+def test_tight_budget_gives_the_root_its_vote_before_refining_helpers(
+    local_sandbox: Sandbox,
+) -> None:
+    """9 calls: divide root + helper + direct (3) leave 6; refining the helper (3 + 1) would
+    leave the root too little for its vote (3 + 1) and a repair (3), so the helper keeps its
+    divide version (the wrong architect) and the root votes; the direct sample, the only one
+    passing the public test, wins."""
+    budget = Budget(calls=9)
+    script = DirectScript()
+    opt = FunCoderOptimizer(_ctx(script, budget), {"conquer_samples": 3}, sandbox=local_sandbox)
+    (cand,) = opt.propose(1)
+    assert script.seen[:3] == ["divide-count_primes", "divide-is_prime", "direct"]
+    assert "conquer-is_prime" not in script.seen and "tests-is_prime" not in script.seen
+    assert script.seen.count("conquer-count_primes") == 3
+    (vote,) = cand.meta["consensus"]
+    # the architect's root and the 3 samples use the wrong helper (identical programs), and
+    # the direct one: 5 candidates, 3 model-written inputs
+    assert vote["function"] == "count_primes" and vote["candidates"] == 5
+    assert vote["inputs"] == 3 and vote["best"] == 4 and cand.meta["mode"] == "solve"
+    assert "def is_prime" not in cand.payload["code"] and "range(2, n + 1)" in cand.payload["code"]
+    assert budget.spent.calls == 7 == cand.meta["llm_calls"]  # 2 left for a repair round
+
+
+def test_unlimited_budget_conquers_every_function(local_sandbox: Sandbox) -> None:
+    script = DirectScript()
+    opt = FunCoderOptimizer(_ctx(script), {"conquer_samples": 3}, sandbox=local_sandbox)
+    (cand,) = opt.propose(1)
+    assert [v["function"] for v in cand.meta["consensus"]] == ["is_prime", "count_primes"]
+    assert script.seen.count("conquer-is_prime") == 3 and script.seen.count("direct") == 1
+
+
+def test_no_direct_sample_when_the_root_needs_no_helper(local_sandbox: Sandbox) -> None:
+    script = DirectScript(divide_first=DIRECT_RIGHT)
+    opt = FunCoderOptimizer(_ctx(script), {"conquer_samples": 3}, sandbox=local_sandbox)
+    opt.propose(1)
+    assert "direct" not in script.seen and "divide-is_prime" not in script.seen
+    script = DirectScript()
+    opt = FunCoderOptimizer(
+        _ctx(script), {"conquer_samples": 3, "direct": False}, sandbox=local_sandbox
+    )
+    opt.propose(1)
+    assert "direct" not in script.seen
+
+
+def test_test_inputs_are_asked_once_and_reused_by_the_repair_round(
+    local_sandbox: Sandbox,
+) -> None:
+    seen: list[str] = []
+    wrong, other = "return n // 2", "return n // 3"
+
+    def model(request: ChatRequest) -> str:
+        system = request.messages[0]["content"]
+        if system == DIVIDE_SYSTEM:
+            seen.append("divide")
+            body = wrong
+        elif system == CONQUER_SYSTEM:
+            repair = len(request.messages) > 4
+            seen.append("repair" if repair else "conquer")
+            bodies = [DIRECT_RIGHT, DIRECT_RIGHT, wrong] if repair else [wrong, other, wrong]
+            body = bodies[request.sample_index % 3]
+            if body.startswith("```"):
+                return body
+        else:
+            seen.append("tests")
+            return "```python\ncount_primes(10)\ncount_primes(2)\ncount_primes(30)\n```"
+        return f"```python\ndef count_primes(n: int) -> int:\n    {body}\n```"
+
+    task = build_task(parse_task_text(TASK, REPO, source="t.yaml"))
+    llm = ScriptedLLM(model)
+    ctx = OptimizerContext(task=task, seed=0, make_llm=lambda **_: llm)
+    opt = FunCoderOptimizer(ctx, {"conquer_samples": 3}, sandbox=local_sandbox)
+    (first,) = opt.propose(1)
+    from workbench.contracts import Evaluation
+
+    failed = "FAILED public_0: count_primes(10) == 4"
+    opt.observe(
+        [Evaluation(first.id, "ok", {"public_pass_rate": 0.0}, "public_pass_rate", feedback=failed)]
+    )
+    state = json.loads(json.dumps(opt.state()))
+    fresh = FunCoderOptimizer(ctx, {"conquer_samples": 3}, sandbox=local_sandbox)
+    fresh.load_state(state)  # the inputs survive a resume
+    (second,) = fresh.propose(1)
+    assert seen.count("tests") == 1 and seen.count("repair") == 3
+    (vote,) = second.meta["consensus"]
+    assert vote["inputs"] == 3 and "range(2, n + 1)" in second.payload["code"]

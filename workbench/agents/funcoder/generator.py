@@ -12,7 +12,21 @@ One `propose` runs the whole method on the problem (cometeme/funcoder ``FunCoder
    the others agree with most (crash -100, failed firm test -10000). At the root, the
    problem's public tests (the docstring's examples) are the firm unit tests.
 
-The consensus winner is proposed (and runner-ups, up to `candidates`). If its public-test
+Two adaptations for a call budget and small models (each a setting):
+
+- *Root first* (always under an ``llm_calls`` budget): before conquering, the calls left are
+  scheduled so the root's consensus (its samples and input call, plus the direct sample) and one
+  repair round fit. Helpers the divide already implemented are refined only with the calls that
+  remain after that; a helper left a stub gets at least one sample. Without a budget every
+  function is conquered in full, as in the anchor. (Before this, a divide with one or two
+  helpers spent a 9-call budget refining them, and the root never got its vote.)
+- *Direct sample* (`direct`): when the root's draft calls new helpers, one self-contained
+  implementation of the root (no helpers, temperature 0) joins the root's consensus, so a
+  division that went wrong (a helper with the wrong meaning) cannot sink a problem the model
+  solves in one piece; the public tests and the vote decide between them.
+
+The model's test inputs for a function are asked once and reused by later rounds. The
+consensus winner is proposed (and runner-ups, up to `candidates`). If its public-test
 evaluation fails, the next `propose` is one repair round: the root is conquered again with the
 failing tests shown, and consensus picks among the new samples. Once a program passes every
 public test the generator stops proposing. A bad answer (no code, a stub, a changed signature,
@@ -69,6 +83,9 @@ class FunCoderSettings(BaseModel):
     conquer_samples: int = Field(3, ge=1, le=16)
     conquer_temperature: float = Field(0.8, ge=0.0, le=2.0)
     include_architect: bool = Field(True, description="the divide draft joins the consensus")
+    direct: bool = Field(
+        True, description="a divided root also gets one self-contained sample in its consensus"
+    )
     refine_leaf: bool = Field(True, description="conquer functions without helpers too")
     tests_per_function: int = Field(5, ge=0, le=20, description="consensus inputs per function")
     tests_temperature: float = Field(0.2, ge=0.0, le=2.0)
@@ -120,6 +137,7 @@ class FunCoderOptimizer(Optimizer):
         self.log: list[dict[str, Any]] = []  # consensus records of the current round
         self.stopped: dict[str, Any] | None = None  # BudgetExceeded seen: limit, used, allowed
         self._partial: CodeTree | None = None
+        self.inputs: dict[str, list[str]] = {}  # function stub -> the model's test inputs
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
@@ -193,9 +211,11 @@ class FunCoderOptimizer(Optimizer):
         name: str,
         previous: str | None = None,
         feedback: str | None = None,
+        samples: int | None = None,
     ) -> tuple[list[CodeTree], list[str]]:
         """Implementations of `name` (the architect's first when it joins) and the used replies."""
         s = self.settings
+        samples = s.conquer_samples if samples is None else samples
         messages = conquer_messages(
             context_of(tree, name),
             self._stub(tree, name),
@@ -207,7 +227,7 @@ class FunCoderOptimizer(Optimizer):
         if s.include_architect and tree.functions[name].implemented:
             candidates.append(tree)
         replies = []
-        for reply in self._chat(messages, s.conquer_samples, s.conquer_temperature):
+        for reply in self._chat(messages, samples, s.conquer_temperature):
             try:
                 candidates.append(self._adopt(tree, reply, name))
                 replies.append(reply)
@@ -221,23 +241,80 @@ class FunCoderOptimizer(Optimizer):
         name: str,
         previous: str | None = None,
         feedback: str | None = None,
+        samples: int | None = None,
+        extra: list[CodeTree] | None = None,
     ) -> tuple[CodeTree, list[str]]:
-        """Sample implementations of `name`, pick one by consensus; returns (tree, ranked codes)."""
-        candidates, _ = self._sample(tree, name, previous, feedback)
-        return vote(self, tree, name, candidates)
+        """Sample implementations of `name`, pick one by consensus (among them and `extra`);
+        returns (tree, ranked codes)."""
+        candidates, _ = self._sample(tree, name, previous, feedback, samples)
+        return vote(self, tree, name, candidates + list(extra or []))
+
+    def _direct(self, tree: CodeTree) -> list[CodeTree]:
+        """The self-contained root sample (`direct`), when the root's draft calls new helpers."""
+        root = tree.functions[self.root]
+        if not (self.settings.direct and self.root not in self.given):
+            return []
+        if not any(c in tree.functions and c not in self.given for c in root.calls):
+            return []
+        base = self.prompt_tree.copy()
+        messages = conquer_messages(
+            context_of(base, self.root), self._stub(base, self.root), language=self.language
+        )
+        reply = self._chat(messages, 1, 0.0)[0]
+        try:
+            return [self._adopt(base, reply, self.root)]
+        except CodeParseError as exc:
+            self._bad("direct", str(exc))
+            return []
+
+    def _schedule(self, tree: CodeTree, names: list[str]) -> dict[str, int]:
+        """Samples per function of `names` (bottom-up, the root last) within the calls left.
+
+        Without a call limit every function gets `conquer_samples`. With one, the root's vote
+        (samples + its input call) and one repair round's samples are set aside first; helpers
+        are refined in order while the rest allows a full vote each, and a helper still a stub
+        gets at least one sample (it must be written). The root gets what remains, up to
+        `conquer_samples` (at least one).
+        """
+        s = self.settings
+        k = s.conquer_samples
+        plan = dict.fromkeys(names, k)
+        left = calls_left(self.ctx)
+        if left is None:
+            return plan
+        ask = 0 if self.view.whole_program or s.tests_per_function == 0 else 1
+        spare = left - (k + ask) - (k if s.repair else 0)
+        for name in names:
+            if name == self.root:
+                continue
+            if spare >= k + ask:
+                spare -= k + ask
+            elif not tree.functions[name].implemented:
+                plan[name] = 1
+                spare -= 1
+            else:
+                plan[name] = 0
+        if self.root in plan:
+            used = sum(n + (ask if n > 1 else 0) for f, n in plan.items() if f != self.root)
+            plan[self.root] = max(1, min(k, left - used - ask))
+        log.info("funcoder: %s calls left, samples per function %s", left, plan)
+        return plan
 
     # -- rounds ---------------------------------------------------------------------------------
     def _solve(self) -> list[str]:
         tree = self.prompt_tree.copy()
         self._partial = None
         tree = self._divide(tree, self.root, 0, set(self.given) | {self.root})
-        order = dependency_order(tree, self.root)
+        direct = self._direct(tree)
+        names = [n for n in dependency_order(tree, self.root) if self._conquers(tree, n)]
+        plan = self._schedule(tree, names)
         if self.view.whole_program:
-            return conquer_whole(self, tree, [n for n in order if self._conquers(tree, n)])
+            return conquer_whole(self, tree, names, plan, direct)
         ranked = [program_of(tree, self.root)]
-        for name in order:
-            if self._conquers(tree, name):
-                tree, ranked = self._conquer(tree, name)
+        for name in names:
+            if plan[name] > 0:
+                extra = direct if name == self.root else None
+                tree, ranked = self._conquer(tree, name, samples=plan[name], extra=extra)
         return ranked
 
     def _conquers(self, tree: CodeTree, name: str) -> bool:
@@ -257,8 +334,18 @@ class FunCoderOptimizer(Optimizer):
         if self.root not in tree.functions:
             tree = self.prompt_tree.copy()
         self._partial = tree
+        left = calls_left(self.ctx)
+        samples = (
+            self.settings.conquer_samples
+            if left is None
+            else max(1, min(self.settings.conquer_samples, left))
+        )
         _, ranked = self._conquer(
-            tree, self.root, previous=self.best["code"], feedback=self.best["feedback"]
+            tree,
+            self.root,
+            previous=self.best["code"],
+            feedback=self.best["feedback"],
+            samples=samples,
         )
         return ranked
 
@@ -319,6 +406,7 @@ class FunCoderOptimizer(Optimizer):
             "bad_answers": self.bad_answers,
             "sandbox_runs": self.sandbox_runs,
             "stopped": self.stopped,
+            "inputs": self.inputs,
             "rng": list(self.rng.getstate()[1]),
         }
 
@@ -334,6 +422,7 @@ class FunCoderOptimizer(Optimizer):
         self.bad_answers = int(state.get("bad_answers", 0))
         self.sandbox_runs = int(state.get("sandbox_runs", 0))
         self.stopped = state.get("stopped")
+        self.inputs = {k: list(v) for k, v in state.get("inputs", {}).items()}
         if state.get("rng"):
             self.rng.setstate((3, tuple(int(x) for x in state["rng"]), None))
 

@@ -21,12 +21,13 @@ __all__ = [
     "tests_messages",
 ]
 
-PROMPT_VERSION = "funcoder-1"
-PROMPT_VERSION_CPP = "funcoder-cpp-1"
+PROMPT_VERSION = "funcoder-2"
+PROMPT_VERSION_CPP = "funcoder-cpp-2"
 
 DIVIDE_SYSTEM = (
-    "You are an expert Python programmer. Implement the function the user gives. If it is "
-    "complex, you may call new helper functions: define each helper before it with its "
+    "You are an expert Python programmer. Implement the function the user gives. A simple "
+    "function needs no helper. If it is complex, you may call new helper functions that do "
+    "exactly what this problem needs: define each helper before it with its "
     "signature, a docstring and the body `raise NotImplementedError()`. Do not implement the "
     "helpers. Answer with one ```python code block."
 )
@@ -92,8 +93,9 @@ _MPI_RULES = (
 )
 
 DIVIDE_SYSTEM_CPP = (
-    "You are an expert C++ and MPI programmer. Implement the function the user gives. If it is "
-    "complex, you may call new helper functions: define each helper before it with its "
+    "You are an expert C++ and MPI programmer. Implement the function the user gives. A simple "
+    "function needs no helper. If it is complex, you may call new helper functions that do "
+    "exactly what this problem needs: define each helper before it with its "
     "signature, a comment saying what it does and the body `// TODO: implement this function`. "
     f"Do not implement the helpers. {_MPI_RULES} Answer with one ```cpp code block."
 )

@@ -17,14 +17,25 @@ if TYPE_CHECKING:
 __all__ = ["conquer_whole", "consensus_order", "vote"]
 
 
-def conquer_whole(gen: FunCoderOptimizer, tree: CodeTree, names: list[str]) -> list[str]:
-    """Whole-program consensus (mpi): sample every function bottom-up, keeping a provisional
-    pick (the architect's, else the first sample) so the program is whole; then vote
-    bottom-up, each candidate run with the winners so far in place."""
+def conquer_whole(
+    gen: FunCoderOptimizer,
+    tree: CodeTree,
+    names: list[str],
+    plan: dict[str, int] | None = None,
+    direct: list[CodeTree] | None = None,
+) -> list[str]:
+    """Whole-program consensus (mpi): sample every function bottom-up (`plan`: samples per
+    function, 0 keeps the divide's version), keeping a provisional pick (the architect's,
+    else the first sample) so the program is whole; then vote bottom-up, each candidate run
+    with the winners so far in place. `direct` (self-contained root programs) join the
+    root's vote."""
     drafts = []
     for name in names:
+        samples = (plan or {}).get(name, gen.settings.conquer_samples)
+        if samples <= 0:
+            continue
         architect = gen.settings.include_architect and tree.functions[name].implemented
-        candidates, replies = gen._sample(tree, name)
+        candidates, replies = gen._sample(tree, name, samples=samples)
         tree = candidates[0] if candidates else tree
         gen._partial = tree
         drafts.append((name, replies, architect))
@@ -32,6 +43,8 @@ def conquer_whole(gen: FunCoderOptimizer, tree: CodeTree, names: list[str]) -> l
     for name, replies, architect in drafts:
         candidates = [tree] if architect else []
         candidates += [gen._adopt(tree, reply, name) for reply in replies]
+        if name == gen.root:
+            candidates += list(direct or [])
         if candidates:
             tree, ranked = vote(gen, tree, name, candidates)
     return ranked
@@ -69,11 +82,16 @@ def consensus_order(
     whole = gen.view.whole_program
     inputs: list[str] = []
     if s.tests_per_function > 0 and not whole:
-        messages = tests_messages(gen._stub(tree, name), s.tests_per_function)
-        reply = gen._chat(messages, 1, s.tests_temperature, s.tests_max_tokens)[0]
-        inputs = parse_inputs(reply, name, s.tests_per_function)
+        stub = gen._stub(tree, name)
+        inputs = gen.inputs.get(stub, [])  # asked once per function, reused by later rounds
         if not inputs:
-            gen._bad("tests", f"no call of {name}() in the test-input answer")
+            messages = tests_messages(stub, s.tests_per_function)
+            reply = gen._chat(messages, 1, s.tests_temperature, s.tests_max_tokens)[0]
+            inputs = parse_inputs(reply, name, s.tests_per_function)
+            if inputs:
+                gen.inputs[stub] = inputs
+            else:
+                gen._bad("tests", f"no call of {name}() in the test-input answer")
     unique = list(dict.fromkeys(codes))
     index = {c: i for i, c in enumerate(unique)}
     rows: list[list[Outcome | None]] = [[] for _ in unique]

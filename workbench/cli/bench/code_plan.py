@@ -20,8 +20,10 @@ passes). Per call:
 - sandbox time per evaluation (`Rates.sandbox_s`): a Python test run 0.52 s (docker one-shot,
   bench/results/sandbox_latency.json); an MPI build + runs at np 1-4 ~2.6 s.
 
-Assumed (and checked against scripted runs): FunCoder's divide adds no helper (more helpers
-spend the same budget on smaller functions) and its candidates differ (`code` asks for inputs);
+Assumed (and checked against scripted runs): FunCoder's divide adds no helper (with helpers, its
+schedule keeps the same budget: each helper's divide call and the direct root sample are paid for
+by not refining helpers and by a smaller repair) and its candidates differ (`code` asks for inputs
+once per function; repair rounds reuse them);
 each `pgtd` rollout is a new program (one top-k call at the root; rollouts' alternatives make
 the other top-k lists free).
 """
@@ -287,9 +289,8 @@ def _funcoder_plan(
     if ask_inputs:
         steps.append(("tests", 1, test_inputs, min(comp, s.tests_max_tokens), vote_runs))
     first = sum(step[1] for step in steps)
-    round_ = [("conquer", s.conquer_samples, repair, comp, 0 if ask_inputs else vote_runs)]
-    if ask_inputs:
-        round_.append(("tests", 1, test_inputs, min(comp, s.tests_max_tokens), vote_runs))
+    # a repair round re-conquers the root; its test inputs were asked once and are reused
+    round_ = [("conquer", s.conquer_samples, repair, comp, vote_runs)]
     calls: list[PlannedCall] = []
     left, queue = budget, list(steps)
     while left > 0:

@@ -74,10 +74,12 @@ BENCH_GENERATORS: dict[str, BenchGenerator] = {
         note="5 calls: 5 samples at T=0.8, all evaluated",
     ),
     # FunCoder keeps 3 samples per function (+ the divide draft: a consensus of 4) and its
-    # test-input call; helpers are not divided again (max_depth 1). 9 calls, with no helper:
-    # divide + 3 conquer + inputs (5) and one full repair round (3 + 1); mpi (no input call):
-    # 1 + 3, then 3 + 2 repair samples. With a helper, `mpi` still completes its round (2 + 3
-    # + 3); `code` runs out before the root's input call, so the root keeps its divide draft.
+    # test-input call (asked once, reused by repairs); helpers are not divided again
+    # (max_depth 1). 9 calls, with no helper: divide + 3 conquer + inputs (5), then repair
+    # rounds of 3 and 1 samples; mpi (no input call): 1 + 3, then 3 + 2 repair samples. With
+    # helpers, FunCoder's schedule puts the root first: each helper's divide call (1) and the
+    # direct helper-free root sample (1) come first, the root votes (3 + inputs), helpers are
+    # refined only if a full repair round (3) still fits after that, and a repair gets the rest.
     "funcoder": BenchGenerator(
         "funcoder",
         {"conquer_samples": 3, "max_depth": 1},
