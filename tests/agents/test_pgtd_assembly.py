@@ -10,8 +10,7 @@ import pytest
 
 from workbench.agents.codetree import CodeTree
 from workbench.agents.pgtd import TokenModel, assemble_program, raw_program
-from workbench.agents.pgtd.llm import CodeReward
-from workbench.agents.view import MpiView, ProblemView, PythonView
+from workbench.agents.view import MpiView, ProblemView, PublicReward, PythonView
 from workbench.llm import ScriptedLLM
 from workbench.sandbox import LocalSandbox
 from workbench.tasks.code import problem_from_dict
@@ -238,7 +237,25 @@ def test_python_program_with_a_failing_example_assert_still_passes(
     local_sandbox: LocalSandbox,
 ) -> None:
     view = python_view()
-    reward = CodeReward(view.problem, local_sandbox)
+    reward = PublicReward(view, local_sandbox)
     text = PY_BODY + PY_ENDINGS["failing_assert_after"]
     assert reward(assemble_program(view, PY_PROMPT, text)) == 1.0
     assert reward(raw_program(PY_PROMPT, text)) == 0.0  # kept as written it dies on import
+
+
+def test_without_public_tests_a_program_that_loads_earns_the_full_reward(
+    local_sandbox: LocalSandbox,
+) -> None:
+    """PG-TD's reward (the view's public run) when the problem has no public tests (no
+    examples in its docstring either): the harness checks that the program loads (one
+    `loads` test); one that fails on import earns nothing."""
+    prompt = 'def twice(x: int) -> int:\n    """Two times x."""\n'
+    problem = problem_from_dict({"task_id": "t", "entry_point": "twice", "prompt": prompt})
+    view = PythonView(problem)
+    reward = PublicReward(view, local_sandbox)
+    assert view.examples == []
+    assert reward(prompt + "    return 2 * x\n") == 1.0
+    assert reward(prompt + "    return 2 * x\n\nraise RuntimeError('at import')\n") == 0.0
+    assert reward(prompt + "    return {\n") == 0.0  # a syntax error
+    (run,) = view.run_public([prompt + "    return 2 * x\n"], local_sandbox, 5.0)
+    assert run.pass_rate == 1.0 and run.passed == [True]

@@ -1,7 +1,7 @@
 """PG-TD: planning-guided token-level tree search, and the `pgtd` generator built on it.
 
-The pure search (`SearchTree`, `PGTDSearch`) takes plain callables; `llm.TokenModel` and
-`llm.CodeReward` adapt an `LLMClient` and the code harness to them; `assembly.assemble_program`
+The pure search (`SearchTree`, `PGTDSearch`) takes plain callables; `llm.TokenModel` adapts an
+`LLMClient` to them and the problem view's `PublicReward` the harness; `assembly.assemble_program`
 turns a rollout's text into the program the `sample` generator would build from the same code;
 `PGTDOptimizer` runs the search on the loop. Importing this package registers the optimizer
 name ``pgtd``.
@@ -11,7 +11,7 @@ from typing import Any
 
 from workbench.agents.pgtd.assembly import assemble_program, raw_program
 from workbench.agents.pgtd.cache import PrefixIndex
-from workbench.agents.pgtd.llm import CodeReward, TokenModel
+from workbench.agents.pgtd.llm import TokenModel
 from workbench.agents.pgtd.optimizer import PGTDOptimizer, PGTDSettings
 from workbench.agents.pgtd.prompts import PROMPT_VERSION
 from workbench.agents.pgtd.search import PGTDSearch, SearchResult
@@ -35,7 +35,6 @@ register_optimizer("pgtd", _factory)
 
 __all__ = [
     "PROMPT_VERSION",
-    "CodeReward",
     "Counters",
     "Node",
     "PGTDOptimizer",

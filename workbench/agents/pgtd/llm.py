@@ -28,7 +28,6 @@ from workbench.llm import LLMClient, TokenLogprob
 
 __all__ = [
     "EOS_CANDIDATES",
-    "CodeReward",
     "TokenModel",
     "apply_chat_template",
     "find_eos_ids",
@@ -259,46 +258,6 @@ class TokenModel:
         if not got:
             raise EndpointError(f"the endpoint offered no next token: {NO_PREFIX_HINT}")
         return got
-
-
-@dataclass
-class CodeReward:
-    """reward(program) = public-test pass rate in the sandbox (the core caches per program).
-
-    Args:
-        problem: a `workbench.tasks.code.CodeProblem`.
-        sandbox: a `workbench.sandbox.Sandbox`.
-        tests: which tests give the reward (``public``: the generator must not see hidden ones).
-        test_timeout_s: per-test time limit (the task's).
-    """
-
-    problem: Any
-    sandbox: Any
-    tests: str = "public"
-    test_timeout_s: float = 5.0
-    runs: int = 0
-    seconds: float = 0.0
-
-    def __call__(self, program: str) -> float:
-        import time
-
-        from workbench.tasks.code import evaluate_code
-
-        if not program.strip():
-            return 0.0
-        started = time.monotonic()
-        result = evaluate_code(
-            self.problem,
-            program,
-            self.sandbox,
-            tests=self.tests,
-            test_timeout_s=self.test_timeout_s,
-        )
-        self.runs += 1
-        self.seconds += time.monotonic() - started
-        if not result.tests:  # no public tests: a program that loads is all we can ask
-            return 1.0 if result.status == "ok" and result.load_error is None else 0.0
-        return float(result.pass_rate)
 
 
 def require_problem(task: Any) -> Any:

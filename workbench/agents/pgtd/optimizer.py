@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.agents.pgtd.assembly import assemble_program
-from workbench.agents.pgtd.llm import CodeReward, TokenModel, apply_chat_template, find_eos_ids
+from workbench.agents.pgtd.llm import TokenModel, apply_chat_template, find_eos_ids
 from workbench.agents.pgtd.prompts import (
     PROMPT_VERSION,
     PROMPT_VERSION_CPP,
@@ -153,7 +153,7 @@ class PGTDOptimizer(Optimizer):
         self.search: PGTDSearch | None = None
         self.model: TokenModel | None = None
         self.recorder: _Recorded | None = None
-        self.reward: CodeReward | PublicReward | None = None
+        self.reward: PublicReward | None = None
         self.prompt_ids: list[int] | None = None
         self.eos_ids: list[int] = []
         self.template = ""
@@ -219,10 +219,8 @@ class PGTDOptimizer(Optimizer):
         self.model = model
         self.recorder = _Recorded(model, len(self.prompt_ids))
         timeout = float(getattr(self.ctx.task, "test_timeout_s", 5.0))
-        if self.view.kind == "code":  # the Python path as it always was
-            self.reward = CodeReward(self.problem, None, test_timeout_s=timeout)
-        else:  # mpi: share of rank counts that validated (`MpiView.run_public`)
-            self.reward = PublicReward(self.view, None, test_timeout_s=timeout)
+        # the public pass rate (`code`) or the share of rank counts that validated (`mpi`)
+        self.reward = PublicReward(self.view, None, test_timeout_s=timeout)
         self.search = PGTDSearch(
             self.prompt_ids,
             topk=self.recorder.topk,
