@@ -4,7 +4,6 @@ Structure, not quality: the tiny model is not expected to solve it."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,17 @@ import pytest
 import yaml
 
 from tests.agents.scripted_mpi import tiny_problem
+from tests.codegen.real_model_run import optimize_on_real_model
 from tests.fixtures.needs import missing
-from tests.loop.helpers import cli, events, run_dirs
+from workbench.agents.funcoder.prompts import PROMPT_VERSION_CPP as FUNCODER_CPP
+from workbench.agents.pgtd.prompts import PROMPT_VERSION_CPP as PGTD_CPP
+from workbench.agents.sample.prompts import PROMPT_VERSION_CPP as SAMPLE_CPP
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
+
+CPP_PROMPTS = {"sample": SAMPLE_CPP, "funcoder": FUNCODER_CPP, "pgtd": PGTD_CPP}
 
 # shipped task -> (settings overrides for a 135M model on 1 thread, LLM-call budget)
 CASES: dict[str, tuple[dict[str, Any], int]] = {
@@ -46,25 +50,14 @@ def test_shipped_mpi_task_runs_with_the_test_model(
     task["sandbox"] = {"backend": "local"}
     task["mpi"] = {"problem": "./tiny_dot"}
     tiny_problem(tmp_path)
-    path = tmp_path / "task.yaml"
-    path.write_text(yaml.safe_dump(task, sort_keys=False), encoding="utf-8")
-
-    assert cli(["optimize", str(path), "--runs-dir", str(tmp_path / "runs")]) == 0
-
-    (run,) = run_dirs(tmp_path / "runs")
-    for name in ("events.jsonl", "summary.json", "store.sqlite"):
-        assert (run / name).is_file(), name
-    log = events(run)
-    llm_calls = [e for e in log if e["type"] == "llm_call"]
-    proposals = [e for e in log if e["type"] == "proposal"]
-    evaluations = [e for e in log if e["type"] == "evaluation"]
+    summary, log = optimize_on_real_model(tmp_path, task)
+    llm_calls, proposals = log.get("llm_call", []), log.get("proposal", [])
+    evaluations = log.get("evaluation", [])
     assert 1 <= len(llm_calls) <= calls
-    summary = json.loads((run / "summary.json").read_text())
     # a tiny model may spend the budget before a whole program exists; otherwise it was judged
     assert proposals or summary["stop_reason"].startswith("budget")
     assert len(evaluations) == len(proposals)
-    assert all(p["meta"]["prompt_version"].endswith("cpp-1") for p in proposals)
+    assert all(p["meta"]["prompt_version"] == CPP_PROMPTS[optimizer] for p in proposals)
     for e in evaluations:  # every program was judged by the MPI harness
         assert "np_pass_rate" in e["scores"] and 0.0 <= e["scores"]["np_pass_rate"] <= 1.0
     assert summary["optimizer"] == optimizer and summary["finished"]
-    assert summary["llm"]["calls"] == len(llm_calls) <= calls

@@ -1,6 +1,6 @@
 """Shared set-up of the agents' end-to-end runs on the CI model (``make_llm_client``).
 
-Not a test module: ``test_funcoder_llm.py`` and ``test_sample_llm.py`` import it.
+Not a test module: the ``*_llm.py`` tests of the generators import it.
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from tests.loop.helpers import cli, events, run_dirs
 from workbench.runs import start_run
 
 
@@ -46,3 +49,26 @@ def run_on_real_model(
     logged = sum(e["type"] == "llm_call" for e in events)
     assert logged == calls, f"{logged} llm_call events for {calls} calls"
     return summary, events
+
+
+def optimize_on_real_model(
+    tmp_path: Path, task: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """Write ``task`` (a task file as a dict, its ``llm:`` the test endpoint) and run it through
+    ``workbench optimize``; check the exit status and the run's files.
+
+    Returns:
+        The run's ``summary.json``, and its events by type (``llm_call``, ``proposal``, ...).
+    """
+    path = tmp_path / "task.yaml"
+    path.write_text(yaml.safe_dump(task, sort_keys=False), encoding="utf-8")
+    assert cli(["optimize", str(path), "--runs-dir", str(tmp_path / "runs")]) == 0
+    (run,) = run_dirs(tmp_path / "runs")
+    for name in ("events.jsonl", "summary.json", "store.sqlite"):
+        assert (run / name).is_file(), f"the run wrote no {name}"
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for event in events(run):
+        by_type.setdefault(event["type"], []).append(event)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["llm"]["calls"] == len(by_type.get("llm_call", []))
+    return summary, by_type

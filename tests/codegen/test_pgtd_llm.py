@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 import workbench.agents.pgtd  # noqa: F401  (registers the `pgtd` optimizer)
-from tests.loop.helpers import cli, events, run_dirs
+from tests.codegen.real_model_run import optimize_on_real_model
 from workbench.agents.pgtd.optimizer import PGTDOptimizer
 from workbench.agents.pgtd.prompts import PROMPT_VERSION
 from workbench.llm import LLMClient
@@ -78,23 +77,12 @@ def test_workbench_optimize_runs_pgtd_on_a_code_task(
         "seed": 0,
         "code": {"problem": {k: v for k, v in PROBLEM.items() if k != "task_id"}},
     }
-    path = tmp_path / "task.yaml"
-    path.write_text(yaml.safe_dump(task, sort_keys=False), encoding="utf-8")
-
-    assert cli(["optimize", str(path), "--runs-dir", str(tmp_path / "runs")]) == 0
-
-    (run,) = run_dirs(tmp_path / "runs")
-    for name in ("events.jsonl", "summary.json", "store.sqlite"):
-        assert (run / name).is_file(), name
-    log = events(run)
-    calls = [e for e in log if e["type"] == "llm_call"]
-    proposals = [e for e in log if e["type"] == "proposal"]
-    evaluations = [e for e in log if e["type"] == "evaluation"]
+    summary, log = optimize_on_real_model(tmp_path, task)
+    calls, proposals = log.get("llm_call", []), log.get("proposal", [])
+    evaluations = log.get("evaluation", [])
     assert 1 <= len(calls) <= 12
     assert all(e["kind"] == "complete" for e in calls)
     assert proposals and all(p["meta"]["prompt_version"] == PROMPT_VERSION for p in proposals)
     assert len(evaluations) == len(proposals)
     assert all("public_pass_rate" in e["scores"] for e in evaluations if e["status"] == "ok")
-    summary = json.loads((run / "summary.json").read_text())
     assert summary["optimizer"] == "pgtd" and summary["finished"]
-    assert summary["llm"]["calls"] == len(calls)
