@@ -162,10 +162,10 @@ def test_funcoder_divides_conquers_and_votes_through_the_driver(
     # (firm-test penalty), the two right ones agree on PASS at every np
     assert helper["candidates"] == 3 and helper["inputs"] == 0
     assert helper["scores"][0] < -1000 and helper["best"] in (1, 2)
-    # the architect's root and the direct (helper-free) sample join: 5 candidates; the
-    # remainder-dropping ones (sample 0, the direct one) lose
-    assert root["candidates"] == 5 and root["best"] not in (1, 4)
-    assert root["scores"][1] < -1000 and root["scores"][4] < -1000
+    # the architect's root, the direct (helper-free) sample, then the 3 samples: 5
+    # candidates; the remainder-dropping ones (the direct one, sample 0) lose
+    assert root["candidates"] == 5 and root["best"] not in (1, 2)
+    assert root["scores"][1] < -1000 and root["scores"][2] < -1000
     (evaluation,) = events(result, "evaluation")
     assert evaluation["scores"]["passed"] == 1.0
     assert meta["llm_calls"] == len(asked) == 8  # 1 divide + 1 direct + 3 + 3 conquer samples

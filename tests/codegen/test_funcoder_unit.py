@@ -244,7 +244,7 @@ def test_state_resumes_in_a_fresh_optimizer(local_sandbox: Sandbox) -> None:
     opt.observe([Evaluation(cand.id, "ok", {"public_pass_rate": 0.0}, "public_pass_rate")])
     fresh = FunCoderOptimizer(ctx, {"conquer_samples": 3}, sandbox=local_sandbox)
     fresh.load_state(json.loads(json.dumps(opt.state())))
-    assert fresh.best == opt.best and fresh.count == 1 and fresh.rng.random() == opt.rng.random()
+    assert fresh.best == opt.best and fresh.count == 1 and fresh.inputs == opt.inputs
     (again,) = fresh.propose(1)
     assert again.id != cand.id and again.meta["mode"] == "repair"
 
@@ -302,10 +302,10 @@ def test_tight_budget_gives_the_root_its_vote_before_refining_helpers(
     assert "conquer-is_prime" not in script.seen and "tests-is_prime" not in script.seen
     assert script.seen.count("conquer-count_primes") == 3
     (vote,) = cand.meta["consensus"]
-    # the architect's root and the 3 samples use the wrong helper (identical programs), and
-    # the direct one: 5 candidates, 3 model-written inputs
+    # the architect's root, the direct one, then the 3 samples, which use the wrong helper
+    # like the architect (identical programs): 5 candidates, 3 model-written inputs
     assert vote["function"] == "count_primes" and vote["candidates"] == 5
-    assert vote["inputs"] == 3 and vote["best"] == 4 and cand.meta["mode"] == "solve"
+    assert vote["inputs"] == 3 and vote["best"] == 1 and cand.meta["mode"] == "solve"
     assert "def is_prime" not in cand.payload["code"] and "range(2, n + 1)" in cand.payload["code"]
     assert budget.spent.calls == 7 == cand.meta["llm_calls"]  # 2 left for a repair round
 
@@ -372,3 +372,30 @@ def test_test_inputs_are_asked_once_and_reused_by_the_repair_round(
     assert seen.count("tests") == 1 and seen.count("repair") == 3
     (vote,) = second.meta["consensus"]
     assert vote["inputs"] == 3 and "range(2, n + 1)" in second.payload["code"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_tie_goes_to_the_divide_draft_whatever_the_seed(
+    local_sandbox: Sandbox, seed: int
+) -> None:
+    """The draft and the samples agree on every model-written input and pass the public test,
+    but differ where nobody looked (n = 1): the draft, the lowest-temperature answer, wins."""
+    count = "sum(1 for k in range(2, n + 1) if all(k % d for d in range(2, k)))"
+    draft = f"return {count}"
+    samples = [f"return {wrong} if n == 1 else {count}" for wrong in (5, 7, 9)]
+
+    def model(request: ChatRequest) -> str:
+        system = request.messages[0]["content"]
+        if system in (DIVIDE_SYSTEM, CONQUER_SYSTEM):
+            body = draft if system == DIVIDE_SYSTEM else samples[request.sample_index % 3]
+            return f"```python\ndef count_primes(n: int) -> int:\n    {body}\n```"
+        return "```python\ncount_primes(10)\ncount_primes(2)\ncount_primes(30)\n```"
+
+    task = build_task(parse_task_text(TASK, REPO, source="t.yaml"))
+    llm = ScriptedLLM(model)
+    ctx = OptimizerContext(task=task, seed=seed, make_llm=lambda **_: llm)
+    opt = FunCoderOptimizer(ctx, {"conquer_samples": 3}, sandbox=local_sandbox)
+    (cand,) = opt.propose(1)
+    (vote,) = cand.meta["consensus"]
+    assert vote["candidates"] == 4 and len(set(vote["scores"])) == 1  # a four-way tie
+    assert vote["best"] == 0 and "if n == 1" not in cand.payload["code"]

@@ -9,7 +9,11 @@ One `propose` runs the whole method on the problem (cometeme/funcoder ``FunCoder
    its implemented helpers; the divide draft joins them (`include_architect`).
 3. *Functional consensus*: the model writes test INPUTS for the function (one call); every
    candidate runs on every input in the sandbox (`run_matrix`); `select_consensus` keeps the one
-   the others agree with most (crash -100, failed firm test -10000). At the root, the
+   the others agree with most (crash -100, failed firm test -10000). A tie goes to the
+   candidate drawn at the lowest temperature: the divide draft, then the direct sample (below),
+   then the samples in order (the anchor draws at random; candidates that agree on every input
+   can still differ elsewhere, and the model's most likely answer is the better bet). At the
+   root, the
    problem's public tests (the docstring's examples) are the firm unit tests.
 
 Two adaptations for a call budget and small models (each a setting):
@@ -46,7 +50,6 @@ among those failing alike, the behaviour most candidates share wins.
 from __future__ import annotations
 
 import logging
-import random
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -123,7 +126,6 @@ class FunCoderOptimizer(Optimizer):
         self.root = self.view.entry
         self.prompt_tree = self.view.prompt_tree()
         self.given = {n for n, f in self.prompt_tree.functions.items() if f.implemented}
-        self.rng = random.Random(ctx.seed)
         self._sandbox, self._own_sandbox = sandbox, False
         self.count = 0
         self.round = 0
@@ -212,8 +214,10 @@ class FunCoderOptimizer(Optimizer):
         previous: str | None = None,
         feedback: str | None = None,
         samples: int | None = None,
+        extra: list[CodeTree] | None = None,
     ) -> tuple[list[CodeTree], list[str]]:
-        """Implementations of `name` (the architect's first when it joins) and the used replies."""
+        """Implementations of `name` and the used replies; the candidates in tie-break order:
+        the architect's (when it joins), `extra` (the direct sample), then the samples."""
         s = self.settings
         samples = s.conquer_samples if samples is None else samples
         messages = conquer_messages(
@@ -226,6 +230,7 @@ class FunCoderOptimizer(Optimizer):
         candidates: list[CodeTree] = []
         if s.include_architect and tree.functions[name].implemented:
             candidates.append(tree)
+        candidates += list(extra or [])
         replies = []
         for reply in self._chat(messages, samples, s.conquer_temperature):
             try:
@@ -246,8 +251,8 @@ class FunCoderOptimizer(Optimizer):
     ) -> tuple[CodeTree, list[str]]:
         """Sample implementations of `name`, pick one by consensus (among them and `extra`);
         returns (tree, ranked codes)."""
-        candidates, _ = self._sample(tree, name, previous, feedback, samples)
-        return vote(self, tree, name, candidates + list(extra or []))
+        candidates, _ = self._sample(tree, name, previous, feedback, samples, extra)
+        return vote(self, tree, name, candidates)
 
     def _direct(self, tree: CodeTree) -> list[CodeTree]:
         """The self-contained root sample (`direct`), when the root's draft calls new helpers."""
@@ -407,7 +412,6 @@ class FunCoderOptimizer(Optimizer):
             "sandbox_runs": self.sandbox_runs,
             "stopped": self.stopped,
             "inputs": self.inputs,
-            "rng": list(self.rng.getstate()[1]),
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -423,8 +427,6 @@ class FunCoderOptimizer(Optimizer):
         self.sandbox_runs = int(state.get("sandbox_runs", 0))
         self.stopped = state.get("stopped")
         self.inputs = {k: list(v) for k, v in state.get("inputs", {}).items()}
-        if state.get("rng"):
-            self.rng.setstate((3, tuple(int(x) for x in state["rng"]), None))
 
     def close(self) -> None:
         """Close the sandbox this generator opened for itself."""

@@ -41,10 +41,10 @@ def conquer_whole(
         drafts.append((name, replies, architect))
     ranked = [program_of(tree, gen.root)]
     for name, replies, architect in drafts:
-        candidates = [tree] if architect else []
-        candidates += [gen._adopt(tree, reply, name) for reply in replies]
+        candidates = [tree] if architect else []  # in tie-break order (see `consensus_order`)
         if name == gen.root:
             candidates += list(direct or [])
+        candidates += [gen._adopt(tree, reply, name) for reply in replies]
         if candidates:
             tree, ranked = vote(gen, tree, name, candidates)
     return ranked
@@ -70,7 +70,8 @@ def vote(
 def consensus_order(
     gen: FunCoderOptimizer, name: str, tree: CodeTree, codes: list[str]
 ) -> list[int]:
-    """Indices of `codes` ordered by functional-consensus score (winner first).
+    """Indices of `codes` ordered by functional-consensus score (winner first; a tie goes to
+    the earlier candidate: the callers list the lowest-temperature ones first).
 
     Python: the model writes inputs of `name`, every candidate runs on each; at the root
     the public tests are firm tests. MPI (`ProblemView.whole_program`): every candidate
@@ -115,7 +116,7 @@ def consensus_order(
             rows = [[Outcome.from_dict(o) for o in r.outcomes] for r in runs]
     per_code = [rows[index[c]] for c in codes]
     per_firm = [firm[index[c]] for c in codes] if firm is not None else None
-    result = select_consensus(per_code, per_firm, seed=gen.rng)
+    result = select_consensus(per_code, per_firm, seed=None)  # a tie: the first candidate
     rest = sorted(
         (i for i in range(len(codes)) if i != result.best), key=lambda i: -result.scores[i]
     )
