@@ -13,8 +13,7 @@ One `propose` runs the whole method on the problem (cometeme/funcoder ``FunCoder
    candidate drawn at the lowest temperature: the divide draft, then the direct sample (below),
    then the samples in order (the anchor draws at random; candidates that agree on every input
    can still differ elsewhere, and the model's most likely answer is the better bet). At the
-   root, the
-   problem's public tests (the docstring's examples) are the firm unit tests.
+   root, the problem's public tests (the docstring's examples) are the firm unit tests.
 
 Two adaptations for a call budget and small models (each a setting):
 
@@ -288,19 +287,19 @@ class FunCoderOptimizer(Optimizer):
         if left is None:
             return plan
         ask = 0 if self.view.whole_program or s.tests_per_function == 0 else 1
-        spare = left - (k + ask) - (k if s.repair else 0)
+        reserve = (k + ask) + (k if s.repair else 0)  # the root's vote and one repair round
+        used = 0  # by the helpers
         for name in names:
             if name == self.root:
                 continue
-            if spare >= k + ask:
-                spare -= k + ask
+            if left - reserve - used >= k + ask:
+                used += k + ask
             elif not tree.functions[name].implemented:
                 plan[name] = 1
-                spare -= 1
+                used += 1
             else:
                 plan[name] = 0
         if self.root in plan:
-            used = sum(n + (ask if n > 1 else 0) for f, n in plan.items() if f != self.root)
             plan[self.root] = max(1, min(k, left - used - ask))
         log.info("funcoder: %s calls left, samples per function %s", left, plan)
         return plan
@@ -339,18 +338,9 @@ class FunCoderOptimizer(Optimizer):
         if self.root not in tree.functions:
             tree = self.prompt_tree.copy()
         self._partial = tree
-        left = calls_left(self.ctx)
-        samples = (
-            self.settings.conquer_samples
-            if left is None
-            else max(1, min(self.settings.conquer_samples, left))
-        )
+        # `_chat` draws as many samples as the calls left allow
         _, ranked = self._conquer(
-            tree,
-            self.root,
-            previous=self.best["code"],
-            feedback=self.best["feedback"],
-            samples=samples,
+            tree, self.root, previous=self.best["code"], feedback=self.best["feedback"]
         )
         return ranked
 
