@@ -89,6 +89,10 @@ def test_out_of_space_and_duplicates_are_rejected_reasked_then_fall_back(tmp_pat
     assert reask[-2]["role"] == "assistant" and "were rejected" in reask[-1]["content"]
     assert "drop: outside" in reask[-1]["content"] and "already evaluated" in reask[-1]["content"]
     assert s.clipped == 0
+    why = cands[0].meta["step_rejections"]  # the run log says what was rejected, and why
+    assert cands[0].meta["step_rejected"] == len(why) == 4
+    assert sum("drop: outside" in w for w in why) == 2
+    assert sum("already evaluated" in w for w in why) == 2
     keys = _keys(opt)
     assert len(keys) == len(set(keys))
     opt.close()

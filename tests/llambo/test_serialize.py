@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 
@@ -66,8 +67,10 @@ def test_every_type_round_trips_through_the_prompt_text() -> None:
 
 def test_values_keep_three_significant_digits_and_near_zero_survives() -> None:
     assert snap(0.000123456789, SPACE["lin"]) == 0.000123
-    assert format_value(1.23456789e-7, SPACE["tiny"]) == "1.23e-07"
-    assert format_value(0.000123456789, SPACE["logf"]) == "1.23e-04"
+    assert format_value(1.23456789e-7, SPACE["tiny"]) == "1.23e-7"
+    assert format_value(0.000123456789, SPACE["logf"]) == "1.23e-4"
+    assert format_value(48.2345, SPACE["wide"]) == "48.2"  # plain in [1e-3, 1e4)
+    assert format_value(0.001, SPACE["wide"]) == "0.001"
     assert format_value(0.41234, SPACE["lin"]) == "0.412"
     assert snap(0.3000001, SPACE["stepf"]) == pytest.approx(0.3)
     assert format_value(None, SPACE["cat"]) == "null" and format_value(True, SPACE["cat"]) == "true"
@@ -77,8 +80,9 @@ def test_values_keep_three_significant_digits_and_near_zero_survives() -> None:
 def test_range_lines_never_collapse() -> None:
     text = describe_space(SPACE)
     assert "- lin: float, in [0, 0.5]" in text
-    assert "- tiny: float, in [0, 1e-06]" in text
-    assert "- logf: float, log scale, in [1e-04, 1e-03]" in text
+    assert "- tiny: float, in [0, 1e-6]" in text
+    assert "- logf: float, log scale, in [1e-4, 0.001]" in text
+    assert "- wide: float, log scale, in [1e-5, 10]" in text
     assert "- i: integer, in [1, 15]" in text
     assert "- istep: integer, step 8, in [8, 64]" in text
     assert '- cat: one of ["a", null, 1, true, 2.5]' in text
@@ -109,6 +113,23 @@ def test_missing_parameter_and_non_object_are_rejected() -> None:
     del base["i"]
     assert check_config(base, SPACE) == (None, "i: missing")
     assert check_config([1, 2], SPACE)[0] is None
+
+
+# llama.cpp's grammar for a JSON number (common/json-schema-to-grammar.cpp): an exponent is an
+# integer without leading zeros, so Python's "1e-04" is a number a constrained model cannot write
+_INTEGRAL = r"(0|[1-9][0-9]{0,15})"
+_GRAMMAR_NUMBER = re.compile(rf"-?{_INTEGRAL}(\.[0-9]{{1,16}})?([eE][-+]?{_INTEGRAL})?")
+
+
+def test_every_number_shown_can_be_written_back_under_the_json_grammar() -> None:
+    rng = random.Random(6)
+    shown = [describe_space(SPACE)]
+    for _ in range(300):
+        shown.append(config_row(snap_config(_random(rng), SPACE), SPACE))
+    numbers = re.findall(r"-?\d[\d.]*(?:[eE][-+]?\d+)?", "\n".join(shown))
+    assert any("e-" in n for n in numbers) and any("." in n for n in numbers)
+    bad = sorted({n for n in numbers if not _GRAMMAR_NUMBER.fullmatch(n)})
+    assert not bad, bad[:10]
 
 
 def test_every_type_round_trips_through_an_answer_row() -> None:

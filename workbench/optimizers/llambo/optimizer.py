@@ -256,12 +256,15 @@ class LlamboOptimizer(Optimizer):
                 "step_prompt_tokens": step.prompt_tokens,
                 "step_completion_tokens": step.completion_tokens,
                 "step_rejected": len(step.rejected),
+                "step_rejections": step.rejected[:8],
                 "tpe_share": round(share, 3),
             }
             out.append(Candidate(id=cid, payload={"params": dict(trial.params)}, meta=meta))
         self.sampler.queue.clear()
         self.stats.max_step_calls = max(self.stats.max_step_calls, step.calls)
         log.info("llambo step: %d calls, %d tokens, %s", step.calls, step.tokens, self.stats)
+        for why in step.rejected:
+            log.info("llambo rejected %s", why)
         return out
 
     def observe(self, evaluations: list[Evaluation]) -> None:

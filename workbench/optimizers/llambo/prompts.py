@@ -38,7 +38,7 @@ __all__ = [
     "warm_start_messages",
 ]
 
-PROMPT_VERSION = "llambo-2026-11-28.5"
+PROMPT_VERSION = "llambo-2026-11-28.6"
 
 
 @dataclass

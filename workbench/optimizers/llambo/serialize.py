@@ -1,12 +1,13 @@
 """Text forms of configurations and search spaces, and the answer schemas built from a space.
 
-Every value shown to the model is *canonical*: floats keep 3 significant digits (log-scaled ones
-in scientific notation; every digit is a token, and the model writes at ~26 tokens/s on 2
-cores), ints are ints, categoricals are JSON. `snap` maps any value to its
+Every value shown to the model is *canonical*: floats keep 3 significant digits (every digit is
+a token, and the model writes at ~26 tokens/s on 2 cores), as plain decimals in [1e-3, 1e4) and
+in scientific notation outside, always in the form llama.cpp's JSON grammar lets the model write
+back (`_number`); ints are ints, categoricals are JSON. `snap` maps any value to its
 canonical form, so `parse_config(config_text(c)) == snap_config(c)` and two configurations that
 print the same are the same configuration (the dedupe key). In prompts and answers a
 configuration is a *row*: a JSON array of its values in the space's parameter order (the column
-names are given once, in the stable prompt prefix), e.g. ``[7, 0.412, 1.2e-04, "tanh"]``.
+names are given once, in the stable prompt prefix), e.g. ``[7, 0.412, 1.2e-4, "tanh"]``.
 Ranges print with the same rule, so a range such as [0, 0.5] never collapses to [0, 0]
 (research/llambo.md §1, weakness 5).
 
@@ -14,13 +15,14 @@ Example:
     >>> from workbench.tasks.hpo import FloatParam
     >>> p = FloatParam(type="float", low=1e-4, high=1e-3, log=True)
     >>> format_value(0.000123456789, p), describe_param("gamma", p)
-    ('1.23e-04', '- gamma: float, log scale, in [1e-04, 1e-03]')
+    ('1.23e-4', '- gamma: float, log scale, in [1e-4, 0.001]')
 """
 
 from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -48,10 +50,24 @@ def _sci(v: float) -> str:
     return f"{v:.{DIGITS - 1}e}"
 
 
+def _number(text: str) -> str:
+    """A float's text as the model is shown it and can write it back.
+
+    Plain decimals in [1e-3, 1e4) (``48.2``, ``0.0123``), scientific notation outside with an
+    exponent free of leading zeros (``2.79e-4``, not Python's ``2.79e-04``). llama.cpp's JSON
+    grammar reads an exponent as an integer that cannot start with 0: a model shown
+    ``e-04`` and held to that grammar cannot copy it and drops the exponent (``2.79``),
+    which put every row of the log-scale spaces outside them.
+    """
+    d = Decimal(text).normalize()
+    if d == 0:
+        return "0"
+    return format(d, "f" if Decimal("1e-3") <= abs(d) < Decimal("1e4") else "e")
+
+
 def _short(v: float) -> str:
     """Bounds: shortest text that parses back to the same float."""
-    text = repr(float(v))
-    return text[:-2] if text.endswith(".0") else text
+    return _number(repr(float(v)))
 
 
 def snap(value: Any, spec: Any) -> Any:
@@ -98,10 +114,7 @@ def format_value(value: Any, spec: Any) -> str:
         return json.dumps(value)
     if spec.type == "int":
         return str(int(value))
-    v = float(value)
-    if spec.log or (v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6)):
-        return _sci(v)
-    return f"{v:.{DIGITS}g}"
+    return _number(_sci(float(value)))
 
 
 def snap_config(config: dict[str, Any], space: dict[str, Any]) -> dict[str, Any]:
@@ -136,7 +149,7 @@ def config_key(config: dict[str, Any], space: dict[str, Any]) -> str:
 
 
 def config_row(config: dict[str, Any], space: dict[str, Any]) -> str:
-    """``[1, 1.00e-04, "a"]``: the values in the space's parameter order (valid JSON)."""
+    """``[1, 1e-4, "a"]``: the values in the space's parameter order (valid JSON)."""
     return "[" + ", ".join(format_value(config[n], spec) for n, spec in space.items()) + "]"
 
 
@@ -179,7 +192,7 @@ def clip_row(row: Any, space: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def config_text(config: dict[str, Any], space: dict[str, Any]) -> str:
-    """``{"a": 1, "b": 1.00000e-04}`` in the space's parameter order (valid JSON)."""
+    """``{"a": 1, "b": 1e-4}`` in the space's parameter order (valid JSON)."""
     parts = [
         f"{json.dumps(name)}: {format_value(config[name], spec)}" for name, spec in space.items()
     ]
@@ -203,12 +216,9 @@ def describe_param(name: str, spec: Any) -> str:
         scale = ", log scale" if spec.log else ""
         step = f", step {spec.step}" if spec.step != 1 else ""
         return f"- {name}: integer{scale}{step}, in [{spec.low}, {spec.high}]"
-    fmt = _sci if spec.log else _short
     scale = ", log scale" if spec.log else ""
     step = f", step {_short(spec.step)}" if spec.step else ""
-    lo, hi = (
-        f"{v:.0e}" if spec.log and float(f"{v:.0e}") == v else fmt(v) for v in (spec.low, spec.high)
-    )
+    lo, hi = (_short(v) for v in (spec.low, spec.high))
     return f"- {name}: float{scale}{step}, in [{lo}, {hi}]"
 
 
