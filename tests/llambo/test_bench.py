@@ -85,18 +85,22 @@ def test_run_one_starts_every_optimizer_from_the_same_initial_points(tmp_path: P
     task = load_suite(["dt-wine"])[0]
     llm = ScriptedLLM(good_script(0, tree_config))
     records = {
-        name: run_one(task, name, 0, 8, tmp_path / name, shared_llm=llm)
+        name: run_one(task, name, 0, 10, tmp_path / name, shared_llm=llm)
         for name in ("random", "llambo")
     }
     inits = initial_configs(task, 0)
     for name, rec in records.items():
-        assert len(rec.losses) == 8 and all(math.isfinite(x) for x in rec.losses)
+        assert len(rec.losses) == 10 and all(math.isfinite(x) for x in rec.losses)
         (run,) = (tmp_path / name).iterdir()
         storage = f"sqlite:///{run / 'optuna.sqlite'}"
         study = optuna.load_study(study_name=run.name, storage=storage)
         trials = sorted(study.get_trials(), key=lambda t: t.number)
         assert [t.params for t in trials[:5]] == inits
+        if name == "llambo":  # its zero-shot rows come right after the fixed inits
+            sources = [t.user_attrs.get("llambo_source") for t in trials[:8]]
+            assert sources == ["init"] * 5 + ["warm"] * 3
     assert records["llambo"].llm_calls > 0 and records["llambo"].duplicates == 0
+    assert records["llambo"].stats["warm_start"] == 3
     assert records["llambo"].stats["llm_proposals"] >= 1
     summary = json.loads(json.dumps(summarize(list(records.values()), load_reference())))
     assert set(summary["optimizers"]) == {"random", "llambo"}
@@ -120,7 +124,8 @@ def test_bench_hpo_command_prints_the_table_and_writes_json(tmp_path: Path) -> N
 def test_projection_counts_llm_steps_until_the_handover_and_every_evaluation() -> None:
     suite = load_suite(["svm-wine"])
     proj = project(suite, ["llambo", "tpe"], [0, 1], 30, lambda text: len(text) // 4)
-    assert proj.llm_steps == 2 * 10  # evaluations 6..15 of each run go to the model
+    # per run: one zero-shot call for evaluations 6..8, then one step for each of 9..15
+    assert proj.llm_steps == 2 * (1 + 7)
     assert 0 < proj.step_prompt < proj.first_prompt  # only the new rows + instruction
     assert proj.step_completion > 0 and proj.eval_s > 0
     slow = project(suite, ["llambo"], [0], 30, lambda t: len(t) // 4, prompt_tps=6.8, gen_tps=2.6)

@@ -158,7 +158,9 @@ def test_the_proposal_is_the_best_candidate_by_density_ratio(tmp_path: Path) -> 
         return json.dumps({"configs": [_row(far), _row(near), _row(far | {"depth": 2})]})
 
     llm = ScriptedLLM(fn)
-    opt = make_optimizer("llambo", {"warm_start": 0}, context(tmp_path, _make(llm)))
+    opt = make_optimizer(
+        "llambo", {"warm_start": 0, "warm_start_after_inits": 0}, context(tmp_path, _make(llm))
+    )
     for config in inits:
         opt.study.enqueue_trial(config)
     _drive(opt, 4)
@@ -311,7 +313,9 @@ def test_a_near_copy_of_an_observed_row_is_ranked_last(tmp_path: Path) -> None:
         return json.dumps({"configs": [_row(copy), _row(other)]})
 
     llm = ScriptedLLM(fn)
-    opt = make_optimizer("llambo", {"warm_start": 0}, context(tmp_path, _make(llm)))
+    opt = make_optimizer(
+        "llambo", {"warm_start": 0, "warm_start_after_inits": 0}, context(tmp_path, _make(llm))
+    )
     for config in inits:
         opt.study.enqueue_trial(config)
     _drive(opt, 2)
@@ -339,4 +343,71 @@ def test_after_consecutive_failed_steps_tpe_takes_over_without_llm_calls(tmp_pat
     assert (s.fallbacks, s.failed_streak, s.gave_up_slots) == (2, 2, 3)
     keys = _keys(opt)
     assert len(keys) == len(set(keys)) == 8
+    opt.close()
+
+
+def test_on_a_plateau_the_model_is_asked_to_leave_it_and_tpe_waits(tmp_path: Path) -> None:
+    """Every row scores the same (a degenerate region): no target, the farthest row first, and
+    TPE (nothing to model) takes no slot even after the hand-over."""
+    inits = [
+        {"lr": 1e-3, "drop": 0.4, "depth": 7, "act": "tanh"},
+        {"lr": 2e-3, "drop": 0.45, "depth": 8, "act": "tanh"},
+        {"lr": 1e-3, "drop": 0.5, "depth": 6, "act": "tanh"},
+    ]
+    asks: list[str] = []
+    rng = random.Random(3)
+
+    def fn(request: Any) -> str:
+        asks.append(request.messages[-1]["content"])
+        near = {"lr": 1.5e-3, "drop": 0.42, "depth": 7, "act": "tanh"}
+        fresh = random_config(rng)
+        return json.dumps({"configs": [_row(near), _row(fresh)]})
+
+    llm = ScriptedLLM(fn)
+    settings = {
+        "warm_start": 0,
+        "warm_start_after_inits": 0,
+        "handover_start": 4,
+        "handover_end": 5,
+        "max_failed_steps": 0,
+    }
+    opt = make_optimizer("llambo", settings, context(tmp_path, _make(llm)))
+    for config in inits:
+        opt.study.enqueue_trial(config)
+    flat = []
+    for _ in range(6):
+        cands = opt.propose(1)
+        opt.observe([Evaluation(c.id, "ok", {"score": 0.25}) for c in cands])
+        flat += cands
+    later = flat[3:]
+    assert [c.meta["source"] for c in later] == ["llm"] * 3  # past the hand-over, still the LLM
+    assert all("stuck on a plateau" in a and "expect to reach" not in a for a in asks)
+    assert "3 rows above share the best" in asks[0] and "6 rows above" not in asks[0]
+    # the near row (first in every answer) loses to the row farthest from the observed
+    assert later[0].payload["params"] != pytest.approx(
+        {"lr": 1.5e-3, "drop": 0.42, "depth": 7, "act": "tanh"}
+    )
+    assert opt.stats.plateau_steps == 3
+    opt.close()
+
+
+def test_the_target_prompt_returns_once_the_plateau_is_left(tmp_path: Path) -> None:
+    asks: list[str] = []
+
+    def fn(request: Any) -> str:
+        asks.append(request.messages[-1]["content"])
+        return json.dumps({"configs": [_row(random_config(random.Random(len(asks))))]})
+
+    llm = ScriptedLLM(fn)
+    settings = {"warm_start": 0, "warm_start_after_inits": 0, "max_failed_steps": 0}
+    opt = make_optimizer("llambo", settings, context(tmp_path, _make(llm)))
+    for i in range(3):
+        opt.study.enqueue_trial(random_config(random.Random(100 + i)))
+    scores = iter([0.25, 0.25, 0.25, 0.75, 0.5])
+    for _ in range(5):
+        cands = opt.propose(1)
+        opt.observe([Evaluation(c.id, "ok", {"score": next(scores)}) for c in cands])
+    assert "stuck on a plateau" in asks[0]  # three rows tie at 0.25
+    assert "expect to reach" in asks[1] and "plateau" not in asks[1]  # 0.75 leads alone
+    assert opt.stats.plateau_steps == 1
     opt.close()

@@ -34,6 +34,7 @@ __all__ = ["Engine", "Stats", "expected_improvement"]
 log = logging.getLogger(__name__)
 
 NEAR_COPY = 0.03  # mean unit-scale distance under which a row is a near-copy of an observed one
+PLATEAU = 3  # observations sharing the best score that make a plateau (explore, not exploit)
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Stats:
     llm_steps: int = 0
     max_step_calls: int = 0
     surrogate_calls: int = 0
+    plateau_steps: int = 0
 
     def to_dict(self) -> dict[str, int]:
         """JSON form."""
@@ -297,13 +299,33 @@ class Engine:
         """Up to `m` configurations: rows sampled towards a target, the best `m` by the ranker."""
         self.stats.llm_steps += 1
         k = max(self.n_candidates, m)
+        tied = self.tied(observations)
+        plateau = tied >= PLATEAU
+        if plateau:
+            self.stats.plateau_steps += 1
         messages = prompts.candidate_messages(
-            *self.head, observations, k, self.target(observations)
+            *self.head, observations, k, self.target(observations), tied if plateau else 0
         )
         pool = self._ask(messages, k, m, seen, seed, step, temperature=0.8)
         if len(pool) > m:
-            pool = self.rank(observations, pool, seed, step)
+            if plateau:  # no trend to rank by: the rows farthest from every observation first
+                far = [nearest_distance(c, observations, self.space) for c in pool]
+                pool = [pool[j] for j in sorted(range(len(pool)), key=lambda j: -far[j])]
+            else:
+                pool = self.rank(observations, pool, seed, step)
         return pool[:m]
+
+    def tied(self, observations: list[Observation]) -> int:
+        """How many observations share the best score (a plateau when >= `PLATEAU`).
+
+        Degenerate models plateau: e.g. on rf-digits every tree with min_impurity_decrease
+        above ~0.1 is a stump scoring chance accuracy, and such rows all score the same. A
+        model shown them copies them, and a density ratio ranks noise.
+        """
+        scores = [o.score for o in observations]
+        best = max(scores) if self.direction == "maximize" else min(scores)
+        tol = 1e-9 * max(1.0, abs(best))
+        return sum(1 for v in scores if abs(v - best) <= tol)
 
     def rank(
         self,

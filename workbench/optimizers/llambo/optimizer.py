@@ -1,25 +1,33 @@
 """`LlamboOptimizer`: LLAMBO over an Optuna study, with a hand-over to TPE as data accumulates.
 
-Per step (``propose(n)``): enqueued trials (fixed initial points) go first; on a fresh study
-the model's zero-shot warm start is enqueued (persisted in the storage, so a resume replays
-it); the remaining slots are each given to TPE with probability ``tpe_share(n_observed)`` (0
-below `handover_start`, rising linearly to `max_tpe_share` at `handover_end`), the others to
+Per step (``propose(n)``): enqueued trials (fixed initial points) go first; the model's
+zero-shot warm start is enqueued once, on a fresh study or after the fixed initial points
+(persisted in the storage, so a resume replays it); the remaining slots are each given to
+TPE with probability ``tpe_share(n_observed)`` (0 below `handover_start`, rising linearly to
+`max_tpe_share` at `handover_end`), the others to
 the LLM: one sampler call for `n_candidates` rows aimed at a target score beyond the best,
 ranked by TPE's density ratio (or, with ``n_samples > 0``, by the LLM surrogate's EI). LLM
 slots the model cannot fill with valid, unseen configurations fall back to TPE (counted). At
 most `max_calls_per_step` LLM calls, repair calls included. After the hand-over TPE samples
-from every trial of the study, the LLM's included.
+from every trial of the study, the LLM's included. Plateaus: while at least 3 observations
+share the best score the model is asked to leave the plateau (not to aim at a target) and its
+rows farthest from the observed go first; while *every* observation scores the same, TPE (with
+nothing to model) takes no slot, whatever the hand-over says.
 
 Why these defaults (qwen2.5-coder-1.5b on 2 CPU cores, ~68 prompt / ~26 generated tokens/s):
 a step is one call whose prompt is cached up to the new rows (~60-120 new prompt tokens) and
 whose answer is 4 rows (~150-250 tokens), about 7-11 s; the LLM drives evaluations 6-15 of a
 30-evaluation run (where LLAMBO's lead over TPE is, research/llambo.md section 2) and
-multivariate TPE the rest.
+multivariate TPE the rest. After 5 fixed initial points, evaluations 6-8 are zero-shot rows:
+shown random initial points, the 1.5B model proposes near-copies of them (on rf-digits all
+five inits are stumps at chance accuracy, and so were all its rows); asked with no history it
+proposes what it knows works (0.84 accuracy there, seed 0).
 
 Settings (``optimizer.settings``)::
 
     context: null            # task description for the model (default: the task's)
     warm_start: 5            # zero-shot initial configurations on a fresh study (0: off)
+    warm_start_after_inits: 3  # zero-shot configurations after enqueued fixed initial points
     n_candidates: 4          # rows per sampler call
     n_samples: 0             # LLM surrogate samples per step (0: rank by TPE's density ratio)
     alpha: 0.1               # target = best + alpha * observed range
@@ -50,7 +58,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError
 from workbench.optimizers.base import Optimizer, OptimizerContext, SettingsError
-from workbench.optimizers.llambo.engine import Engine, Stats, StepLog
+from workbench.optimizers.llambo.engine import PLATEAU, Engine, Stats, StepLog
 from workbench.optimizers.llambo.prompts import PROMPT_VERSION, Observation
 from workbench.optimizers.llambo.sampler import LlamboSampler
 from workbench.optimizers.llambo.serialize import check_config, config_text
@@ -67,6 +75,7 @@ class LlamboSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     context: str | None = None
     warm_start: int = Field(5, ge=0, le=50)
+    warm_start_after_inits: int = Field(3, ge=0, le=50)
     n_candidates: int = Field(4, ge=1, le=30)
     n_samples: int = Field(0, ge=0, le=4)
     alpha: float = 0.1
@@ -209,10 +218,14 @@ class LlamboOptimizer(Optimizer):
         step = StepLog()
         seen, observed, waiting = self._seen_and_observed()
         base_seed = (self.seed * 7_919 + len(study.trials)) % 2**31
-        warm = self.settings.warm_start
-        if warm and not study.user_attrs.get("llambo_warm_done"):
-            # only on a fresh study: fixed initial points already enqueued replace it
-            if not study.trials:
+        if not study.user_attrs.get("llambo_warm_done"):
+            # a fresh study gets `warm_start` zero-shot rows; one that starts from fixed initial
+            # points (already enqueued) gets `warm_start_after_inits` more after them: the
+            # model's prior without a history to anchor it (a small model copies the rows it
+            # is shown, and random initial points are often degenerate)
+            s = self.settings
+            warm = s.warm_start if not study.trials else s.warm_start_after_inits
+            if warm:
                 for config in self.engine.warm_start(warm, seen, base_seed, step):
                     study.enqueue_trial(config, user_attrs={"llambo_source": "warm"})
                     waiting += 1
@@ -221,6 +234,8 @@ class LlamboOptimizer(Optimizer):
         rng = random.Random(base_seed)
         llm_slots = 0
         share = self.tpe_share(len(observed))
+        if len(observed) >= PLATEAU and self.engine.tied(observed) == len(observed):
+            share = 0.0  # every score is the same: TPE has nothing to model, the LLM's prior does
         for _ in range(slots):
             if len(observed) >= 2 and rng.random() >= share:
                 llm_slots += 1

@@ -38,7 +38,7 @@ __all__ = [
     "warm_start_messages",
 ]
 
-PROMPT_VERSION = "llambo-2026-11-28.6"
+PROMPT_VERSION = "llambo-2026-11-28.7"
 
 
 @dataclass
@@ -115,15 +115,33 @@ def candidate_messages(
     observations: list[Observation],
     k: int,
     target: float,
+    tied: int = 0,
 ) -> list[dict[str, str]]:
-    """Candidate sampler: `k` new configurations aimed at the score `target`."""
+    """Candidate sampler: `k` new configurations aimed at the score `target`.
+
+    With `tied` > 0 (that many rows share the best score: a plateau, see `Engine.tied`) there
+    is no trend to follow, so the model is asked to leave the plateau instead.
+    """
     scores = [o.score for o in observations]
     best = max(scores) if direction == "maximize" else min(scores)
+    if tied:
+        better = "higher" if direction == "maximize" else "lower"
+        aim = (
+            f"{tied} rows above share the best {metric}, {fmt_score(best)}: the search is stuck "
+            f"on a plateau, and rows near them score the same. Propose {k} new rows unlike "
+            "those rows (change several values a lot), chosen with what you know about good "
+            f"hyperparameters for this model, that you expect to score {better} than "
+            f"{fmt_score(best)}."
+        )
+    else:
+        aim = (
+            f"The best {metric} so far is {fmt_score(best)}. Propose {k} new rows that you "
+            f"expect to reach {metric} = {fmt_score(target)}: use the rows above and what you "
+            "know about good hyperparameters for this model. A row that copies or barely "
+            "changes a row above wastes an evaluation."
+        )
     ask = (
-        f"The best {metric} so far is {fmt_score(best)}. Propose {k} new rows that you expect "
-        f"to reach {metric} = {fmt_score(target)}: use the rows above and what you know about "
-        "good hyperparameters for this model. A row that copies or barely changes a row above "
-        f"wastes an evaluation. Every value must be inside its range: {_ranges(space)}. "
+        f"{aim} Every value must be inside its range: {_ranges(space)}. "
         f'Answer as {{"configs": [{k} rows]}}.'
     )
     head = (context, metric, direction, space)

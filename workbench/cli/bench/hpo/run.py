@@ -181,7 +181,11 @@ def project(
             if opt_name != "llambo":
                 continue
             s = LlamboSettings.model_validate(settings)
-            n_steps = sum(1 - tpe_share(s, n) for n in range(n_init, evaluations))
+            # the zero-shot call after the inits (counted as one step), then the sampler's
+            n_warm = s.warm_start_after_inits
+            n_steps = (n_warm > 0) + sum(
+                1 - tpe_share(s, n) for n in range(n_init + n_warm, evaluations)
+            )
             obs = [
                 prompts.Observation(snap_config(c, space), 0.9 - 0.0123 * i)
                 for i, c in enumerate(inits)
