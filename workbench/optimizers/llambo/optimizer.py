@@ -4,11 +4,11 @@ Per step (``propose(n)``): enqueued trials (fixed initial points) go first; the 
 zero-shot warm start is enqueued once, on a fresh study or after the fixed initial points
 (persisted in the storage, so a resume replays it); the remaining slots are each given to
 TPE with probability ``tpe_share(n_observed)`` (0 below `handover_start`, rising linearly to
-`max_tpe_share` at `handover_end`), the others to
-the LLM: one sampler call for `n_candidates` rows aimed at a target score beyond the best,
-ranked by TPE's density ratio (or, with ``n_samples > 0``, by the LLM surrogate's EI). LLM
-slots the model cannot fill with valid, unseen configurations fall back to TPE (counted). At
-most `max_calls_per_step` LLM calls, repair calls included. After the hand-over TPE samples
+`max_tpe_share` at `handover_end`), the others to the LLM: one sampler call for
+`n_candidates` rows aimed at a target score beyond the best, ranked by TPE's density ratio
+(or, with ``n_samples > 0``, by the LLM surrogate's EI). LLM slots the model cannot fill with
+valid, unseen configurations fall back to TPE (counted). At most `max_calls_per_step` LLM
+calls, repair calls included. After the hand-over TPE samples
 from every trial of the study, the LLM's included. Plateaus: while at least 3 observations
 share the best score the model is asked to leave the plateau (not to aim at a target) and its
 rows farthest from the observed go first; while *every* observation scores the same, TPE (with
