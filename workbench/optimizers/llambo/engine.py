@@ -25,7 +25,7 @@ from typing import Any
 
 from workbench.errors import BudgetExceeded
 from workbench.optimizers.llambo import prompts
-from workbench.optimizers.llambo.prompts import Observation
+from workbench.optimizers.llambo.prompts import Observation, best_score
 from workbench.optimizers.llambo.rank import density_ratio, nearest_distance
 from workbench.optimizers.llambo.serialize import answer_schemas, check_row, clip_row, config_text
 
@@ -289,9 +289,8 @@ class Engine:
         """The score the sampler aims at: beyond the best by alpha * observed range."""
         scores = [o.score for o in observations]
         spread = (max(scores) - min(scores)) or abs(max(scores)) * 0.1 or 0.1
-        if self.direction == "maximize":
-            return max(scores) + self.alpha * spread
-        return min(scores) - self.alpha * spread
+        sign = 1.0 if self.direction == "maximize" else -1.0
+        return best_score(observations, self.direction) + sign * self.alpha * spread
 
     def propose(
         self, observations: list[Observation], seen: set[str], m: int, seed: int, step: StepLog
@@ -322,10 +321,9 @@ class Engine:
         above ~0.1 is a stump scoring chance accuracy, and such rows all score the same. A
         model shown them copies them, and a density ratio ranks noise.
         """
-        scores = [o.score for o in observations]
-        best = max(scores) if self.direction == "maximize" else min(scores)
+        best = best_score(observations, self.direction)
         tol = 1e-9 * max(1.0, abs(best))
-        return sum(1 for v in scores if abs(v - best) <= tol)
+        return sum(1 for o in observations if abs(o.score - best) <= tol)
 
     def rank(
         self,

@@ -8,11 +8,11 @@ TPE with probability ``tpe_share(n_observed)`` (0 below `handover_start`, rising
 `n_candidates` rows aimed at a target score beyond the best, ranked by TPE's density ratio
 (or, with ``n_samples > 0``, by the LLM surrogate's EI). LLM slots the model cannot fill with
 valid, unseen configurations fall back to TPE (counted). At most `max_calls_per_step` LLM
-calls, repair calls included. After the hand-over TPE samples
-from every trial of the study, the LLM's included. Plateaus: while at least 3 observations
-share the best score the model is asked to leave the plateau (not to aim at a target) and its
-rows farthest from the observed go first; while *every* observation scores the same, TPE (with
-nothing to model) takes no slot, whatever the hand-over says.
+calls, repair calls included. After the hand-over TPE samples from every trial of the study,
+the LLM's included. Plateaus: while at least 3 observations share the best score the model is
+asked to leave the plateau (not to aim at a target) and its rows farthest from the observed go
+first; while *every* observation scores the same, TPE (with nothing to model) takes no slot,
+whatever the hand-over says.
 
 Why these defaults (qwen2.5-coder-1.5b on 2 CPU cores, ~68 prompt / ~26 generated tokens/s):
 a step is one call whose prompt is cached up to the new rows (~60-120 new prompt tokens) and

@@ -32,6 +32,7 @@ from workbench.optimizers.llambo.serialize import config_row, describe_space, fo
 __all__ = [
     "PROMPT_VERSION",
     "Observation",
+    "best_score",
     "candidate_messages",
     "reask_messages",
     "surrogate_messages",
@@ -47,6 +48,12 @@ class Observation:
 
     config: dict[str, Any]
     score: float
+
+
+def best_score(observations: list[Observation], direction: str) -> float:
+    """The best observed score (`direction`: "maximize" or "minimize")."""
+    scores = [o.score for o in observations]
+    return max(scores) if direction == "maximize" else min(scores)
 
 
 def fmt_score(score: float) -> str:
@@ -122,8 +129,7 @@ def candidate_messages(
     With `tied` > 0 (that many rows share the best score: a plateau, see `Engine.tied`) there
     is no trend to follow, so the model is asked to leave the plateau instead.
     """
-    scores = [o.score for o in observations]
-    best = max(scores) if direction == "maximize" else min(scores)
+    best = best_score(observations, direction)
     if tied:
         better = "higher" if direction == "maximize" else "lower"
         aim = (
