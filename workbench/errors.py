@@ -9,6 +9,7 @@ WorkbenchError
 └── RunError                  the run itself could not go on
     ├── BudgetExceeded        a budget (calls, tokens, cost, time, evaluations) ran out
     ├── EngineUnavailable     Docker or a model server went away during a run
+    ├── SandboxFailure        the sandbox could not run a candidate (not the candidate's result)
     └── ModelAnswerError      a model's answer could not be used, after the repair call
 ```
 
@@ -27,6 +28,7 @@ __all__ = [
     "ModelAnswerError",
     "NotSetUp",
     "RunError",
+    "SandboxFailure",
     "UserError",
     "WorkbenchError",
 ]
@@ -68,6 +70,15 @@ class BudgetExceeded(RunError):
 
 class EngineUnavailable(RunError):
     """Docker, a model server or another engine stopped answering during a run."""
+
+
+class SandboxFailure(RunError):
+    """The sandbox could not run a candidate, even on a fresh container.
+
+    A container that could not be cleaned, a supervisor or judge that died, a work dir the sandbox
+    could not write: the infrastructure failed, so this is never recorded (or cached) as the
+    candidate's result.
+    """
 
 
 class ModelAnswerError(RunError):

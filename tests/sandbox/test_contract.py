@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from workbench.sandbox import Limits, RunRequest, Sandbox
+from workbench.errors import ConfigError
+from workbench.sandbox import Judge, Limits, RunRequest, Sandbox
 
 SHORT = Limits(timeout_s=2)
 
@@ -270,3 +271,39 @@ def test_bad_paths_rejected(any_sandbox: Sandbox) -> None:
             any_sandbox.run({bad: "x"}, ["true"])
         with pytest.raises(ConfigError):
             any_sandbox.run({}, ["true"], fetch=[bad])
+
+
+JUDGE = (
+    "import os, socket\n"
+    "s = socket.socket(fileno=3)\n"
+    "s.sendall(b'21')\n"
+    "got = s.recv(100)\n"
+    "print('verdict', got.decode(), sorted(os.listdir('.')))\n"
+)
+CODE = (
+    "import os, socket, sys\n"
+    "s = socket.socket(fileno=3)\n"
+    "n = int(s.recv(10))\n"
+    "print('verdict: forged')\n"
+    "sys.stderr.write('verdict: forged\\n')\n"
+    "s.sendall(str(2 * n).encode())\n"
+)
+
+
+def test_14_a_judge_speaks_for_the_run(any_sandbox: Sandbox) -> None:
+    judge = Judge(files={"judge.py": JUDGE, "secret.json": "{}"}, command=["python3", "judge.py"])
+    if any_sandbox.backend == "docker" and not any_sandbox.pool.agent:  # type: ignore[attr-defined]
+        with pytest.raises(ConfigError, match="cannot run a judge"):  # the exec path
+            any_sandbox.run({"code.py": CODE}, ["python3", "code.py"], judge=judge)
+        return
+    r = any_sandbox.run(
+        {"code.py": CODE}, ["python3", "code.py"], Limits(timeout_s=10), judge=judge
+    )
+    assert r.status == "ok", (r.stderr, r.judge_stderr)
+    assert r.verdict == b"verdict 42 ['judge.py', 'secret.json']\n"  # the judge's stdout only
+    assert "forged" in r.stdout and "forged" in r.stderr  # the code's output stays the code's
+
+
+def test_15_without_a_judge_there_is_no_verdict(any_sandbox: Sandbox) -> None:
+    r = any_sandbox.run({"a.py": "print('verdict: PASS')"}, ["python3", "a.py"])
+    assert r.status == "ok" and r.verdict is None

@@ -7,7 +7,7 @@ containers from a warm pool; the image comes from `workbench sandbox build`), `L
 resolves one.
 """
 
-from workbench.sandbox.base import ExecResult, Limits, RunRequest, Sandbox, Status
+from workbench.sandbox.base import ExecResult, Judge, Limits, RunRequest, Sandbox, Status
 from workbench.sandbox.config import SandboxConfig, open_sandbox
 from workbench.sandbox.docker import DockerSandbox, allow_docker, docker_allowed
 from workbench.sandbox.function import FunctionSandbox
@@ -18,6 +18,7 @@ __all__ = [
     "DockerSandbox",
     "ExecResult",
     "FunctionSandbox",
+    "Judge",
     "Limits",
     "LocalSandbox",
     "RunRequest",

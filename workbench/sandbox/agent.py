@@ -5,15 +5,25 @@ Why: a `docker exec` costs about 120 ms of daemon CPU (runc is started per exec)
 stdin instead and forks each run itself, so an evaluation costs a fork and the program's own time.
 
 It runs as root inside the container with only SETUID, SETGID and KILL capabilities (the container
-drops all others, has no-new-privileges, a read-only root and no network). The code runs as uid
-1000 with no capabilities at all: it cannot signal, ptrace or open the fds of the supervisor, so it
-cannot forge results. After every run the supervisor kills every other process (``kill(-1)``);
-before each run the child wipes /work, /tmp and /dev/shm as uid 1000 and checks them.
+drops all others, has no-new-privileges, a read-only root, no network and our seccomp profile).
+The code runs as uid 1000 with no capabilities at all. A run may have a *judge*: a second program,
+run as uid 1001 in /judge (mode 0700, so the code cannot read its files), joined to the code by one
+Unix socket on fd 3 of both. Only the judge's stdout becomes the verdict; the code can neither
+write to it nor signal, trace or read the judge, so it cannot forge the verdict.
+
+After every run the supervisor kills every other process, sends the result, then cleans up out of
+any run's time: as uid 1000 it empties /work, /tmp and /dev/shm (iteratively: no depth limit, no
+path-length limit, permissions restored first) and removes the System V and POSIX IPC objects the
+code made; as uid 1001 it empties /judge. Then it checks, as root, that nothing is left: no
+process, no file, no IPC object, the same mounts as at start. A ``clean`` frame says whether the
+container may be reused; the host replaces it otherwise.
 
 Protocol (host -> agent, stdin): one JSON line ``{"argv", "timeout", "tar_len", "read_cap",
-"fetch", "fetch_max_bytes", "fetch_max_members"}`` then `tar_len` bytes of tar. Agent -> host
-(stdout): frames ``struct(">BI") kind, length`` + payload; kinds 0 ready, 1 stdout, 2 stderr,
-4 fetched tar, 3 result JSON (last frame of a run).
+"fetch", "fetch_max_bytes", "fetch_max_members", "judge": {"argv", "tar_len", "cap"} | null}``,
+then `tar_len` bytes of the code's tar and the judge's tar. Agent -> host (stdout): frames
+``struct(">BI") kind, length`` + payload; kinds 0 ready, 1 stdout, 2 stderr, 4 fetched tar,
+6 verdict (the judge's stdout), 7 the judge's stderr, 3 result JSON (last frame of a run),
+8 clean-up report JSON (after the result).
 """
 
 from __future__ import annotations
@@ -23,16 +33,32 @@ import json
 import os
 import select
 import signal
-import stat
 import struct
 import sys
 import tarfile
 import time
+from itertools import islice
 
 UID = GID = 1000
+JUDGE_UID = JUDGE_GID = 1001
 DIRS = ("/work", "/tmp", "/dev/shm")
-PREP_FAILED = 199
+JUDGE_DIR = "/judge"
+MODES = {"/work": 0o755, JUDGE_DIR: 0o700}  # as the container's tmpfs mounts make them
+MQUEUE = "/dev/mqueue"
+SYSVIPC = ("/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem")
+CLEAN_BUDGET_S = 3.0  # a slower clean-up leaves the container to be replaced (a new one is faster)
+JUDGE_ERR_CAP = 65536
 OUT = 1
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+KIND_OUT, KIND_ERR, KIND_RESULT, KIND_FETCH, KIND_VERDICT, KIND_JERR, KIND_CLEAN = (
+    1,
+    2,
+    3,
+    4,
+    6,
+    7,
+    8,
+)
 
 
 def _send(kind: int, payload: bytes) -> None:
@@ -93,81 +119,168 @@ def sweep() -> bool:
     return not _others()
 
 
-def _wipe() -> str | None:
-    """As uid 1000: empty the writable dirs. Returns what could not be removed."""
-    for top in DIRS:
-        for name in os.listdir(top):
-            path = os.path.join(top, name)
-            _remove(path)
-            if os.path.lexists(path):
-                return path
-    return None
+# -- clean-up (runs in forked children, as the owner of what it removes) -----------------------
+def empty_dir(top: str, deadline: float) -> None:
+    """Remove everything under `top` without recursion, long paths or following links.
+
+    Descends with chdir (so 10,000 nested directories need neither a deep stack nor a path
+    longer than PATH_MAX), restoring the owner's permissions on each directory first. Reads a
+    directory in batches, so a million entries cost no more memory than a few thousand.
+    """
+    own = os.lstat(top).st_uid == os.getuid()
+    if own:  # /work and /judge; /tmp and /dev/shm belong to root (mode 1777)
+        os.chmod(top, 0o700)
+    os.chdir(top)
+    names: list[str] = []  # the directories we are inside, below `top`
+    while time.monotonic() < deadline:
+        with os.scandir(".") as it:
+            batch = [(e.name, e.is_dir(follow_symlinks=False)) for e in islice(it, 4096)]
+        if not batch:
+            if not names:
+                if own:
+                    os.chmod(top, MODES.get(top, 0o700))
+                return
+            os.chdir("..")
+            os.rmdir(names.pop())
+            continue
+        for name, is_dir in batch:
+            if not is_dir:
+                os.unlink(name)
+        sub = next((name for name, is_dir in batch if is_dir), None)
+        if sub is not None:
+            os.chmod(sub, 0o700)
+            os.chdir(sub)
+            names.append(sub)
+    raise TimeoutError(f"emptying {top} took longer than the clean-up budget")
 
 
-def _remove(path: str) -> None:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return
-    if stat.S_ISDIR(st.st_mode):
+def remove_ipc() -> None:
+    """Remove the System V IPC objects and POSIX message queues this uid made."""
+    kinds = []
+    for path, ctl in zip(SYSVIPC, ("shmctl", "msgctl", "semctl"), strict=True):
         try:
-            os.chmod(path, 0o700)
-            for name in os.listdir(path):
-                _remove(os.path.join(path, name))
-            os.rmdir(path)
+            with open(path) as fh:
+                rows = fh.read().splitlines()[1:]
         except OSError:
-            return
-    else:
-        try:
-            os.unlink(path)
-        except OSError:
-            return
+            continue
+        ids = [int(r.split()[1]) for r in rows if r.split()]
+        if ids:
+            kinds.append((ctl, ids))
+    if kinds:
+        import ctypes  # only when there is something to remove: it costs an import
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        for ctl, ids in kinds:
+            for ident in ids:
+                if ctl == "semctl":
+                    libc.semctl(ident, 0, 0)  # IPC_RMID = 0
+                else:
+                    getattr(libc, ctl)(ident, 0, None)
+    if os.path.isdir(MQUEUE):
+        for name in os.listdir(MQUEUE):
+            try:
+                os.unlink(os.path.join(MQUEUE, name))
+            except OSError:
+                pass
 
 
-def _become_code_user() -> None:
-    try:
-        with open("/proc/self/oom_score_adj", "w") as fh:
-            fh.write("1000")  # the OOM killer takes the code, never the supervisor
-    except OSError:
-        pass
+def _as_user(uid: int, gid: int) -> None:
     os.setgroups([])
-    os.setgid(GID)
-    os.setuid(UID)
-    os.umask(0o022)
+    os.setgid(gid)
+    os.setuid(uid)
 
 
-def _child_run(req: dict, tar: bytes, w_out: int, w_err: int) -> None:
-    os.dup2(w_out, 1)
-    os.dup2(w_err, 2)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    _become_code_user()
-    left = _wipe()
-    if left is not None:
-        os.write(2, f"sandbox: cannot remove {left}\n".encode())
-        os._exit(PREP_FAILED)
+def _run_cleaner(uid: int, gid: int, dirs: tuple[str, ...], ipc: bool, deadline: float) -> str:
+    """Fork a cleaner as `uid`; '' when it finished, else why not."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            _as_user(uid, gid)
+            for top in dirs:
+                empty_dir(top, deadline)
+            if ipc:
+                remove_ipc()
+            code = 0
+        except BaseException as exc:
+            os.write(w, f"{type(exc).__name__}: {exc}"[:500].encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    why = b""
+    while time.monotonic() < deadline + 1:
+        st = _wait(pid)
+        if st is not None:
+            break
+        ready, _, _ = select.select([r], [], [], 0.05)
+        if ready:
+            why += os.read(r, 1000)
+    else:
+        sweep()
+        os.close(r)
+        return f"clean-up as uid {uid} ran out of time"
+    why += os.read(r, 1000)
+    os.close(r)
+    return why.decode(errors="replace") or ("" if st == 0 else f"cleaner exited {st}")
+
+
+def _leftovers(mounts: str) -> str:
+    """As root: what the clean-up left (processes, files, IPC objects, mounts); '' if nothing."""
+    if _others():
+        return "processes survived"
+    for top in (*DIRS, MQUEUE):
+        try:
+            if os.path.isdir(top) and os.listdir(top):
+                return f"{top} is not empty"
+        except OSError as exc:
+            return f"cannot list {top}: {exc.strerror}"
+    for path in SYSVIPC:
+        try:
+            with open(path) as fh:
+                if len(fh.read().splitlines()) > 1:
+                    return f"IPC objects left in {path}"
+        except OSError:
+            continue
+    if _mounts() != mounts:
+        return "the mounts changed"
+    return ""
+
+
+def _mounts() -> str:
     try:
-        _extract(tar)
-    except (OSError, tarfile.TarError) as exc:
-        os.write(2, f"sandbox: writing the input files failed: {exc}\n".encode())
-        os._exit(125)
-    os.chdir("/work")
-    os.closerange(3, 65536)
-    try:
-        os.execvp(req["argv"][0], req["argv"])
-    except OSError as exc:
-        os.write(2, f"sandbox: cannot run {req['argv'][0]!r}: {exc}\n".encode())
-        os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
+        with open("/proc/self/mountinfo") as fh:
+            return fh.read()
+    except OSError:
+        return ""
 
 
-def _extract(tar: bytes) -> None:
+def clean_up(mounts: str, judged: bool) -> dict:
+    """Empty every writable place, remove IPC objects, and prove the container is clean.
+
+    /judge (mode 0700, uid 1001) is emptied by its owner when a judge ran; root, without
+    CAP_DAC_OVERRIDE, cannot list it, and the code cannot write to it.
+    """
+    start = time.monotonic()
+    deadline = start + CLEAN_BUDGET_S
+    why = "" if sweep() else "processes survived"
+    why = why or _run_cleaner(UID, GID, DIRS, True, deadline)
+    if not why and judged:
+        why = _run_cleaner(JUDGE_UID, JUDGE_GID, (JUDGE_DIR,), False, deadline)
+    why = why or _leftovers(mounts)
+    return {"clean": not why, "why": why, "s": round(time.monotonic() - start, 4)}
+
+
+# -- one run ----------------------------------------------------------------------------------
+def _extract(tar: bytes, top: str) -> None:
     if not tar:
         return
     with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as tf:
         for m in tf:
             if not m.isfile() or m.name.startswith("/") or ".." in m.name.split("/"):
                 continue
-            dest = os.path.join("/work", m.name)
+            dest = os.path.join(top, m.name)
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             src = tf.extractfile(m)
             with open(dest, "wb") as fh:
@@ -175,9 +288,77 @@ def _extract(tar: bytes) -> None:
             os.chmod(dest, m.mode & 0o755)
 
 
+def _start(
+    argv: list[str],
+    tar: bytes,
+    *,
+    uid: int,
+    gid: int,
+    top: str,
+    fds: dict[int, int],
+    env: dict[str, str],
+    oom_adj: str | None,
+) -> tuple[int, int]:
+    """Fork `argv` as `uid` in `top` with `fds` (target -> source); returns (pid, status fd).
+
+    The status pipe reads ``.`` when the exec succeeded, ``.exec: <why>`` when the command could
+    not be run (the caller's failure), and ``prep: <why>`` or nothing at all when the sandbox
+    could not set the run up (an infrastructure failure: the input files could not be written,
+    or the process died before its command started).
+    """
+    r, w = os.pipe()  # close-on-exec: EOF with no data means the exec worked
+    pid = os.fork()
+    if pid != 0:
+        os.close(w)
+        return pid, r
+    try:
+        os.close(r)
+        for target, source in fds.items():
+            os.dup2(source, target)
+        if oom_adj is not None:
+            try:
+                with open("/proc/self/oom_score_adj", "w") as fh:
+                    fh.write(oom_adj)  # the OOM killer takes the code, never the supervisor
+            except OSError:
+                pass
+        _as_user(uid, gid)
+        os.umask(0o022 if uid == UID else 0o077)
+        _extract(tar, top)
+        os.chdir(top)
+        os.closerange(max(fds) + 1, w)
+        os.closerange(w + 1, 65536)
+        os.write(w, b".")  # set up; what follows (nothing, or why) is the exec's
+        try:
+            os.execvpe(argv[0], argv, env)
+        except OSError as exc:
+            os.write(w, f"exec: cannot run {argv[0]!r}: {exc}".encode())
+            os.write(2, f"sandbox: cannot run {argv[0]!r}: {exc}\n".encode())
+            os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
+    except BaseException as exc:
+        try:
+            os.write(w, f"prep: {type(exc).__name__}: {exc}"[:1000].encode())
+        except OSError:
+            pass
+        os._exit(125)
+    finally:
+        os._exit(127)
+
+
+def _status_of(fd: int) -> str:
+    """'' when the command started (or could not be run: its exit code says so), else why not."""
+    data = b""
+    while chunk := os.read(fd, 4096):
+        data += chunk
+    os.close(fd)
+    text = data.decode(errors="replace")
+    if text.startswith("."):
+        return ""
+    return text[5:].strip() if text.startswith("prep:") else "the process died while being set up"
+
+
 def _child_fetch(req: dict, w_out: int, w_err: int) -> None:
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # not the supervisor's request stream
-    _become_code_user()
+    _as_user(UID, GID)
     os.chdir("/work")
     budget = req["fetch_max_members"] + 1  # one more than the host keeps, so it sees the cap
     stack = list(reversed(req["fetch"]))
@@ -194,15 +375,40 @@ def _child_fetch(req: dict, w_out: int, w_err: int) -> None:
     os._exit(0)
 
 
-def _pump(pid: int, fds: dict[int, int], wake: int, deadline: float, cap: int, sink) -> dict:
-    seen, status, timed_out, capped = 0, None, False, False
+class Caps:
+    """Per-stream byte caps: the code's output shares `read_cap`; the judge's are separate."""
+
+    def __init__(self, read_cap: int, verdict_cap: int) -> None:
+        self.left = {KIND_OUT: read_cap, KIND_ERR: read_cap, KIND_JERR: JUDGE_ERR_CAP}
+        self.read_cap, self.seen = read_cap, 0
+        self.verdict_left = verdict_cap
+        self.verdict_capped = False
+
+    def take(self, kind: int, data: bytes) -> tuple[bytes, bool]:
+        """(bytes to forward, True when the code's output went over its cap)."""
+        if kind == KIND_VERDICT:
+            if len(data) > self.verdict_left:
+                self.verdict_capped = True
+                data = data[: self.verdict_left]
+            self.verdict_left -= len(data)
+            return data, False
+        if kind == KIND_JERR:
+            data = data[: self.left[KIND_JERR]]
+            self.left[KIND_JERR] -= len(data)
+            return data, False
+        self.seen += len(data)
+        return data, self.seen > self.read_cap
+
+
+def _pump(pid: int, fds: dict[int, int], wake: int, deadline: float, caps, sink) -> dict:
+    status, timed_out, capped = None, False, False
     t_end = None
     while fds or status is None:
         if status is None:
             st = _wait(pid)
             if st is not None:
                 status, t_end = st, time.monotonic()
-                sweep()  # escapes holding our pipes die here
+                sweep()  # the other party, and escapes holding our pipes, die here
                 continue
         now = time.monotonic()
         if status is None and now >= deadline and not timed_out:
@@ -223,9 +429,10 @@ def _pump(pid: int, fds: dict[int, int], wake: int, deadline: float, cap: int, s
                 os.close(fd)
                 del fds[fd]
                 continue
-            sink(fds[fd], data)
-            seen += len(data)
-            if seen > cap and not capped:
+            data, over = caps.take(fds[fd], data)
+            if data:
+                sink(fds[fd], data)
+            if over and not capped:
                 capped = True
                 sweep()
     code = None
@@ -235,21 +442,56 @@ def _pump(pid: int, fds: dict[int, int], wake: int, deadline: float, cap: int, s
     return {"exit_code": code, "timed_out": timed_out, "capped": capped, "t_end": t_end}
 
 
-def handle(req: dict, tar: bytes, wake: int) -> dict:
+def handle(req: dict, tar: bytes, judge_tar: bytes, wake: int) -> dict:
     start = time.monotonic()
     REAPED.clear()
+    judge = req.get("judge")
     r_out, w_out = os.pipe()
     r_err, w_err = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _child_run(req, tar, w_out, w_err)
-        finally:
-            os._exit(127)
-    os.close(w_out)
-    os.close(w_err)
-    res = _pump(pid, {r_out: 1, r_err: 2}, wake, start + req["timeout"], req["read_cap"], _send)
+    null = os.open(os.devnull, os.O_RDONLY)
+    env = {**ENV, "HOME": "/work", "TMPDIR": "/tmp"}
+    fds = {0: null, 1: w_out, 2: w_err}
+    pipes = {r_out: KIND_OUT, r_err: KIND_ERR}
+    to_close = [w_out, w_err, null]
+    if judge:
+        import socket
+
+        code_end, judge_end = socket.socketpair()
+        r_ver, w_ver = os.pipe()
+        r_jerr, w_jerr = os.pipe()
+        fds[3] = code_end.fileno()
+        jpid, jstatus = _start(
+            judge["argv"],
+            judge_tar,
+            uid=JUDGE_UID,
+            gid=JUDGE_GID,
+            top=JUDGE_DIR,
+            fds={0: null, 1: w_ver, 2: w_jerr, 3: judge_end.fileno()},
+            env={**ENV, "HOME": JUDGE_DIR, "TMPDIR": JUDGE_DIR},
+            oom_adj=None,
+        )
+        pipes.update({r_ver: KIND_VERDICT, r_jerr: KIND_JERR})
+        to_close += [w_ver, w_jerr]
+    pid, status_fd = _start(
+        req["argv"], tar, uid=UID, gid=GID, top="/work", fds=fds, env=env, oom_adj="1000"
+    )
+    if judge:
+        code_end.close()
+        judge_end.close()
+    for fd in to_close:
+        os.close(fd)
+    prep = _status_of(status_fd)
+    if judge:
+        jprep = _status_of(jstatus)
+        prep = prep or (f"the judge: {jprep}" if jprep else "")
+        pid = jpid  # the run ends when the judge has spoken
+    caps = Caps(req["read_cap"], int(judge.get("cap", 1 << 24)) if judge else 0)
+    res = _pump(pid, pipes, wake, start + req["timeout"], caps, _send)
     res["wall"] = (res.pop("t_end") or time.monotonic()) - start
+    if prep:
+        res["prep_error"] = prep
+    if judge:
+        res["verdict_capped"] = caps.verdict_capped
     if req.get("fetch"):
         r_tar, w_tar = os.pipe()
         r_note, w_note = os.pipe()
@@ -266,17 +508,23 @@ def handle(req: dict, tar: bytes, wake: int) -> dict:
         notes = bytearray()
 
         def sink(kind: int, data: bytes) -> None:
-            if kind == 4:
-                _send(4, data)
+            if kind == KIND_FETCH:
+                _send(KIND_FETCH, data)
             elif len(notes) < 8192:
                 notes.extend(data)
 
         cap = req["fetch_max_bytes"] + (1 << 20)
-        fetched = _pump(fpid, {r_tar: 4, r_note: 5}, wake, time.monotonic() + 30, cap, sink)
+        fetched = _pump(
+            fpid, {r_tar: KIND_FETCH, r_note: 5}, wake, time.monotonic() + 30, Caps(cap, 0), sink
+        )
         res["fetch_capped"] = fetched["capped"] or fetched["timed_out"]
         res["fetch_notes"] = notes.decode(errors="replace")
     res["clean"] = sweep()
     return res
+
+
+def _read_exact(stream, n: int) -> bytes:
+    return stream.read(n) if n else b""
 
 
 def main() -> None:
@@ -286,18 +534,25 @@ def main() -> None:
     signal.set_wakeup_fd(w_wake)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     stdin = sys.stdin.buffer
+    mounts = _mounts()
     _send(0, b"ready")
     while True:
         line = stdin.readline()
         if not line:
             return
         req = json.loads(line)
-        tar = stdin.read(req["tar_len"]) if req["tar_len"] else b""
+        tar = _read_exact(stdin, req["tar_len"])
+        judge_tar = _read_exact(stdin, (req.get("judge") or {}).get("tar_len", 0))
         try:
-            res = handle(req, tar, r_wake)
-        except Exception as exc:  # report, never die: the host recycles on "error"
+            res = handle(req, tar, judge_tar, r_wake)
+        except Exception as exc:  # report, never die: the host replaces the container
             res = {"error": f"{type(exc).__name__}: {exc}", "clean": sweep()}
-        _send(3, json.dumps(res).encode())
+        _send(KIND_RESULT, json.dumps(res).encode())
+        try:
+            report = clean_up(mounts, bool(req.get("judge")))
+        except Exception as exc:
+            report = {"clean": False, "why": f"{type(exc).__name__}: {exc}"}
+        _send(KIND_CLEAN, json.dumps(report).encode())
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from workbench.errors import ConfigError
 __all__ = [
     "STATUSES",
     "ExecResult",
+    "Judge",
     "Limits",
     "OutputCapture",
     "RunRequest",
@@ -86,6 +87,10 @@ class ExecResult:
     the files the caller asked for with ``fetch``; `notes` says what the sandbox refused or capped
     (e.g. a symlink in the returned files). `isolated` is False when the run was not inside a
     security boundary (LocalSandbox).
+
+    With a `Judge`, `status`, `exit_code` and `wall_s` are the judge's (the run ends when it
+    exits), `stdout` and `stderr` are still the code's, `verdict` is what the judge printed
+    (None when the run had no judge) and `judge_stderr` its diagnostics.
     """
 
     status: Status
@@ -99,6 +104,8 @@ class ExecResult:
     files: dict[str, bytes] = field(default_factory=dict)
     isolated: bool = True
     notes: list[str] = field(default_factory=list)
+    verdict: bytes | None = None
+    judge_stderr: str = ""
 
     @property
     def ok(self) -> bool:
@@ -106,8 +113,10 @@ class ExecResult:
         return self.status == "ok"
 
     def to_dict(self, *, files: bool = True) -> dict[str, Any]:
-        """JSON form; files are base64-encoded (or omitted with ``files=False``)."""
+        """JSON form; files and the verdict are base64 (files omitted with ``files=False``)."""
         data = dataclasses.asdict(self)
+        if self.verdict is not None:
+            data["verdict"] = base64.b64encode(self.verdict).decode()
         if files:
             data["files"] = {k: base64.b64encode(v).decode() for k, v in self.files.items()}
         else:
@@ -119,7 +128,30 @@ class ExecResult:
         """Inverse of `to_dict` (files, when present, are base64)."""
         values = dict(data)
         values["files"] = {k: base64.b64decode(v) for k, v in values.get("files", {}).items()}
+        if values.get("verdict") is not None:
+            values["verdict"] = base64.b64decode(values["verdict"])
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class Judge:
+    """The program that decides a run's verdict, out of the code's reach.
+
+    It runs beside the code's command, in a directory of its own holding `files` that the code
+    cannot read, as a user the code cannot signal, trace or impersonate. The two processes share
+    one Unix stream socket, on file descriptor 3 of each: the judge sends the code its work and
+    reads back what the code produced, treating every byte as untrusted. Only the judge's stdout
+    becomes `ExecResult.verdict`, and the run ends when the judge exits.
+
+    Attributes:
+        files: relative path -> content, written to the judge's directory (its working dir).
+        command: the judge's argv.
+        verdict_cap: bytes of the judge's stdout kept.
+    """
+
+    files: Mapping[str, bytes | str]
+    command: Sequence[str]
+    verdict_cap: int = 16 * 1024 * 1024
 
 
 @dataclass
@@ -130,17 +162,26 @@ class RunRequest:
     command: Sequence[str]
     limits: Limits | None = None
     fetch: Sequence[str] = ()
+    judge: Judge | None = None
 
 
 def check_relpath(path: str) -> str:
     """Normalise a path inside the work dir; refuse absolute paths and ``..``.
 
+    A backslash is an ordinary character of a file name in the sandbox (``a\\b.txt`` is one
+    file, not ``a/b.txt``), and any Unicode name is kept as it is; a name that is not valid
+    UTF-8 (lone surrogates, from undecodable bytes) is refused, since it cannot be written back.
+
     Raises:
-        ConfigError: the path would leave the work dir.
+        ConfigError: the path would leave the work dir, or is not valid UTF-8.
     """
-    norm = posixpath.normpath(path.replace("\\", "/"))
+    norm = posixpath.normpath(path)
     if not path or path.startswith("/") or norm == ".." or norm.startswith("../") or "\x00" in path:
         raise ConfigError(f"sandbox file path {path!r} must be relative and stay inside /work")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"sandbox file path {path!r} is not valid UTF-8") from None
     return norm
 
 
@@ -194,6 +235,7 @@ class Sandbox(ABC):
 
     image_id: str = "unknown"
     isolated: bool = True
+    backend: str = "unknown"  # "docker", "local", "function": which backend ran a result
 
     @abstractmethod
     def run(
@@ -203,6 +245,7 @@ class Sandbox(ABC):
         limits: Limits | None = None,
         *,
         fetch: Sequence[str] = (),
+        judge: Judge | None = None,
     ) -> ExecResult:
         """Write `files` under the work dir, run `command` there, return what happened.
 
@@ -211,11 +254,17 @@ class Sandbox(ABC):
             command: argv, run in the work dir (no shell unless you ask for one).
             limits: per-run limits; the sandbox's defaults when None.
             fetch: relative paths (files or directories) to copy back into `ExecResult.files`.
+            judge: a program that decides the verdict beside the code (see `Judge`).
+
+        Raises:
+            SandboxFailure: the sandbox could not run it, even on a fresh container.
         """
 
     def run_many(self, requests: Sequence[RunRequest]) -> list[ExecResult]:
         """Run a batch; results are in the order of `requests`."""
-        return [self.run(r.files, r.command, r.limits, fetch=r.fetch) for r in requests]
+        return [
+            self.run(r.files, r.command, r.limits, fetch=r.fetch, judge=r.judge) for r in requests
+        ]
 
     def close(self) -> None:
         """Release containers, temp dirs, threads. Idempotent."""

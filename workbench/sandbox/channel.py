@@ -27,12 +27,17 @@ def agent_command() -> list[str]:
 
 @dataclass
 class AgentReply:
-    """What the supervisor said about one run. `result` is None when the channel broke."""
+    """What the supervisor said about one run. `result` is None when the channel broke.
+
+    `verdict` is the judge's stdout (None without a judge), `judge_stderr` its stderr.
+    """
 
     result: dict[str, Any] | None
     fetched: bytes = b""
     deadline_hit: bool = False
     agent_errors: list[str] = field(default_factory=list)
+    verdict: bytes | None = None
+    judge_stderr: bytes = b""
 
 
 class AgentChannel:
@@ -50,6 +55,7 @@ class AgentChannel:
         self._out = b""  # the supervisor's stdout, not yet parsed into frames
         self.errors: list[str] = []
         self.broken = False
+        self.dirty = False  # a run's result came, its clean-up report not yet
 
     def wait_ready(self, timeout_s: float = 30) -> bool:
         """Wait for the supervisor's ready frame."""
@@ -69,8 +75,16 @@ class AgentChannel:
         deadline: float,
         on_stdout: Callable[[bytes], None],
         on_stderr: Callable[[bytes], None],
+        judge_argv: Sequence[str] | None = None,
+        judge_tar: bytes = b"",
+        verdict_cap: int = 1 << 24,
     ) -> AgentReply:
         """Send one run and collect its frames until the result (or `deadline`)."""
+        if self.dirty:
+            raise AssertionError("a container was reused before its clean-up report")
+        judge = None
+        if judge_argv is not None:
+            judge = {"argv": list(judge_argv), "tar_len": len(judge_tar), "cap": verdict_cap}
         head = {
             "argv": list(argv),
             "timeout": timeout_s,
@@ -79,14 +93,15 @@ class AgentChannel:
             "fetch": list(fetch),
             "fetch_max_bytes": fetch_max_bytes,
             "fetch_max_members": fetch_max_members,
+            "judge": judge,
         }
         try:
             self._raw.settimeout(max(deadline - time.monotonic(), 0.01))
-            self._raw.sendall(json.dumps(head).encode() + b"\n" + tar)
+            self._raw.sendall(json.dumps(head).encode() + b"\n" + tar + judge_tar)
         except OSError as exc:
             self.broken = True
             return AgentReply(None, agent_errors=[f"send failed: {exc}"])
-        fetched = bytearray()
+        fetched, verdict, judge_err = bytearray(), bytearray(), bytearray()
         while True:
             frame = self._next_frame(deadline)
             if frame is None:
@@ -99,8 +114,36 @@ class AgentChannel:
                 on_stderr(payload)
             elif kind == 4:
                 fetched += payload
+            elif kind == 6:
+                verdict += payload
+            elif kind == 7:
+                judge_err += payload
             elif kind == 3:
-                return AgentReply(json.loads(payload), bytes(fetched), False, self.errors)
+                self.dirty = True
+                return AgentReply(
+                    json.loads(payload),
+                    bytes(fetched),
+                    False,
+                    self.errors,
+                    verdict=bytes(verdict) if judge is not None else None,
+                    judge_stderr=bytes(judge_err),
+                )
+
+    def wait_clean(self, timeout_s: float) -> dict[str, Any]:
+        """The supervisor's clean-up report of the last run: ``{"clean": bool, "why": str}``.
+
+        A container whose report does not come within `timeout_s`, or says it is not clean, must
+        not run anything again (the caller replaces it).
+        """
+        frame = self._next_frame(time.monotonic() + timeout_s)
+        if frame is None or frame[0] != 8:
+            self.broken = True
+            return {"clean": False, "why": "no clean-up report" if frame is None else "bad frame"}
+        report = json.loads(frame[1])
+        self.dirty = not report.get("clean")
+        if self.dirty:
+            self.broken = True
+        return report
 
     def _next_frame(self, deadline: float) -> tuple[int, bytes] | None:
         while True:

@@ -23,9 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 import docker.errors
 
-from workbench.errors import EngineUnavailable, NotSetUp
+from workbench.errors import ConfigError, EngineUnavailable, NotSetUp, SandboxFailure
 from workbench.sandbox.base import (
     ExecResult,
+    Judge,
     Limits,
     OutputCapture,
     RunRequest,
@@ -37,7 +38,13 @@ from workbench.sandbox.engine import ENGINE_ERRORS, Shape, engine_alive, reap
 from workbench.sandbox.execpath import HOST_SLACK_S, KILL_GRACE_S, PREP_FAILED, run_exec
 from workbench.sandbox.image import default_image
 from workbench.sandbox.pool import ContainerPool, Slot
-from workbench.sandbox.tario import DEFAULT_MAX_BYTES, DEFAULT_MAX_MEMBERS, pack, safe_extract
+from workbench.sandbox.tario import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_MEMBERS,
+    JUDGE_UID,
+    pack,
+    safe_extract,
+)
 
 __all__ = ["DockerSandbox", "allow_docker", "docker_allowed", "docker_client"]
 
@@ -79,6 +86,11 @@ def docker_client(timeout_s: float = 60) -> docker.DockerClient:
     return client
 
 
+def result_recycles(result: ExecResult | None) -> bool:
+    """Whether a container must be replaced after this run (killed runs leave it suspect)."""
+    return result is None or result.status in ("timeout", "oom", "output_limit")
+
+
 def _shape(limits: Limits) -> Shape:
     return Shape(
         memory_mb=int(limits.memory_mb),
@@ -112,6 +124,7 @@ class DockerSandbox(Sandbox):
     """
 
     isolated = True
+    backend = "docker"
 
     def __init__(
         self,
@@ -189,34 +202,34 @@ class DockerSandbox(Sandbox):
         limits: Limits | None = None,
         *,
         fetch: Sequence[str] = (),
+        judge: Judge | None = None,
     ) -> ExecResult:
-        """Run `command` in /work of a clean container; see `Sandbox.run`."""
+        """Run `command` in /work of a clean container; see `Sandbox.run`.
+
+        A container that could not take the run (its input files could not be written, its
+        supervisor failed) is replaced and the run tried once more on a fresh one; a second
+        failure raises `SandboxFailure`, so it is never taken for the code's result.
+        """
         lim = limits or self.limits
         tar = pack(files) if files else None
+        judge_tar = pack(judge.files, uid=JUDGE_UID) if judge is not None else None
         fetch_paths = [check_relpath(p) for p in fetch]
         shape = _shape(lim)
-        if not self.pooled:
-            slot = self.pool.create(shape)
-            try:
-                return self._run_in(slot, tar, command, lim, fetch_paths)
-            finally:
-                self.pool.discard(slot)
+        why = ""
         for attempt in range(2):
-            slot = self.pool.acquire(shape)
-            recycle = True
+            slot = self.pool.acquire(shape) if self.pooled else self.pool.create(shape)
+            result, why = None, "the run raised"
             try:
-                result = self._run_in(slot, tar, command, lim, fetch_paths)
-                # The container could not be cleaned, or its supervisor failed: the code did
-                # not run, so run it again in a fresh container (once).
-                broken = result.exit_code == PREP_FAILED and result.stderr.startswith("sandbox: ")
-                broken = broken or (slot.channel is not None and slot.channel.broken)
-                recycle = broken or result.status in ("timeout", "oom", "output_limit")
-                if not broken or attempt or result.status == "timeout":
-                    return result
+                result, why = self._run_in(slot, tar, command, lim, fetch_paths, judge, judge_tar)
             finally:
-                self.pool.release(slot, recycle=recycle)
-            log.warning("sandbox container unusable (%s); retrying", result.stderr[-300:])
-        raise AssertionError("unreachable")
+                if self.pooled:
+                    self.pool.release(slot, recycle=bool(why) or result_recycles(result))
+                else:
+                    self.pool.discard(slot)
+            if not why and result is not None:
+                return result
+            log.warning("sandbox container unusable (%s); attempt %d of 2", why, attempt + 1)
+        raise SandboxFailure(f"the sandbox could not run the code on two fresh containers: {why}")
 
     def run_many(self, requests: Sequence[RunRequest]) -> list[ExecResult]:
         """Run a batch over the pool, `pool.size` at a time; results in request order."""
@@ -224,7 +237,8 @@ class DockerSandbox(Sandbox):
             return super().run_many(requests)
         with ThreadPoolExecutor(max_workers=self.pool.size) as ex:
             futures = [
-                ex.submit(self.run, r.files, r.command, r.limits, fetch=r.fetch) for r in requests
+                ex.submit(self.run, r.files, r.command, r.limits, fetch=r.fetch, judge=r.judge)
+                for r in requests
             ]
             return [f.result() for f in futures]
 
@@ -235,10 +249,21 @@ class DockerSandbox(Sandbox):
         command: Sequence[str],
         lim: Limits,
         fetch: list[str],
-    ) -> ExecResult:
+        judge: Judge | None,
+        judge_tar: bytes | None,
+    ) -> tuple[ExecResult, str]:
+        """(result, why the container failed the run: '' when it did not)."""
         if slot.channel is not None:
-            return self._run_agent(slot, tar, command, lim, fetch)
-        return run_exec(self.client, slot, tar, command, lim, fetch)
+            return self._run_agent(slot, tar, command, lim, fetch, judge, judge_tar)
+        if judge is not None:
+            raise ConfigError(
+                f"this sandbox runs {self.image!r} without its supervisor (one docker exec per "
+                "run, for images without python3), so it cannot run a judge; use the image "
+                "`workbench sandbox build` makes"
+            )
+        result = run_exec(self.client, slot, tar, command, lim, fetch)
+        broken = result.exit_code == PREP_FAILED and result.stderr.startswith("sandbox: ")
+        return result, result.stderr[-300:] if broken else ""
 
     def _run_agent(
         self,
@@ -247,7 +272,9 @@ class DockerSandbox(Sandbox):
         command: Sequence[str],
         lim: Limits,
         fetch: list[str],
-    ) -> ExecResult:
+        judge: Judge | None,
+        judge_tar: bytes | None,
+    ) -> tuple[ExecResult, str]:
         assert slot.channel is not None
         out, err = OutputCapture(int(lim.output_bytes)), OutputCapture(int(lim.output_bytes))
         cpu0, _, oom0 = slot.stats.read()
@@ -264,18 +291,26 @@ class DockerSandbox(Sandbox):
             deadline=start + lim.timeout_s + KILL_GRACE_S + HOST_SLACK_S,
             on_stdout=out.add,
             on_stderr=err.add,
+            judge_argv=list(judge.command) if judge is not None else None,
+            judge_tar=judge_tar or b"",
+            verdict_cap=judge.verdict_cap if judge is not None else 0,
         )
         cpu1, peak, oom1 = slot.stats.read()
         oom = None if oom0 is None or oom1 is None else oom1 > oom0
         res = reply.result or {}
         notes = []
+        failed = ""
         if reply.result is None or "error" in res:
             slot.channel.broken = True
             if not reply.deadline_hit and reply.result is None and not engine_alive(self.client):
                 raise EngineUnavailable("the Docker engine went away during a sandbox run")
             why = res.get("error") or " ".join(reply.agent_errors)[-500:] or "no answer"
+            if not reply.deadline_hit:
+                failed = f"the container's supervisor failed: {why}"
             err.add(f"\nsandbox: the container's supervisor failed: {why}\n".encode())
             notes.append("sandbox supervisor failed; the container was replaced")
+        elif res.get("prep_error"):
+            failed = f"the container could not take the run: {res['prep_error']}"
         elif not res.get("clean", True):
             slot.channel.broken = True  # leftover processes: replace the container
         wall = res.get("wall", time.monotonic() - start)
@@ -297,7 +332,11 @@ class DockerSandbox(Sandbox):
             peak_memory_mb=peak / 2**20 if peak is not None else None,
             isolated=True,
             notes=notes,
+            verdict=reply.verdict,
+            judge_stderr=reply.judge_stderr.decode(errors="replace"),
         )
+        if res.get("verdict_capped"):
+            result.notes.append("the judge's verdict was cut at its cap")
         if fetch and reply.result is not None:
             got = safe_extract(
                 reply.fetched, max_bytes=DEFAULT_MAX_BYTES, max_members=DEFAULT_MAX_MEMBERS
@@ -308,7 +347,7 @@ class DockerSandbox(Sandbox):
                 result.notes.append(f"fetch stopped after {len(reply.fetched)} bytes")
             if res.get("fetch_notes"):
                 result.notes.append("fetch: " + res["fetch_notes"].strip()[:2000])
-        return result
+        return result, failed
 
     def close(self) -> None:
         """Remove this sandbox's containers."""

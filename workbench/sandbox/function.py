@@ -15,7 +15,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
-from workbench.sandbox.base import ExecResult, Limits, RunRequest, Sandbox, Status, check_relpath
+from workbench.sandbox.base import (
+    ExecResult,
+    Judge,
+    Limits,
+    RunRequest,
+    Sandbox,
+    Status,
+    check_relpath,
+)
 
 __all__ = ["FunctionSandbox"]
 
@@ -32,6 +40,7 @@ class FunctionSandbox(Sandbox):
     """
 
     isolated = False
+    backend = "function"
 
     def __init__(
         self, fn: Callable[[RunRequest], ExecResult | str], *, image_id: str = "function"
@@ -48,11 +57,12 @@ class FunctionSandbox(Sandbox):
         limits: Limits | None = None,
         *,
         fetch: Sequence[str] = (),
+        judge: Judge | None = None,
     ) -> ExecResult:
         """Record the request and return what `fn` says."""
-        for name in [*files, *fetch]:
+        for name in [*files, *fetch, *(judge.files if judge else ())]:
             check_relpath(name)
-        request = RunRequest(dict(files), list(command), limits, list(fetch))
+        request = RunRequest(dict(files), list(command), limits, list(fetch), judge)
         with self._lock:
             self.calls.append(request)
         out = self.fn(request)

@@ -1,10 +1,11 @@
 """A warm pool of hardened containers: pre-filled in the background, cleaned on every use.
 
-The sweep is pipelined into the runs themselves (the supervisor, or `execpath`'s script, kills
-every leftover process after a run and wipes /work, /tmp and /dev/shm before the next), so a
-returned container is idle again at once. A container is removed and replaced in the background
-after `max_runs` runs, when older than `max_age_s`, after a timeout, OOM or output-limit kill,
-or when it could not be cleaned or its supervisor failed.
+The supervisor kills every leftover process after a run, sends the result, then cleans up and
+proves the container clean (files, processes, IPC objects, mounts); the pool waits for that report
+on its own threads before lending the container again. (`execpath`'s script wipes before each
+run instead.) A container is removed and replaced in the background after `max_runs` runs, when
+older than `max_age_s`, after a timeout, OOM or output-limit kill, or when it could not be proven
+clean or its supervisor failed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from workbench.sandbox.engine import (
 __all__ = ["ContainerPool", "Slot"]
 
 log = logging.getLogger(__name__)
+
+CLEAN_WAIT_S = 10.0  # the supervisor's clean-up budget (3 s) plus slack for a loaded machine
 
 
 @dataclass
@@ -88,8 +91,12 @@ class ContainerPool:
         self._workers = ThreadPoolExecutor(
             max_workers=self.size + 1, thread_name_prefix="workbench-pool"
         )
+        self._settlers = ThreadPoolExecutor(
+            max_workers=self.size, thread_name_prefix="workbench-settle"
+        )
         self._all: dict[str, Slot] = {}
         self.created = 0  # containers started over the pool's life (for tests and benchmarks)
+        self.dirty: list[str] = []  # why containers were not reused after a clean-up
 
     # -- filling --------------------------------------------------------------------------
     def prefill(self, shape: Shape) -> None:
@@ -216,10 +223,34 @@ class ContainerPool:
             raise
 
     def release(self, slot: Slot, *, recycle: bool = False) -> None:
-        """Give a used container back: idle again at once, or replaced in the background."""
+        """Give a used container back: idle again once its clean-up is proven, else replaced.
+
+        The supervisor cleans up after sending a run's result; waiting for its report happens
+        on the pool's own threads, so no run's deadline pays for the previous run's clean-up.
+        """
         slot.runs += 1
         old = time.monotonic() - slot.created > self.max_age_s
-        if not (recycle or old or slot.runs >= self.max_runs):
+        reuse = not (recycle or old or slot.runs >= self.max_runs)
+        if reuse and slot.channel is not None and slot.channel.dirty:
+            try:
+                self._settlers.submit(self._settle, slot)
+                return
+            except RuntimeError:  # the pool was closed meanwhile
+                reuse = False
+        self._put_back(slot, reuse)
+
+    def _settle(self, slot: Slot) -> None:
+        """Wait for the supervisor's clean-up report: idle again if clean, else replace it."""
+        assert slot.channel is not None
+        report = slot.channel.wait_clean(CLEAN_WAIT_S)
+        if not report.get("clean"):
+            self.dirty.append(report.get("why", "?"))
+            log.info("sandbox container not reused: %s", report.get("why"))
+        self._put_back(slot, bool(report.get("clean")))
+
+    def _put_back(self, slot: Slot, reuse: bool) -> None:
+        """Idle again (`reuse`), or removed and replaced in the background."""
+        if reuse:
             with self._cond:
                 if not self._closed:
                     self._idle.setdefault(slot.shape, []).append(slot)
@@ -252,6 +283,7 @@ class ContainerPool:
             self._closed = True
             self._idle.clear()
             self._cond.notify_all()
+        self._settlers.shutdown(wait=True, cancel_futures=True)
         self._workers.shutdown(wait=True, cancel_futures=True)
         with self._cond:
             slots = list(self._all.values())
