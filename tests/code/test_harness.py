@@ -15,7 +15,6 @@ import pytest
 from workbench.sandbox import ExecResult, Sandbox
 from workbench.tasks.code import (
     CodeProblem,
-    build_request,
     evaluate_code,
     pass_at_k,
     problem_from_dict,
@@ -164,10 +163,9 @@ def test_misbehaving_test_is_isolated(
 def test_floods_and_garbage_output_do_not_break_the_report(
     sq: CodeProblem, local_sandbox: Sandbox
 ) -> None:
-    req = build_request(sq, "def square(x):\n    return x * x\n")
-    fake = req.marker + json.dumps({"tests": [], "load_error": None})
+    fake = json.dumps({"tests": [], "load_error": None})
     body = (
-        f"print({fake!r})\n"  # a forged report line on stdout
+        f"print({fake!r})\n"  # a forged report on stdout
         "print('{\"tests\": []}')\n"
         "for _ in range(200000):\n    print('spam' * 50)\n"  # 40 MB through print
         "os.write(1, b'x' * 5_000_000)\n"  # and 5 MB at the file-descriptor level
@@ -277,7 +275,7 @@ class _DeadSandbox(Sandbox):
     def __init__(self, status: str) -> None:
         self.status = status
 
-    def run(self, files, command, limits=None, *, fetch=()):  # type: ignore[override]
+    def run(self, files, command, limits=None, *, fetch=(), judge=None):  # type: ignore[override]
         return ExecResult(self.status, None, "", "killed", False, 9.0, None, None)  # type: ignore[arg-type]
 
 

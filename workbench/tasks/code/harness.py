@@ -1,10 +1,11 @@
 """Run Python candidates against tests, or on inputs, in a `workbench.sandbox.Sandbox`.
 
-`build_request` writes ``candidate.py``, the runner script (``_runner.py`` of this package, stdlib
-only) and a JSON spec; the sandbox runs ``python3 wb_runner.py wb_spec.json``. The runner forks one
-process per test (per-test alarm, then a hard kill), captures what the candidate prints, and
-prints ONE line: a per-request random marker followed by the JSON report, which `parse_result`
-reads back. The sandbox's wall limit is the run's time budget plus slack, so even a runner that
+`build_request` puts ``candidate.py``, the prompt's context and the runner script (``_runner.py``
+of this package, stdlib only) in the code's work dir, and the runner with a JSON spec of the
+tests in the judge's own dir (`workbench.sandbox.Judge`): the code's side (``wb_runner.py
+worker``) never sees a test, hidden or public, and the judge (``wb_runner.py judge``) computes
+the verdict from the values the code returns; only the judge's stdout is read back, by
+`parse_result`. The sandbox's wall limit is the run's time budget plus slack, so even a run that
 is killed outright becomes a `CodeResult` with status ``timeout`` or ``error``, never an
 exception: the model's mistakes are results (STYLE habit 10).
 
@@ -23,14 +24,13 @@ Example:
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from workbench.errors import ConfigError
-from workbench.sandbox import ExecResult, Limits, RunRequest, Sandbox
+from workbench.sandbox import ExecResult, Judge, Limits, RunRequest, Sandbox
 from workbench.tasks.code.problem import CodeProblem, TestCase, complete_code
 from workbench.tasks.code.results import CodeResult, CodeStatus, TestResult, feedback_text
 from workbench.tasks.mpi.metrics import pass_at_k
@@ -59,24 +59,27 @@ class CodeRequest:
     """One sandbox call that runs a candidate against tests.
 
     Attributes:
-        files: relative path -> text: ``candidate.py``, ``wb_runner.py``, ``wb_spec.json``.
-        command: argv run in the work dir.
+        files: relative path -> text for the code's work dir: ``candidate.py``, ``prompt.py``,
+            ``wb_runner.py``.
+        command: the code's side, run in the work dir.
+        judge: the judge: the runner and ``wb_spec.json`` (the tests), out of the code's reach.
         limits: the sandbox limits of the call (wall limit = `total_timeout_s` + slack).
-        marker: the prefix of the runner's report line.
         tests: the tests, in order (for names and feedback).
         total_timeout_s: the runner's own time budget for all tests.
     """
 
     files: dict[str, str]
     command: list[str]
+    judge: Judge
     limits: Limits
-    marker: str
     tests: list[TestCase]
     total_timeout_s: float
 
     def run_request(self) -> RunRequest:
         """As an item of `Sandbox.run_many`."""
-        return RunRequest(files=self.files, command=self.command, limits=self.limits)
+        return RunRequest(
+            files=self.files, command=self.command, limits=self.limits, judge=self.judge
+        )
 
 
 def _runner_source() -> str:
@@ -102,9 +105,7 @@ def make_request(
     if total_timeout_s is None:
         total_timeout_s = min(len(tests) * (test_timeout_s + GRACE_S) + 1.0, MAX_TOTAL_S)
     lim = (limits or Limits()).replace(timeout_s=total_timeout_s + STARTUP_S)
-    marker = f"@@WB-CODE-REPORT-{uuid.uuid4().hex}@@"
     spec = {
-        "marker": marker,
         "entry_point": entry_point,
         "context": context,
         "tests": [t.to_dict() for t in tests],
@@ -116,12 +117,17 @@ def make_request(
         "text_cap": 2500,
         "value_cap": value_cap,
     }
-    files = {"candidate.py": code, RUNNER_FILE: _runner_source(), SPEC_FILE: json.dumps(spec)}
+    runner = _runner_source()
+    files = {"candidate.py": code, "prompt.py": context, RUNNER_FILE: runner}
+    judge = Judge(
+        files={RUNNER_FILE: runner, SPEC_FILE: json.dumps(spec)},
+        command=["python3", "-I", RUNNER_FILE, "judge", SPEC_FILE],
+    )
     return CodeRequest(
         files=files,
-        command=["python3", "-I", RUNNER_FILE, SPEC_FILE],
+        command=["python3", "-I", RUNNER_FILE, "worker"],
+        judge=judge,
         limits=lim,
-        marker=marker,
         tests=list(tests),
         total_timeout_s=total_timeout_s,
     )
@@ -170,12 +176,12 @@ def _no_report(request: CodeRequest, result: ExecResult) -> CodeResult:
         "timeout": f"the run hit the sandbox's wall limit ({request.limits.timeout_s:g} s)",
         "oom": "the run ran out of memory",
         "output_limit": "the run printed too much",
-    }.get(result.status, f"the harness printed no report (exit code {result.exit_code})")
+    }.get(result.status, f"the judge gave no verdict (exit code {result.exit_code})")
     tests = [
         TestResult(t.name, False, "NotRun", why, phase="not_run", source=t.source())
         for t in request.tests
     ]
-    stderr = result.stderr[-STDERR_CAP:]
+    stderr = (result.stderr + result.judge_stderr)[-STDERR_CAP:]
     return CodeResult(
         status=status,
         tests=tests,
@@ -206,14 +212,11 @@ def _status(tests: list[TestResult], load_error: str | None) -> CodeStatus:
 def parse_result(request: CodeRequest, result: ExecResult) -> CodeResult:
     """Turn the sandbox's result of `request` into a `CodeResult`."""
     report: dict[str, Any] | None = None
-    for line in reversed(result.stdout.splitlines()):
-        if line.startswith(request.marker):
-            try:
-                report = json.loads(line[len(request.marker) :])
-            except ValueError:
-                report = None
-            break
-    if report is None:
+    try:
+        report = json.loads(result.verdict) if result.verdict else None
+    except ValueError:
+        report = None
+    if not isinstance(report, dict):
         return _no_report(request, result)
     load = report.get("load_error")
     load_error = f"{load['error_type']}: {load['message']}" if load else None
@@ -267,7 +270,8 @@ def evaluate_code(
         The status, per-test results, pass rate and feedback text.
     """
     request = build_request(problem, code, tests, **_with_limits(options, sandbox))
-    return parse_result(request, sandbox.run(request.files, request.command, request.limits))
+    result = sandbox.run(request.files, request.command, request.limits, judge=request.judge)
+    return parse_result(request, result)
 
 
 def evaluate_many(
