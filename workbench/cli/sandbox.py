@@ -10,6 +10,8 @@ from rich.table import Table
 from workbench.cli._common import console, err_console
 from workbench.sandbox import Limits, build_image, open_sandbox
 from workbench.sandbox.base import ExecResult
+from workbench.sandbox.seccomp import SeccompReport, denied_syscalls
+from workbench.sandbox.seccomp import probe as probe_seccomp
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -77,7 +79,7 @@ def check(
         if not sb.isolated:
             err_console.print(
                 f"[bold yellow]warning:[/bold yellow] {kind} is NOT a security boundary "
-                "(no Docker engine or image; run `workbench sandbox build`)"
+                "(named with --sandbox local; Docker is the default)"
             )
         table = Table(title=f"{kind} ({sb.image_id[:19]})")
         for col in ("step", "status", "wall s", "output"):
@@ -100,9 +102,24 @@ def check(
             f"memory_mb={limits.memory_mb})"
         )
         console.print(f"isolated: {sb.isolated}")
+        report = probe_seccomp(sb)
+        console.print(_seccomp_line(report), highlight=False)
+        if sb.isolated and not report.active:
+            failed.append("seccomp profile")
     if failed:
         err_console.print(f"[bold red]smoke test failed:[/bold red] {', '.join(failed)}")
         raise typer.Exit(1)
+
+
+def _seccomp_line(report: SeccompReport) -> str:
+    seen = f"/proc/self/status Seccomp: {report.mode}, Seccomp_filters: {report.filters}"
+    if report.active:
+        return (
+            f"seccomp: workbench profile active ({len(denied_syscalls())} syscalls denied by "
+            f"name, all others outside the allow-list refused; {seen})"
+        )
+    probes = ", ".join(f"{k} -> {v}" for k, v in report.probes.items()) or "probe failed"
+    return f"seccomp: workbench profile NOT active ({seen}; {probes})"
 
 
 @app.command()

@@ -24,6 +24,7 @@ import requests
 from docker.types import LogConfig, Ulimit
 
 from workbench.errors import EngineUnavailable
+from workbench.sandbox.seccomp import PROFILE_JSON
 
 __all__ = [
     "CODE_USER",
@@ -89,7 +90,8 @@ def container_kwargs(
         "network_mode": "none",
         "read_only": True,
         "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],
+        # our own allow-list (seccomp.py); docker-py sends the JSON text, not a path
+        "security_opt": ["no-new-privileges", f"seccomp={PROFILE_JSON}"],
         "mem_limit": f"{shape.memory_mb}m",
         "memswap_limit": f"{shape.memory_mb}m",
         "nano_cpus": int(shape.cpus * 1e9),
@@ -101,6 +103,8 @@ def container_kwargs(
         "tmpfs": {
             "/work": f"rw,exec,nosuid,nodev,size={work_mb}m,uid=1000,gid=1000,mode=0755",
             "/tmp": f"rw,exec,nosuid,nodev,size={tmp_mb}m,mode=1777",
+            # the judge's files: only uid 1001 may enter (see `Judge`, agent.py)
+            "/judge": f"rw,nosuid,nodev,size={tmp_mb}m,uid=1001,gid=1001,mode=0700",
         },
         "shm_size": f"{shm_mb}m",
         "environment": {"HOME": "/work", "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
