@@ -179,6 +179,33 @@ def test_trainable_functions_can_run_in_the_sandbox(tmp_path: Path, ctx: EvalCon
     assert "return v / 0  <--- (ZeroDivisionError) float division by zero" in ev.feedback
 
 
+def test_trainable_functions_run_in_the_sandbox_unless_process_is_named(
+    tmp_path: Path, box: LocalSandbox
+) -> None:
+    here = os.getpid()  # the code adds 10 only when it runs in another process
+    code = f"def f(v):\n    import os\n    return v + (10 if os.getpid() != {here} else -99)\n"
+    candidate = Candidate("a", {"params": {"f.__code": code}})
+    calls: list[str] = []
+
+    def opened() -> LocalSandbox:
+        calls.append("sandbox")
+        return box
+
+    tf, task = load_task(write(tmp_path, {"entry": "run", "feedback": "judge"}, MODULE))
+    assert tf.section.run_in == "sandbox" and task.needs_sandbox  # the default
+    assert task.evaluate(candidate, EvalContext(open_sandbox=opened)).score == 22.0
+    assert calls  # the call went through the run's sandbox
+    named = write(tmp_path, {"entry": "run", "feedback": "judge", "run_in": "process"}, MODULE)
+    _, in_process = load_task(named)
+    assert not in_process.needs_sandbox
+    assert in_process.evaluate(candidate, EvalContext()).score == -196.0  # (1 - 99) * 2
+
+
+def test_examples_without_trainable_functions_need_no_sandbox() -> None:
+    needs = {n: load_task(EXAMPLES / f"{n}.yaml")[1].needs_sandbox for n in ("numeric", "words")}
+    assert needs == {"numeric": False, "words": True}  # values move nowhere; code runs boxed
+
+
 def test_a_prompt_parameter_is_scored_against_labelled_examples(ctx: EvalContext) -> None:
     tf, _ = load_task(EXAMPLES / "sentiment.yaml")
 

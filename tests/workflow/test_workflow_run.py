@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import workbench.optimizers.optoprime  # noqa: F401  (registers `optoprime`)
 from workbench.cli import main
@@ -31,6 +33,17 @@ def toward_target(request: Any) -> str:
     return json.dumps({"reasoning": "move", "suggestion": {name: float(value) + sign * 5.5}})
 
 
+def local_copy(tmp_path: Path, name: str) -> Path:
+    """The example copied with ``sandbox: {backend: local}``: the tests name the host backend."""
+    folder = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, folder)
+    path = folder / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["sandbox"] = {"backend": "local"}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
 def scripted(fn: Any) -> Any:
     return lambda **kw: ScriptedLLM(fn, **kw)
 
@@ -46,6 +59,7 @@ def test_numeric_example_reaches_its_target_through_the_loop(tmp_path: Path) -> 
     assert s["best"]["payload"] == {"params": {"x": 6.0}} and s["best"]["score"] == 0.0
     assert s["evaluations"] == 3  # baseline, 0.5, 6.0 (both temperatures agreed: deduplicated)
     log = events(result.run.path)
+    assert all(e["backend"] is None for e in log if e["type"] == "evaluation")  # no code ran
     calls = [e for e in log if e["type"] == "optoprime_call"]
     assert len(calls) == 4 and {c["temperature"] for c in calls} == {0.0, 0.8}
     assert all(c["prompt_version"] == PROMPT_VERSION for c in calls)
@@ -77,17 +91,31 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     assert evaluated == ["o00000", "o00001", "o00002"]  # nothing evaluated twice
 
 
-def test_unit_test_example_runs_in_the_sandbox_through_the_loop(tmp_path: Path) -> None:
-    def rewrite(request: Any) -> str:
-        name = re.search(r"\(code\) (__code_sort_words\d+):", str(request.messages[-1]["content"]))
-        return json.dumps({"reasoning": "sort", "suggestion": {name.group(1): GOOD_SORT}})  # type: ignore[union-attr]
+def rewrite(request: Any) -> str:
+    """Answers every OptoPrime call with the correct `sort_words`."""
+    name = re.search(r"\(code\) (__code_sort_words\d+):", str(request.messages[-1]["content"]))
+    return json.dumps({"reasoning": "sort", "suggestion": {name.group(1): GOOD_SORT}})  # type: ignore[union-attr]
 
-    result = start_run(EXAMPLES / "words.yaml", tmp_path, make_llm=scripted(rewrite))
+
+def test_unit_test_example_runs_in_the_sandbox_through_the_loop(tmp_path: Path) -> None:
+    task = local_copy(tmp_path, "words")
+    result = start_run(task, tmp_path / "runs", make_llm=scripted(rewrite))
     s = result.summary
     assert s["stop_reason"] == "target" and s["best"]["score"] == 1.0
     assert s["best"]["payload"]["params"]["sort_words.__code"] == GOOD_SORT
-    first = next(e for e in events(result.run.path) if e["type"] == "evaluation")
-    assert first["scores"]["pass_rate"] == 0.25
+    evaluations = [e for e in events(result.run.path) if e["type"] == "evaluation"]
+    assert evaluations[0]["scores"]["pass_rate"] == 0.25
+    assert {e["backend"] for e in evaluations} == {"local"}
+
+
+@pytest.mark.docker
+def test_the_unit_test_example_as_shipped_runs_in_docker(
+    tmp_path: Path, docker_sandbox: Any
+) -> None:
+    result = start_run(EXAMPLES / "words.yaml", tmp_path, make_llm=scripted(rewrite))
+    assert result.summary["best"]["score"] == 1.0
+    evaluations = [e for e in events(result.run.path) if e["type"] == "evaluation"]
+    assert evaluations and {e["backend"] for e in evaluations} == {"docker"}
 
 
 @pytest.mark.parametrize("name", ["numeric", "words", "sentiment"])

@@ -1,12 +1,18 @@
 """LocalSandbox: a subprocess with rlimits a reliability guard, NOT a security boundary.
 
-For machines without Docker. The command runs in its own session and process group, under
-``prlimit`` (address space, CPU time, processes, file size, open files), without network when
-``unshare -n`` is allowed, and as ``nobody`` when Workbench runs as root (so the process limit
-counts). At the wall-clock limit the whole group is killed; afterwards every process that still
-carries the run's marker in its environment (e.g. a ``setsid`` + double-fork escape) is killed
-too. The environment is built from an allow-list, so host secrets never reach the code. Every
-result says ``isolated=False``.
+Used only when named (``backend: local``). The command runs in its own session and process
+group, under ``prlimit`` (address space, CPU time, processes, file size, open files), without
+network when ``unshare -n`` is allowed, and as ``nobody`` when Workbench runs as root (so the
+process limit counts).
+
+Every descendant is contained in a PID namespace when the host allows one (``unshare --pid
+--fork --kill-child``, as root or through a user namespace): a small bash is the namespace's
+init, and when it ends (the command exited, or the group was killed at the deadline) the kernel
+kills everything left in the namespace, including a ``setsid`` + double-fork escape that cleared
+its environment. Without a PID namespace the fallback is a sweep for the run's marker in
+``/proc/*/environ``, which such an escape evades; each result's notes say which containment ran.
+The environment is built from an allow-list, so host secrets never reach the code. Every result
+says ``isolated=False``.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -28,6 +35,7 @@ from typing import IO
 from workbench.errors import ConfigError
 from workbench.sandbox.base import (
     ExecResult,
+    Judge,
     Limits,
     OutputCapture,
     RunRequest,
@@ -43,7 +51,60 @@ log = logging.getLogger(__name__)
 
 NOBODY = 65534
 MARKER = "WORKBENCH_SANDBOX_RUN"
+# PID 1 of the run's namespace: runs the command in a child, reaps orphans, and exits with the
+# command's status (128+N after signal N), which tears the namespace down. The command gets the
+# real stderr back from a free fd that bash picks ({err}, never one the caller passes on); the
+# shell's own stderr is /dev/null, so its "Segmentation fault"-style reports stay out of it.
+PID1 = [
+    "/bin/bash",
+    "-c",
+    'exec {err}>&2 2>/dev/null; (exec 2>&"$err" {err}>&-; exec "$@"); exit $?',
+]
+PID_NAMESPACE = ["--pid", "--fork", "--kill-child"]
 OOM_HINTS = ("MemoryError", "std::bad_alloc", "Cannot allocate memory", "out of memory")
+
+
+def _on_fd3(fd: int) -> list[str]:
+    """A prefix that moves inherited descriptor `fd` to 3, then runs the rest of the argv.
+
+    bash, since POSIX sh only names descriptors 0-9 in redirections; python3 where bash is not.
+    """
+    if fd == 3:
+        return []
+    if shutil.which("bash"):
+        return ["bash", "-c", f'exec 3<&{fd} {fd}<&-; exec "$@"', "bash"]
+    move = "import os,sys;os.dup2(int(sys.argv[1]),3);os.close(int(sys.argv[1]));"
+    return ["python3", "-c", move + "os.execvp(sys.argv[2],sys.argv[2:])", str(fd)]
+
+
+def _namespace_inits(pid: int) -> list[int]:
+    """Children of `pid` that live in another PID namespace: the init of a run's namespace."""
+    try:
+        ours = os.readlink("/proc/self/ns/pid")
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    inits = []
+    for child in children:
+        try:
+            if os.readlink(f"/proc/{child}/ns/pid") != ours:
+                inits.append(int(child))
+        except OSError:
+            continue
+    return inits
+
+
+def _wait_ended(pid: int, timeout_s: float) -> None:
+    """Wait until `pid` has exited (gone, or a zombie), for at most `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.002)
 
 
 def _probe(cmd: list[str]) -> bool:
@@ -88,6 +149,7 @@ class LocalSandbox(Sandbox):
 
     image_id = "local"
     isolated = False
+    backend = "local"
 
     def __init__(
         self,
@@ -102,7 +164,8 @@ class LocalSandbox(Sandbox):
         self.root_dir = Path(root_dir) if root_dir else None
         self.drop_to: int | None = NOBODY if os.geteuid() == 0 else None
         self.unshare: list[str] = []
-        if not network:
+        self.containment = "marker sweep"
+        if not self._contain_in_pid_namespace(network) and not network:  # no network, at least
             for cand in (
                 ["unshare", "-n"],
                 ["unshare", "--map-current-user", "-n"],
@@ -120,6 +183,25 @@ class LocalSandbox(Sandbox):
         if self.drop_to is not None and shutil.which("setpriv") is None:
             raise ConfigError("LocalSandbox needs `setpriv` (util-linux) when run as root")
 
+    def _contain_in_pid_namespace(self, network: bool) -> bool:
+        """Use the first PID namespace the host allows (root, then user namespaces)."""
+        if shutil.which("unshare") is None or not Path(PID1[0]).exists():
+            log.warning("LocalSandbox: no PID namespace (no unshare); escapes may outlive a run")
+            return False
+        net = [] if network else ["-n"]
+        for user in ([], ["--map-current-user"], ["-r"]):
+            for proc in (["--mount-proc"], []):  # its own /proc: no view of host processes
+                cand = ["unshare", *user, *net, *PID_NAMESPACE, *proc]
+                if _probe([*cand, "--", *PID1, "wb-init", "true"]):
+                    self.unshare = [*cand, "--", *PID1, "wb-init"]
+                    self.containment = "pid namespace"
+                    return True
+        log.warning(
+            "LocalSandbox: `unshare --pid` is not allowed here; only processes that keep the "
+            "run's environment marker are killed after a run"
+        )
+        return False
+
     # -- one run --------------------------------------------------------------------------
     def run(
         self,
@@ -128,6 +210,7 @@ class LocalSandbox(Sandbox):
         limits: Limits | None = None,
         *,
         fetch: Sequence[str] = (),
+        judge: Judge | None = None,
     ) -> ExecResult:
         """Run `command` in a fresh temp dir; see `Sandbox.run`."""
         lim = limits or self.limits
@@ -135,7 +218,10 @@ class LocalSandbox(Sandbox):
         work = Path(tempfile.mkdtemp(prefix="wb-sandbox-", dir=self.root_dir))
         try:
             self._write(work, files)
-            result = self._execute(work, list(command), lim)
+            if judge is not None:
+                result = self._run_judged(work, list(command), lim, judge)
+            else:
+                result = self._execute(work, list(command), lim)
             if fetch_paths:
                 self._fetch(work, fetch_paths, result)
             return result
@@ -148,7 +234,8 @@ class LocalSandbox(Sandbox):
             return super().run_many(requests)
         with ThreadPoolExecutor(max_workers=self.workers) as ex:
             futures = [
-                ex.submit(self.run, r.files, r.command, r.limits, fetch=r.fetch) for r in requests
+                ex.submit(self.run, r.files, r.command, r.limits, fetch=r.fetch, judge=r.judge)
+                for r in requests
             ]
             return [f.result() for f in futures]
 
@@ -189,10 +276,11 @@ class LocalSandbox(Sandbox):
                 f"--reuid={self.drop_to}",
                 f"--regid={self.drop_to}",
                 "--clear-groups",
+                "--",
             ]
         else:
             argv += [f"--nproc={nproc + self._count_uid(os.getuid())}", "--", *self.unshare]
-        return [*argv, "--", *command] if argv[-1] != "--" else [*argv, *command]
+        return [*argv, *command]
 
     @staticmethod
     def _count_uid(uid: int) -> int:
@@ -206,7 +294,79 @@ class LocalSandbox(Sandbox):
                     pass
         return n
 
-    def _execute(self, work: Path, command: list[str], lim: Limits) -> ExecResult:
+    def _run_judged(self, work: Path, command: list[str], lim: Limits, judge: Judge) -> ExecResult:
+        """The code and its judge side by side, joined by a socket on fd 3 of each.
+
+        The judge runs as this process's user in a 0700 temp dir; the code runs as ``nobody``
+        when Workbench runs as root, so it cannot read the judge's files then. Without root
+        both share one user: a reliability guard, not a boundary (as every local run).
+        """
+        jdir = Path(tempfile.mkdtemp(prefix="wb-judge-", dir=self.root_dir))
+        ours, theirs = socket.socketpair()
+        try:
+            for name, content in judge.files.items():
+                path = jdir / check_relpath(name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content.encode() if isinstance(content, str) else bytes(content))
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(jdir)}
+            env.update(LANG="C.UTF-8", PYTHONDONTWRITEBYTECODE="1", TMPDIR=str(jdir))
+            start = time.monotonic()
+            proc = subprocess.Popen(
+                [*_on_fd3(ours.fileno()), *judge.command],
+                cwd=jdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(ours.fileno(),),
+                start_new_session=True,
+            )
+            ours.close()
+            verdict, jerr = bytearray(), OutputCapture(65536)
+
+            def read_verdict() -> None:
+                assert proc.stdout is not None
+                while chunk := proc.stdout.read1(65536):  # type: ignore[attr-defined]
+                    verdict.extend(chunk[: max(judge.verdict_cap - len(verdict), 0)])
+
+            def read_jerr() -> None:
+                assert proc.stderr is not None
+                while chunk := proc.stderr.read1(65536):  # type: ignore[attr-defined]
+                    jerr.add(chunk)
+
+            readers = [threading.Thread(target=f, daemon=True) for f in (read_verdict, read_jerr)]
+            for t in readers:
+                t.start()
+            result = self._execute(
+                work, [*_on_fd3(theirs.fileno()), *command], lim, pass_fds=(theirs.fileno(),)
+            )
+            theirs.close()
+            try:
+                proc.wait(max(lim.timeout_s - (time.monotonic() - start), 0) + 1)
+                judge_timeout = False
+            except subprocess.TimeoutExpired:
+                self._kill_group(proc.pid)
+                proc.wait(10)
+                judge_timeout = True
+            for t in readers:
+                t.join(5)
+            code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+            result.verdict = bytes(verdict)
+            result.judge_stderr = jerr.text()
+            result.wall_s = time.monotonic() - start
+            if judge_timeout:
+                result.status, result.exit_code = "timeout", None
+            elif result.status not in ("output_limit", "oom"):
+                result.status, result.exit_code = ("ok" if code == 0 else "error"), code
+            return result
+        finally:
+            ours.close()
+            theirs.close()
+            shutil.rmtree(jdir, ignore_errors=True)
+
+    def _execute(
+        self, work: Path, command: list[str], lim: Limits, pass_fds: tuple[int, ...] = ()
+    ) -> ExecResult:
         nonce = uuid.uuid4().hex
         path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
         env = {
@@ -231,6 +391,7 @@ class LocalSandbox(Sandbox):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                pass_fds=pass_fds,
             )
         except OSError as exc:
             return ExecResult(
@@ -278,7 +439,8 @@ class LocalSandbox(Sandbox):
             waiter.join(10)
         wall = time.monotonic() - start
         self._kill_group(proc.pid)  # children left in the group
-        self._kill_marked(nonce)  # and escapes that left it (setsid)
+        if self.containment == "marker sweep":  # a PID namespace died with its init already
+            self._kill_marked(nonce)  # escapes that left the group (setsid) but kept the marker
         for t in readers:
             t.join(5)
         proc.returncode = 0  # reaped by os.wait4 above; keep Popen from waiting again
@@ -308,15 +470,19 @@ class LocalSandbox(Sandbox):
             cpu_s=cpu,
             peak_memory_mb=peak,
             isolated=False,
-            notes=["LocalSandbox is not a security boundary"],
+            notes=["LocalSandbox is not a security boundary", f"containment: {self.containment}"],
         )
 
-    @staticmethod
-    def _kill_group(pgid: int) -> None:
+    def _kill_group(self, pgid: int) -> None:
+        """SIGKILL a process group. A run in a PID namespace: return once the namespace's init
+        has ended, which the kernel allows only after every process in it is dead."""
+        inits = _namespace_inits(pgid) if self.containment == "pid namespace" else []
         try:
             os.killpg(pgid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        for pid in inits:
+            _wait_ended(pid, timeout_s=5.0)
 
     @staticmethod
     def _kill_marked(nonce: str) -> None:

@@ -26,7 +26,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from workbench.tasks._resolve import check_command, exec_file, existing_files
+from workbench.quantities import Seconds
+from workbench.tasks._resolve import (
+    check_command,
+    check_import_time,
+    exec_file,
+    existing_files,
+    module_file,
+)
 
 __all__ = ["WorkflowSection", "load_module"]
 
@@ -48,12 +55,19 @@ def load_module(path: Path) -> ModuleType:
     name = f"_workbench_workflow_{digest}_{next(_COUNTER)}_{path.stem}"
     try:
         return exec_file(path, name)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # sys.exit() at import too: a message, not Workbench's exit
         raise ValueError(f"importing {str(path)!r} failed: {type(exc).__name__}: {exc}") from None
 
 
 def _base(info: ValidationInfo) -> Path:
     return Path((info.context or {}).get("base_dir", "."))
+
+
+def _import_timeout(info: ValidationInfo) -> float | None:
+    """Seconds an import of the user's code may take (`workbench validate` sets it)."""
+    return (info.context or {}).get("import_timeout_s")
 
 
 class WorkflowSection(BaseModel):
@@ -75,8 +89,9 @@ class WorkflowSection(BaseModel):
             ``params.json``, and ``files`` are copied next to them.
         files: Files copied into the sandbox for ``command`` (relative to the task file).
         solution_file: Where the code parameters' source goes in the sandbox.
-        run_in: Where trainable functions run: ``process`` or ``sandbox`` (each call in the
-            run's sandbox; arguments and results must be JSON).
+        run_in: Where trainable functions run: ``sandbox`` (the default: each call in the
+            run's sandbox; arguments and results must be JSON) or ``process`` (named: the
+            generated code then runs inside Workbench's own process, with no sandbox at all).
         llm: A model for the workflow's own calls (prompt tasks): a model string or the
             fields of an ``llm:`` section; ``entry`` and ``feedback`` receive the client as
             ``llm=`` when their signature has that parameter.
@@ -94,11 +109,11 @@ class WorkflowSection(BaseModel):
     command: list[str] | str | None = None
     files: list[str] = Field(default_factory=list)
     solution_file: str = Field("solution.py", pattern=r"^[\w.-]+$")
-    run_in: Literal["process", "sandbox"] = "process"
+    run_in: Literal["process", "sandbox"] = "sandbox"
     llm: str | dict[str, Any] | None = None
     metric: str = Field("score", min_length=1)
     direction: Literal["maximize", "minimize"] = "maximize"
-    timeout_s: float = Field(60, gt=0)
+    timeout_s: Seconds = 60
 
     @field_validator("module")
     @classmethod
@@ -106,7 +121,17 @@ class WorkflowSection(BaseModel):
         path = (_base(info) / v).resolve()
         if path.suffix != ".py" or not path.is_file():
             raise ValueError(f"module file {v!r} not found (looked for {path}); give a .py path")
+        if (timeout_s := _import_timeout(info)) is not None:
+            check_import_time(path, timeout_s)
         return str(path)
+
+    @field_validator("feedback")
+    @classmethod
+    def _feedback_imports(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and ":" in v and (timeout_s := _import_timeout(info)) is not None:
+            name = v.partition(":")[0]
+            check_import_time(module_file(_base(info), name) or name, timeout_s)
+        return v
 
     @field_validator("files")
     @classmethod

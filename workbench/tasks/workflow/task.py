@@ -79,7 +79,6 @@ class WorkflowTask(Task):
         self.workdir = workdir
         self.direction = section.direction
         self.primary = section.metric
-        self.needs_sandbox = section.command is not None or section.run_in == "sandbox"
         self.graph = Graph(name)
         try:
             with self.graph.activate():
@@ -90,6 +89,10 @@ class WorkflowTask(Task):
         # the same values give the same prompt text, and no name collides with the module's.
         self._names_at_import = dict(self.graph._counters)
         found, self._functions = _module_parameters(self.module)
+        sandboxed_calls = section.run_in == "sandbox" and any(
+            fn.parameter is not None for fn in self._functions
+        )  # only trainable functions move to the sandbox; values and prompts need none
+        self.needs_sandbox = section.command is not None or sandboxed_calls
         self._params = self._select(found)
         self.initial = {k: p._data for k, p in self._params.items()}
         self._entry = self._resolve(section.entry, "entry") if section.entry else None
@@ -237,7 +240,9 @@ class WorkflowTask(Task):
                 return Evaluation(status="error", feedback=f"invalid parameters: {exc}", **base)
             try:
                 output = self.forward(dict(params))
-            except Exception as exc:  # the user's workflow itself failed (not traced code)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # the user's workflow failed (sys.exit() too)
                 took = {"eval_s": time.perf_counter() - start}
                 msg = f"the workflow raised {type(exc).__name__}: {exc}"
                 out = traceback.format_exc()
@@ -267,7 +272,9 @@ class WorkflowTask(Task):
             result = self._feedback(output.data, **kwargs)
             score, text = result
             score = float(score)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # sys.exit() too: it ends this evaluation, not the run
             msg = f"the feedback function raised or returned no (score, text): {exc!r}"
             return Evaluation(status="error", output=traceback.format_exc(), feedback=msg, **base)
         if not math.isfinite(score):
