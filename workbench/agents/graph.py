@@ -35,7 +35,7 @@ from langgraph.types import Overwrite, Send
 
 from workbench.agents.store import RunStore, cache_key
 from workbench.contracts import Evaluation, better
-from workbench.errors import BudgetExceeded
+from workbench.errors import BudgetExceeded, SandboxFailure
 from workbench.optimizers.base import Optimizer
 from workbench.tasks.base import EvalContext, Task
 
@@ -204,8 +204,11 @@ class Loop:
         candidate = self.store.candidate(cid)
         key = cache_key(self._fingerprint, candidate, self.settings.environment)
         start = time.time()
-        ev = self.store.evaluation(cid)  # recorded before a crash: never run twice
-        cached = ev is not None
+        # Recorded before a crash (the step's checkpoint was not written): never run twice, and
+        # not a cache hit either; it keeps what it was, and its event is announced again only
+        # for a sink that may have missed it (the run's log drops an id it already holds).
+        recorded = ev = self.store.evaluation(cid)
+        cached = recorded is not None and self.store.was_cached(cid)
         if ev is None and self.settings.use_cache and (hit := self.store.cached(key)):
             ev, cached = Evaluation.from_dict({**hit, "candidate_id": cid}), True
         if ev is None:
@@ -217,8 +220,17 @@ class Loop:
                     "results": [{"id": cid, "status": "skipped"}],
                     "stop_reason": f"budget:{exc.limit}",
                 }
-            self.store.put_cache(key, ev)
-        self.store.put_evaluation(step, ev, key, cached)
+            except SandboxFailure as exc:  # the infrastructure failed: not the code's result
+                ev = Evaluation(
+                    candidate_id=cid,
+                    status="error",
+                    feedback=f"infrastructure failure (not the code's fault): {exc}",
+                    timings={"infra_failures": 1.0},
+                )
+            else:
+                self.store.put_cache(key, ev)  # never an infrastructure failure
+        if recorded is None:
+            self.store.put_evaluation(step, ev, key, cached)
         end = time.time()
         self.emit(
             {
@@ -229,6 +241,11 @@ class Loop:
                 "score": ev.score,
                 "scores": ev.scores,
                 "cached": cached,
+                "backend": (  # which sandbox ran it: "docker", "local", "function"; None: none
+                    getattr(self.eval_ctx.sandbox(), "backend", None)
+                    if self.task.needs_sandbox and self.eval_ctx.open_sandbox is not None
+                    else None
+                ),
                 "start": start,
                 "end": end,
                 "timings": ev.timings,

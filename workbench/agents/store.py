@@ -91,6 +91,10 @@ class RunStore:
         data = self._one("SELECT data FROM evaluations WHERE candidate_id=?", (cid,))
         return None if data is None else Evaluation.from_dict(json.loads(data))
 
+    def was_cached(self, cid: str) -> bool:
+        """Whether the recorded evaluation of `cid` was a cache hit (False when unrecorded)."""
+        return bool(self._one("SELECT cached FROM evaluations WHERE candidate_id=?", (cid,)))
+
     def evaluations(self) -> list[tuple[int, Candidate, Evaluation, bool]]:
         """Every (step, candidate, evaluation, cached) in the order they were recorded."""
         with self._lock:

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.cli._common import console
+from workbench.quantities import MAX_SECONDS
 
 __all__ = ["register"]
 
@@ -165,12 +166,21 @@ def resume(
     _finish(result)
 
 
-def validate(task: Path = typer.Argument(..., help="A task file (YAML).")) -> None:
+def validate(
+    task: Path = typer.Argument(..., help="A task file (YAML)."),
+    import_timeout: float = typer.Option(
+        60.0,
+        "--import-timeout",
+        min=0.1,
+        max=MAX_SECONDS,
+        help="Seconds importing each of your modules may take before it is stopped.",
+    ),
+) -> None:
     """Check a task file: schema, paths, the objective, the optimizer settings."""
     from workbench.runs import check_task
     from workbench.tasks import load_task_file
 
-    task_file = load_task_file(task)
+    task_file = load_task_file(task, import_timeout_s=import_timeout)
     plan = check_task(task_file, task)
     console.print(
         f"[green]ok[/green]: {task} — task {task_file.name!r}, kind {task_file.kind}, "

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from workbench.errors import ConfigError
+from workbench.quantities import NonNegative, Seconds
 
 __all__ = ["DEFAULT_LOCAL_MODEL", "TEST_LOCAL_MODEL", "LLMConfig", "ModelSpec", "parse_model"]
 
@@ -36,11 +37,11 @@ class LLMConfig(BaseModel, extra="forbid"):
     """NAME of the environment variable that holds the key; never the key itself."""
     cache: bool = True
     """Use the SQLite response cache."""
-    timeout_s: float = Field(default=120, gt=0)
+    timeout_s: Seconds = 120
     max_retries: int = Field(default=4, ge=0)
     concurrency: int = Field(default=4, ge=1)
     """Requests in flight at once, shared by every caller of the same endpoint in a process."""
-    prices: dict[str, float] | None = None
+    prices: dict[str, NonNegative] | None = None
     """``{"prompt": $/1k tokens, "completion": $/1k tokens}``; overrides the price table."""
 
 

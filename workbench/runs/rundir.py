@@ -137,6 +137,14 @@ class RunDir:
         return read_events(self.events_jsonl)
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a value used twice out twice: a run's task.yaml is re-read by `resume`, whose
+    loader refuses YAML aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def create_run(task_file: TaskFile, runs_dir: Path, source: str | None = None) -> RunDir:
     """Make ``<runs_dir>/<YYYYmmdd-HHMMSS>-<name>[-k]/`` with task.yaml and meta.json."""
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +160,9 @@ def create_run(task_file: TaskFile, runs_dir: Path, source: str | None = None) -
         raise ConfigError(f"cannot create a run folder under {runs_dir}")
     run = RunDir(path)
     run.task_yaml.write_text(
-        yaml.safe_dump(task_file.to_yaml_dict(), sort_keys=False, allow_unicode=True),
+        yaml.dump(
+            task_file.to_yaml_dict(), Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True
+        ),
         encoding="utf-8",
     )
     _write_json(

@@ -21,7 +21,7 @@ from typing import Any
 from workbench.agents import Loop, LoopSettings, RunStore, open_checkpointer, run_graph
 from workbench.errors import BudgetExceeded
 from workbench.optimizers import Optimizer, OptimizerContext, SettingsError, make_optimizer
-from workbench.runs.rundir import EventLog, RunDir, create_run, default_runs_dir
+from workbench.runs.rundir import EventLog, RunDir, create_run, default_runs_dir, read_events
 from workbench.tasks import EvalContext, TaskFile, build_task, load_task_file, parse_task_text
 from workbench.tasks.loader import config_error
 
@@ -181,6 +181,11 @@ def _execute(
     started = time.time()
     task = build_task(task_file)
     resumed = run.events_jsonl.is_file() and run.events_jsonl.stat().st_size > 0
+    # A kill between an evaluation's event and the step's checkpoint makes the resumed loop
+    # announce that evaluation again: the log keeps one event per evaluation.
+    announced = {
+        e.get("id") for e in read_events(run.events_jsonl) if e.get("type") == "evaluation"
+    }
     events = EventLog(run.events_jsonl)
     store = RunStore(run.store_sqlite)
     sandbox = _LazySandbox(task_file.sandbox)
@@ -201,6 +206,10 @@ def _execute(
         return on_call
 
     def handle(event: Event) -> None:
+        if event.get("type") == "evaluation":
+            if event.get("id") in announced:
+                return
+            announced.add(event.get("id"))
         events.write(event)
         if event.get("type") == "best":
             run.write_best(

@@ -504,7 +504,9 @@ class LocalSandbox(Sandbox):
 
     def _fetch(self, work: Path, paths: list[str], result: ExecResult) -> None:
         proc = subprocess.run(
-            ["tar", "-c", "-f", "-", "-C", str(work), "--", *paths],
+            # --no-unquote: GNU tar would read a backslash in a name as an escape
+            ["tar", "-c", "-f", "-", "--no-unquote", "-C", str(work), "--"]
+            + [p.encode("utf-8") for p in paths],
             capture_output=True,
             timeout=60,
         )

@@ -4,7 +4,8 @@
 writes back. The reader keeps regular files only, in memory (it never writes to the host disk),
 and refuses symlinks, hard links, devices, FIFOs, absolute paths and ``..`` (the Judge0
 CVE-2024-28185 lesson: never follow a path produced by untrusted code). It stops at a byte cap and
-a member cap so a tar bomb cannot exhaust the host.
+a member cap so a tar bomb cannot exhaust the host. Names are UTF-8 both ways, whatever the host's
+locale, so a non-ASCII name comes back as it was written; one that is not valid UTF-8 is refused.
 """
 
 from __future__ import annotations
@@ -19,11 +20,19 @@ from typing import IO
 from workbench.errors import ConfigError
 from workbench.sandbox.base import check_relpath
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_MEMBERS", "Extracted", "pack", "safe_extract"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_MEMBERS",
+    "JUDGE_UID",
+    "Extracted",
+    "pack",
+    "safe_extract",
+]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_MEMBERS = 2_000
 SANDBOX_UID = 1000
+JUDGE_UID = 1001  # the judge's files: the code (uid 1000) cannot read them
 
 
 def pack(files: Mapping[str, bytes | str], *, uid: int = SANDBOX_UID) -> bytes:
@@ -34,7 +43,7 @@ def pack(files: Mapping[str, bytes | str], *, uid: int = SANDBOX_UID) -> bytes:
     """
     buf = io.BytesIO()
     now = int(time.time())
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar:
         for name, content in files.items():
             path = check_relpath(name)
             if isinstance(content, str):
@@ -83,7 +92,11 @@ def safe_extract(
     total = 0
     count = 0
     try:
-        with tarfile.open(fileobj=fileobj, mode="r|") as tar:
+        # raw names (GNU tar, no PAX header) decode as UTF-8, not as the host's locale says;
+        # bytes that are not UTF-8 become surrogates, which check_relpath refuses
+        with tarfile.open(
+            fileobj=fileobj, mode="r|", encoding="utf-8", errors="surrogateescape"
+        ) as tar:
             for member in tar:
                 count += 1
                 if count > max_members:

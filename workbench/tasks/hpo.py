@@ -36,6 +36,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from workbench.contracts import Candidate, Evaluation
+from workbench.quantities import Count, FiniteFloat, Positive, Seconds
 from workbench.tasks._resolve import check_command, existing_files, module_file, resolve_callable
 from workbench.tasks.base import EvalContext, Task, register_kind
 from workbench.tasks.schema import TaskFile
@@ -57,14 +58,14 @@ class FloatParam(BaseModel):
 
     model_config = _STRICT
     type: Literal["float"]
-    low: float
-    high: float
+    low: FiniteFloat
+    high: FiniteFloat
     log: bool = False
-    step: float | None = Field(None, gt=0)
+    step: Positive | None = None
 
     @model_validator(mode="after")
     def _range(self) -> FloatParam:
-        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low >= self.high:
+        if self.low >= self.high:
             raise ValueError(f"need finite low < high, got low={self.low}, high={self.high}")
         if self.log and self.low <= 0:
             raise ValueError(f"log scale needs low > 0, got low={self.low}")
@@ -88,12 +89,12 @@ class IntParam(BaseModel):
     low: int
     high: int
     log: bool = False
-    step: int = Field(1, gt=0)
+    step: Count = 1
 
     @model_validator(mode="after")
     def _range(self) -> IntParam:
         if self.low >= self.high:
-            raise ValueError(f"need low < high, got low={self.low}, high={self.high}")
+            raise ValueError(f"need finite low < high, got low={self.low}, high={self.high}")
         if self.log and self.low <= 0:
             raise ValueError(f"log scale needs low > 0, got low={self.low}")
         if self.log and self.step != 1:
@@ -118,6 +119,8 @@ class CategoricalParam(BaseModel):
     @field_validator("choices")
     @classmethod
     def _unique(cls, v: list[Any]) -> list[Any]:
+        if any(isinstance(c, float) and not math.isfinite(c) for c in v):
+            raise ValueError("choices must be finite numbers (no .inf or .nan)")
         if len({json.dumps(c) for c in v}) != len(v):
             raise ValueError("choices must be unique")
         return v
@@ -140,14 +143,19 @@ class HpoSection(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict, description="keyword arguments")
     metric: str = Field("score", min_length=1)
     direction: Literal["maximize", "minimize"] = "maximize"
-    timeout_s: float = Field(600, gt=0)
+    timeout_s: Seconds = 600
     space: dict[str, Param] = Field(min_length=1)
 
     @field_validator("objective")
     @classmethod
     def _importable(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is not None:
-            resolve_callable(v, Path((info.context or {}).get("base_dir", ".")))
+            context = info.context or {}
+            resolve_callable(
+                v,
+                Path(context.get("base_dir", ".")),
+                import_timeout_s=context.get("import_timeout_s"),
+            )
         return v
 
     @field_validator("files")
@@ -244,7 +252,9 @@ class HpoTask(Task):
             try:
                 value = self._func(dict(params), **self.section.args)
                 scores = _as_scores(value, self.primary)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # sys.exit() too: it ends this evaluation, not the run
                 out = traceback.format_exc()
                 took = {"eval_s": time.perf_counter() - start}
                 msg = f"objective raised {type(exc).__name__}: {exc}"

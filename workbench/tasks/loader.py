@@ -22,6 +22,7 @@ import yaml
 from pydantic import ValidationError
 
 from workbench.errors import ConfigError
+from workbench.tasks._yaml import AliasRefused, compose, load_nodes
 from workbench.tasks.base import Task, get_kind
 from workbench.tasks.schema import TaskFile, task_file_model
 
@@ -83,15 +84,12 @@ def locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...
     return tuple(shown), line
 
 
-def _duplicates(
-    node: yaml.Node | None, path: tuple[Any, ...] = (), seen_nodes: set[int] | None = None
-) -> list[Problem]:
-    """YAML silently keeps the last of duplicated keys; a task file must not have any."""
+def _duplicates(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> list[Problem]:
+    """YAML silently keeps the last of duplicated keys; a task file must not have any.
+
+    The tree is alias-free (`workbench.tasks._yaml`), so it is walked once, with no cycles.
+    """
     problems: list[Problem] = []
-    seen_nodes = set() if seen_nodes is None else seen_nodes
-    if id(node) in seen_nodes:  # an alias: already checked (and maybe recursive)
-        return problems
-    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for k, v in node.value:
@@ -99,10 +97,10 @@ def _duplicates(
             if isinstance(key, str) and key in seen:
                 problems.append(((*path, key), k.start_mark.line + 1, "duplicate key"))
             seen.add(str(key))
-            problems += _duplicates(v, (*path, key), seen_nodes)
+            problems += _duplicates(v, (*path, key))
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
-            problems += _duplicates(v, (*path, i), seen_nodes)
+            problems += _duplicates(v, (*path, i))
     return problems
 
 
@@ -128,19 +126,26 @@ def _message(err: dict[str, Any]) -> str:
     return msg
 
 
-def parse_task_text(text: str, base_dir: Path, source: str = "<task>") -> TaskFile:
+def parse_task_text(
+    text: str, base_dir: Path, source: str = "<task>", *, import_timeout_s: float | None = None
+) -> TaskFile:
     """Validate task-file text; relative paths resolve against `base_dir`.
+
+    Args:
+        text: the task file's YAML.
+        base_dir: the folder relative paths resolve against.
+        source: the file's name in messages.
+        import_timeout_s: when given, the user's modules are first imported in a child process
+            that is stopped after this many seconds (`workbench validate`), so that a module
+            hanging at import is reported instead of hanging.
 
     Raises:
         ConfigError: listing every problem with its field path and line number.
     """
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            root = loader.get_single_node()
-            data = loader.construct_document(root) if root is not None else None
-        finally:
-            loader.dispose()
+        root, data = load_nodes(text)
+    except AliasRefused as exc:
+        raise _fail(source, [(exc.path, exc.problem_mark.line + 1, str(exc.problem))]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -167,11 +172,8 @@ def parse_task_text(text: str, base_dir: Path, source: str = "<task>") -> TaskFi
             line = locate(root, ("workdir",))[1]
             raise _fail(source, [(("workdir",), line, f"folder {str(base)!r} does not exist")])
     try:
-        task = model.model_validate(data, context={"base_dir": base})
-    except RecursionError:
-        raise _fail(
-            source, [((), None, "a YAML alias refers to itself; remove the loop")]
-        ) from None
+        context = {"base_dir": base, "import_timeout_s": import_timeout_s}
+        task = model.model_validate(data, context=context)
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):
@@ -185,7 +187,7 @@ def parse_task_text(text: str, base_dir: Path, source: str = "<task>") -> TaskFi
 def config_error(path: str | Path, problems: list[tuple[tuple[Any, ...], str]]) -> ConfigError:
     """A ConfigError for problems found after validation (e.g. by the optimizer), with lines."""
     try:
-        root = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        root = compose(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         root = None
     located = []
@@ -195,7 +197,7 @@ def config_error(path: str | Path, problems: list[tuple[tuple[Any, ...], str]]) 
     return _fail(str(path), located)
 
 
-def load_task_file(path: str | Path) -> TaskFile:
+def load_task_file(path: str | Path, *, import_timeout_s: float | None = None) -> TaskFile:
     """Read and validate a task file (see `parse_task_text`)."""
     path = Path(path)
     if not path.is_file():
@@ -204,7 +206,7 @@ def load_task_file(path: str | Path) -> TaskFile:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read task file {str(path)!r}: {exc}") from None
-    return parse_task_text(text, path.parent, source=str(path))
+    return parse_task_text(text, path.parent, source=str(path), import_timeout_s=import_timeout_s)
 
 
 def build_task(task_file: TaskFile) -> Task:

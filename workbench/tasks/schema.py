@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
 
+from workbench.quantities import Count, FiniteFloat, Positive, Seconds
 from workbench.tasks.base import get_kind
 
 __all__ = ["BudgetSpec", "OptimizerSpec", "StopSpec", "TaskFile", "task_file_model"]
@@ -36,12 +37,12 @@ class BudgetSpec(BaseModel):
     """`budget:` — the run stops cleanly when any limit is reached (None: no limit)."""
 
     model_config = _STRICT
-    iterations: int | None = Field(None, gt=0, description="propose/evaluate/update steps")
-    evaluations: int | None = Field(None, gt=0)
-    llm_calls: int | None = Field(None, gt=0)
-    tokens: int | None = Field(None, gt=0)
-    cost: float | None = Field(None, gt=0)
-    wall_time_s: float | None = Field(None, gt=0)
+    iterations: Count | None = Field(None, description="propose/evaluate/update steps")
+    evaluations: Count | None = None
+    llm_calls: Count | None = None
+    tokens: Count | None = None
+    cost: Positive | None = None
+    wall_time_s: Seconds | None = None
 
     def is_unbounded(self) -> bool:
         """True when no limit at all is set."""
@@ -52,8 +53,8 @@ class StopSpec(BaseModel):
     """`stop:` — stop early at a target score or after `patience` steps without improvement."""
 
     model_config = _STRICT
-    target: float | None = None
-    patience: int | None = Field(None, gt=0)
+    target: FiniteFloat | None = None
+    patience: Count | None = None
 
 
 class TaskFile(BaseModel):
@@ -70,7 +71,7 @@ class TaskFile(BaseModel):
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     budget: BudgetSpec
     sandbox: Any = None
-    parallel: int = Field(1, ge=1, le=256)
+    parallel: Count = Field(1, le=256)
     seed: int | None = Field(0, ge=0)
     stop: StopSpec = Field(default_factory=StopSpec)
     _section: BaseModel | None = PrivateAttr(None)

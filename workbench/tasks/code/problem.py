@@ -31,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from workbench.errors import ConfigError
+from workbench.tasks._yaml import safe_load
 
 __all__ = [
     "CodeProblem",
@@ -330,7 +331,7 @@ def load_problems_file(path: str | Path) -> list[CodeProblem]:
                 records = [json.loads(line) for line in f if line.strip()]
             return [problem_from_record(r, source=str(p)) for r in records]
         text = p.read_text(encoding="utf-8")
-        data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+        data = json.loads(text) if name.endswith(".json") else safe_load(text)
     except (OSError, ValueError, yaml.YAMLError, KeyError) as exc:
         raise ConfigError(f"problem file {str(p)!r} cannot be read: {exc}") from exc
     if isinstance(data, dict) and "problems" in data:

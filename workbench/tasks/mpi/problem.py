@@ -19,6 +19,8 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from workbench.errors import ConfigError
+from workbench.quantities import Count, Seconds
+from workbench.tasks._yaml import safe_load
 
 __all__ = [
     "MpiProblem",
@@ -37,8 +39,8 @@ _HEADER = re.compile(r"[A-Za-z0-9_./]+")
 class MpiTimeouts(BaseModel, extra="forbid"):
     """Wall-clock limits: one compile, and each run at one np."""
 
-    compile_s: float = Field(60.0, gt=0)
-    run_s: float = Field(15.0, gt=0)
+    compile_s: Seconds = 60.0
+    run_s: Seconds = 15.0
 
 
 class MpiProblemSpec(BaseModel, extra="forbid"):
@@ -57,7 +59,7 @@ class MpiProblemSpec(BaseModel, extra="forbid"):
     iterations: int = Field(3, ge=1)
     np: list[int] = Field(default_factory=lambda: [1, 2, 3, 4], min_length=1)
     timeouts: MpiTimeouts = Field(default_factory=MpiTimeouts)
-    memory_mb: int = Field(1024, gt=0)
+    memory_mb: Count = 1024
     wrong_fails_at: list[int] | None = None
 
     @field_validator("function")
@@ -191,7 +193,7 @@ def load_problem(path: str | Path) -> MpiProblem:
     if not yaml_path.is_file():
         raise ConfigError(f"{yaml_path} not found: an MPI problem is a folder with problem.yaml")
     try:
-        raw = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
+        raw = safe_load(yaml_path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{yaml_path} is not valid YAML: {exc}") from exc
     try:
