@@ -207,8 +207,8 @@ class Loop:
         # Recorded before a crash (the step's checkpoint was not written): never run twice, and
         # not a cache hit either; it keeps what it was, and its event is announced again only
         # for a sink that may have missed it (the run's log drops an id it already holds).
-        recorded = ev = self.store.evaluation(cid)
-        cached = recorded is not None and self.store.was_cached(cid)
+        recorded = self.store.recorded(cid)
+        ev, cached = recorded if recorded is not None else (None, False)
         if ev is None and self.settings.use_cache and (hit := self.store.cached(key)):
             ev, cached = Evaluation.from_dict({**hit, "candidate_id": cid}), True
         if ev is None:

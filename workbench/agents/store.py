@@ -88,12 +88,16 @@ class RunStore:
 
     def evaluation(self, cid: str) -> Evaluation | None:
         """The evaluation of candidate `cid`, if any."""
-        data = self._one("SELECT data FROM evaluations WHERE candidate_id=?", (cid,))
-        return None if data is None else Evaluation.from_dict(json.loads(data))
+        got = self.recorded(cid)
+        return None if got is None else got[0]
 
-    def was_cached(self, cid: str) -> bool:
-        """Whether the recorded evaluation of `cid` was a cache hit (False when unrecorded)."""
-        return bool(self._one("SELECT cached FROM evaluations WHERE candidate_id=?", (cid,)))
+    def recorded(self, cid: str) -> tuple[Evaluation, bool] | None:
+        """The recorded evaluation of `cid` and whether it was a cache hit; None if unrecorded."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data, cached FROM evaluations WHERE candidate_id=?", (cid,)
+            ).fetchone()
+        return None if row is None else (Evaluation.from_dict(json.loads(row[0])), bool(row[1]))
 
     def evaluations(self) -> list[tuple[int, Candidate, Evaluation, bool]]:
         """Every (step, candidate, evaluation, cached) in the order they were recorded."""

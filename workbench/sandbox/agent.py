@@ -50,15 +50,14 @@ CLEAN_BUDGET_S = 3.0  # a slower clean-up leaves the container to be replaced (a
 JUDGE_ERR_CAP = 65536
 OUT = 1
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
-KIND_OUT, KIND_ERR, KIND_RESULT, KIND_FETCH, KIND_VERDICT, KIND_JERR, KIND_CLEAN = (
-    1,
-    2,
-    3,
-    4,
-    6,
-    7,
-    8,
-)
+# frame kinds (see the protocol above)
+KIND_OUT = 1
+KIND_ERR = 2
+KIND_RESULT = 3
+KIND_FETCH = 4
+KIND_VERDICT = 6
+KIND_JERR = 7
+KIND_CLEAN = 8
 
 
 def _send(kind: int, payload: bytes) -> None:
@@ -306,7 +305,7 @@ def _start(
     could not set the run up (an infrastructure failure: the input files could not be written,
     or the process died before its command started).
     """
-    r, w = os.pipe()  # close-on-exec: EOF with no data means the exec worked
+    r, w = os.pipe()  # close-on-exec: the exec itself closes it after the "."
     pid = os.fork()
     if pid != 0:
         os.close(w)
@@ -379,10 +378,10 @@ class Caps:
     """Per-stream byte caps: the code's output shares `read_cap`; the judge's are separate."""
 
     def __init__(self, read_cap: int, verdict_cap: int) -> None:
-        self.left = {KIND_OUT: read_cap, KIND_ERR: read_cap, KIND_JERR: JUDGE_ERR_CAP}
         self.read_cap, self.seen = read_cap, 0
         self.verdict_left = verdict_cap
         self.verdict_capped = False
+        self.jerr_left = JUDGE_ERR_CAP
 
     def take(self, kind: int, data: bytes) -> tuple[bytes, bool]:
         """(bytes to forward, True when the code's output went over its cap)."""
@@ -393,8 +392,8 @@ class Caps:
             self.verdict_left -= len(data)
             return data, False
         if kind == KIND_JERR:
-            data = data[: self.left[KIND_JERR]]
-            self.left[KIND_JERR] -= len(data)
+            data = data[: self.jerr_left]
+            self.jerr_left -= len(data)
             return data, False
         self.seen += len(data)
         return data, self.seen > self.read_cap
@@ -523,10 +522,6 @@ def handle(req: dict, tar: bytes, judge_tar: bytes, wake: int) -> dict:
     return res
 
 
-def _read_exact(stream, n: int) -> bytes:
-    return stream.read(n) if n else b""
-
-
 def main() -> None:
     r_wake, w_wake = os.pipe()
     os.set_blocking(r_wake, False)
@@ -541,8 +536,8 @@ def main() -> None:
         if not line:
             return
         req = json.loads(line)
-        tar = _read_exact(stdin, req["tar_len"])
-        judge_tar = _read_exact(stdin, (req.get("judge") or {}).get("tar_len", 0))
+        tar = stdin.read(req["tar_len"])  # read(0) is b""
+        judge_tar = stdin.read((req.get("judge") or {}).get("tar_len", 0))
         try:
             res = handle(req, tar, judge_tar, r_wake)
         except Exception as exc:  # report, never die: the host replaces the container

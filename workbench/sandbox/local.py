@@ -64,6 +64,17 @@ PID_NAMESPACE = ["--pid", "--fork", "--kill-child"]
 OOM_HINTS = ("MemoryError", "std::bad_alloc", "Cannot allocate memory", "out of memory")
 
 
+def _put(top: Path, files: Mapping[str, bytes | str]) -> None:
+    """Write `files` under `top`; contents starting with ``#!`` are made executable."""
+    for name, content in files.items():
+        path = top / check_relpath(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = content.encode() if isinstance(content, str) else bytes(content)
+        path.write_bytes(data)
+        if data.startswith(b"#!"):
+            path.chmod(0o755)
+
+
 def _on_fd3(fd: int) -> list[str]:
     """A prefix that moves inherited descriptor `fd` to 3, then runs the rest of the argv.
 
@@ -241,13 +252,7 @@ class LocalSandbox(Sandbox):
 
     def _write(self, work: Path, files: Mapping[str, bytes | str]) -> None:
         (work / ".tmp").mkdir()
-        for name, content in files.items():
-            path = work / check_relpath(name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            data = content.encode() if isinstance(content, str) else bytes(content)
-            path.write_bytes(data)
-            if data.startswith(b"#!"):
-                path.chmod(0o755)
+        _put(work, files)
         if self.drop_to is not None:
             for dirpath, _, names in os.walk(work):
                 os.chown(dirpath, self.drop_to, self.drop_to)
@@ -304,10 +309,7 @@ class LocalSandbox(Sandbox):
         jdir = Path(tempfile.mkdtemp(prefix="wb-judge-", dir=self.root_dir))
         ours, theirs = socket.socketpair()
         try:
-            for name, content in judge.files.items():
-                path = jdir / check_relpath(name)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(content.encode() if isinstance(content, str) else bytes(content))
+            _put(jdir, judge.files)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(jdir)}
             env.update(LANG="C.UTF-8", PYTHONDONTWRITEBYTECODE="1", TMPDIR=str(jdir))
             start = time.monotonic()

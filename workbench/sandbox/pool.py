@@ -96,7 +96,6 @@ class ContainerPool:
         )
         self._all: dict[str, Slot] = {}
         self.created = 0  # containers started over the pool's life (for tests and benchmarks)
-        self.dirty: list[str] = []  # why containers were not reused after a clean-up
 
     # -- filling --------------------------------------------------------------------------
     def prefill(self, shape: Shape) -> None:
@@ -244,7 +243,6 @@ class ContainerPool:
         assert slot.channel is not None
         report = slot.channel.wait_clean(CLEAN_WAIT_S)
         if not report.get("clean"):
-            self.dirty.append(report.get("why", "?"))
             log.info("sandbox container not reused: %s", report.get("why"))
         self._put_back(slot, bool(report.get("clean")))
 

@@ -60,7 +60,8 @@ SHORT.maxstring = SHORT.maxother = 300
 SHORT.maxlist = SHORT.maxtuple = SHORT.maxset = SHORT.maxdict = 30
 SHORT.maxlevel = 4
 FRAME_CAP = 16 * 1024 * 1024  # largest message either side accepts
-SLACK_S = 1.0  # the judge waits this long past a call's limit for the worker's own kill
+KILL_AFTER_S = 0.5  # the worker kills a test process this long after a call's limit
+SLACK_S = 1.0  # the judge waits this long past the worker's kill for its answer
 
 
 class TestTimeout(BaseException):
@@ -286,6 +287,14 @@ def failure(exc, cap):
     }
 
 
+def function(ns, name):
+    """The code's function `name`, or NameError."""
+    fn = ns.get(name)
+    if not callable(fn):
+        raise NameError(f"the code does not define a function named {name!r}")
+    return fn
+
+
 def test_process(conn, spec, codes):
     """A forked process for one test: load the code, then answer calls until the pipe closes."""
     os.setpgid(0, 0)
@@ -313,13 +322,10 @@ def test_process(conn, spec, codes):
             if req["op"] == "load":
                 exec(codes["prompt.py"], ns)
                 exec(codes["candidate.py"], ns)
-                if not callable(ns.get(req["entry"])):
-                    raise NameError(f"the code does not define a function named {req['entry']!r}")
+                function(ns, req["entry"])
                 reply["ok"] = True
             else:
-                fn = ns.get(req["name"])
-                if not callable(fn):
-                    raise NameError(f"the code does not define a function named {req['name']!r}")
+                fn = function(ns, req["name"])
                 args = [decode(a) for a in req["args"]]
                 kwargs = {str(k): decode(v) for k, v in req.get("kwargs", [])}
                 got = fn(*args, **kwargs)
@@ -384,7 +390,7 @@ def worker():
         pid, to_child, from_child = child
         try:
             send(to_child, req)
-            reply = receive(from_child, time.monotonic() + float(req.get("t", 1)) + 0.5)
+            reply = receive(from_child, time.monotonic() + float(req.get("t", 1)) + KILL_AFTER_S)
         except (OSError, CodeFailed):
             reply = None
         if reply is EOF:  # the test process is ending (os._exit, abort, a crash): let it
@@ -504,7 +510,7 @@ class Worker:
             raise CodeFailed("Crash", self.gone)
         self.seq += 1
         req.update(t=max(limit_s, 0.001), id=self.seq)
-        deadline = time.monotonic() + limit_s + 0.5 + SLACK_S
+        deadline = time.monotonic() + limit_s + KILL_AFTER_S + SLACK_S
         try:
             send(self.fd, req)
             reply = receive(self.fd, deadline)
@@ -563,13 +569,13 @@ def raised_exception(info):
     name = str(info.get("type", "Exception"))[:100]
     text = str(info.get("message", ""))[:600]
     cls = getattr(builtins, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Exception)) or name == "SystemExit":
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):  # SystemExit included
         cls = CandidateError
     try:
         exc = cls(text)
     except BaseException:
         exc = CandidateError(text)
-    exc.wb_type = "SystemExit" if name == "SystemExit" else name
+    exc.wb_type = name
     exc.wb_frames = str(info.get("frames", ""))[:4000]
     return exc
 
@@ -617,10 +623,9 @@ def same(got, expected):
 
 
 def judged_traceback(exc, cap):
-    frames = [
-        f for f in traceback.extract_tb(exc.__traceback__) if f.filename in ("<setup>", "<test>")
-    ]
-    text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
+    """The test's frames, then the code's (sent by the worker), then the exception line."""
+    text = "Traceback (most recent call last):\n"
+    text += trimmed_traceback(exc, ("<setup>", "<test>"), cap)
     text += getattr(exc, "wb_frames", "")
     kind = getattr(exc, "wb_type", type(exc).__name__)
     text += f"{kind}: {message(exc)}\n" if message(exc) else f"{kind}\n"
