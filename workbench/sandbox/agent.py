@@ -343,13 +343,18 @@ def _start(
         os._exit(127)
 
 
-def _status_of(fd: int) -> str:
-    """'' when the command started (or could not be run: its exit code says so), else why not."""
+def _status_of(fd: int, exec_is_ours: bool = False) -> str:
+    """'' when the command started (or could not be run: its exit code says so), else why not.
+
+    With `exec_is_ours` (the judge: our program, never the caller's code) a command that could
+    not be run is a failure of the sandbox too."""
     data = b""
     while chunk := os.read(fd, 4096):
         data += chunk
     os.close(fd)
     text = data.decode(errors="replace")
+    if text.startswith(".exec:") and exec_is_ours:
+        return text[1:].strip()
     if text.startswith("."):
         return ""
     return text[5:].strip() if text.startswith("prep:") else "the process died while being set up"
@@ -481,7 +486,7 @@ def handle(req: dict, tar: bytes, judge_tar: bytes, wake: int) -> dict:
         os.close(fd)
     prep = _status_of(status_fd)
     if judge:
-        jprep = _status_of(jstatus)
+        jprep = _status_of(jstatus, exec_is_ours=True)
         prep = prep or (f"the judge: {jprep}" if jprep else "")
         pid = jpid  # the run ends when the judge has spoken
     caps = Caps(req["read_cap"], int(judge.get("cap", 1 << 24)) if judge else 0)

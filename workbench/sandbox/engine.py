@@ -104,7 +104,7 @@ def container_kwargs(
             "/work": f"rw,exec,nosuid,nodev,size={work_mb}m,uid=1000,gid=1000,mode=0755",
             "/tmp": f"rw,exec,nosuid,nodev,size={tmp_mb}m,mode=1777",
             # the judge's files: only uid 1001 may enter (see `Judge`, agent.py)
-            "/judge": f"rw,nosuid,nodev,size={tmp_mb}m,uid=1001,gid=1001,mode=0700",
+            "/judge": f"rw,exec,nosuid,nodev,size={tmp_mb}m,uid=1001,gid=1001,mode=0700",
         },
         "shm_size": f"{shm_mb}m",
         "environment": {"HOME": "/work", "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
