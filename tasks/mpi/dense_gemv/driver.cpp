@@ -3,33 +3,12 @@
 #include "wb_candidate.hpp"
 #include "wb_driver.hpp"
 
-int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
+WB_PROBLEM(t) {
   const std::size_t m = WB_M, n = WB_N;
-  wb::Rng rng(WB_SEED);
+  wb::Rng rng(t.seed());
   const std::vector<double> A = rng.doubles(m * n, -1.0, 1.0);
   const std::vector<double> x = rng.doubles(n, -1.0, 1.0);
-
-  std::vector<double> want, got;
-  gemv(A, x, got, m, n);
-  std::string error;
-  if (wb::rank() == 0) {
-    ref::gemv(A, x, want, m, n);
-    error = wb::compare("y", got, want, 1e-9, 1e-9);
-  }
-  if (wb::verdict(error)) {
-    const double tc = wb::time_parallel([&] {
-      std::vector<double> y;
-      gemv(A, x, y, m, n);
-      wb::keep(y);
-    });
-    const double tr = wb::time_serial([&] {
-      std::vector<double> y;
-      ref::gemv(A, x, y, m, n);
-      wb::keep(y);
-    });
-    wb::report_times(tc, tr);
-  }
-  MPI_Finalize();
-  return 0;
+  std::vector<double> y;
+  t.run([&] { gemv(A, x, y, m, n); }, [&] { ref::gemv(A, x, y, m, n); }, wb::root_only);
+  t.check("y", y, 1e-9, 1e-9);
 }

@@ -4,34 +4,13 @@
 #include "wb_candidate.hpp"
 #include "wb_driver.hpp"
 
-int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  wb::Rng rng(WB_SEED);
+WB_PROBLEM(t) {
+  wb::Rng rng(t.seed());
   std::vector<int> image(WB_N);
   for (int& v : image) v = static_cast<int>((rng.integer(0, 255) + rng.integer(0, 255)) / 2);
-
-  std::array<long long, 256> want{}, got{};
-  got.fill(-7);
-  pixel_counts(image, got);
-  std::string error;
-  if (wb::rank() == 0) {
-    ref::pixel_counts(image, want);
-    error = wb::compare_exact("bins", std::vector<long long>(got.begin(), got.end()),
-                              std::vector<long long>(want.begin(), want.end()));
-  }
-  if (wb::verdict(error)) {
-    const double tc = wb::time_parallel([&] {
-      std::array<long long, 256> bins{};
-      pixel_counts(image, bins);
-      wb::keep(bins);
-    });
-    const double tr = wb::time_serial([&] {
-      std::array<long long, 256> bins{};
-      ref::pixel_counts(image, bins);
-      wb::keep(bins);
-    });
-    wb::report_times(tc, tr);
-  }
-  MPI_Finalize();
-  return 0;
+  std::array<long long, 256> bins;
+  bins.fill(-7);  // garbage: a candidate that does not overwrite every bin fails
+  t.run([&] { pixel_counts(image, bins); }, [&] { ref::pixel_counts(image, bins); },
+        wb::root_only);
+  t.check("bins", std::vector<long long>(bins.begin(), bins.end()));
 }

@@ -3,19 +3,12 @@
 #include "wb_candidate.hpp"
 #include "wb_driver.hpp"
 
-int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  wb::Rng rng(WB_SEED);
+WB_PROBLEM(t) {
+  wb::Rng rng(t.seed());
   const std::vector<double> x = rng.doubles(WB_N, -1.0, 1.0);
   const std::vector<double> y = rng.doubles(WB_N, -1.0, 1.0);
-
-  const double want = ref::dot_product(x, y);
-  const double got = dot_product(x, y);
-  if (wb::verdict(wb::compare("dot_product(x, y)", got, want, 1e-9, 1e-9))) {
-    const double tc = wb::time_parallel([&] { wb::keep(dot_product(x, y)); });
-    const double tr = wb::time_serial([&] { wb::keep(ref::dot_product(x, y)); });
-    wb::report_times(tc, tr);
-  }
-  MPI_Finalize();
-  return 0;
+  double result = 0.0;
+  t.run([&] { result = dot_product(x, y); }, [&] { result = ref::dot_product(x, y); },
+        wb::every_rank);
+  t.check("dot_product(x, y)", result, 1e-9, 1e-9);
 }

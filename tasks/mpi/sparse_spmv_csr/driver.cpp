@@ -4,9 +4,8 @@
 #include "wb_candidate.hpp"
 #include "wb_driver.hpp"
 
-int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  wb::Rng rng(WB_SEED);
+WB_PROBLEM(t) {
+  wb::Rng rng(t.seed());
   const int rows = WB_ROWS;
   std::vector<int> row_ptr(rows + 1, 0), col_idx;
   std::vector<double> values;
@@ -19,27 +18,8 @@ int main(int argc, char** argv) {
     row_ptr[i + 1] = static_cast<int>(col_idx.size());
   }
   const std::vector<double> x = rng.doubles(rows, -1.0, 1.0);
-
-  std::vector<double> want, got;
-  spmv_csr(row_ptr, col_idx, values, x, got);
-  std::string error;
-  if (wb::rank() == 0) {
-    ref::spmv_csr(row_ptr, col_idx, values, x, want);
-    error = wb::compare("y", got, want, 1e-9, 1e-9);
-  }
-  if (wb::verdict(error)) {
-    const double tc = wb::time_parallel([&] {
-      std::vector<double> y;
-      spmv_csr(row_ptr, col_idx, values, x, y);
-      wb::keep(y);
-    });
-    const double tr = wb::time_serial([&] {
-      std::vector<double> y;
-      ref::spmv_csr(row_ptr, col_idx, values, x, y);
-      wb::keep(y);
-    });
-    wb::report_times(tc, tr);
-  }
-  MPI_Finalize();
-  return 0;
+  std::vector<double> y;
+  t.run([&] { spmv_csr(row_ptr, col_idx, values, x, y); },
+        [&] { ref::spmv_csr(row_ptr, col_idx, values, x, y); }, wb::root_only);
+  t.check("y", y, 1e-9, 1e-9);
 }

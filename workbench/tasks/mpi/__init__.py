@@ -1,8 +1,9 @@
 """The `mpi` task kind's harness: ParEval-style MPI problems, evaluation and metrics.
 
-A problem (``tasks/mpi/<name>/``) asks for one C++ function; its driver owns ``main``, validates
-the candidate against a serial reference on rank 0 and prints timing lines. `evaluate` compiles a
-candidate once and runs it at every np in one sandbox call.
+A problem (``tasks/mpi/<name>/``) asks for one C++ function; its driver makes each trial's inputs
+and calls the candidate. `evaluate` compiles a candidate once and runs it at every np in one
+sandbox call, beside a judge out of the candidate's reach (``_judge.py``) that compares every
+rank's outputs with the driver's serial reference and measures the time itself.
 
 >>> from workbench.tasks.mpi import load_problem, library_dir, check_source
 >>> problem = load_problem(library_dir() / "reduce_dot_product")

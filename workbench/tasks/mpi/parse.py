@@ -1,7 +1,8 @@
-"""Reading the run script's output: per-np sections, statuses and the driver's verdict lines.
+"""Reading the run script's output (per-np sections, statuses) and one np's result.
 
 `parse_output` splits what ``run.sh`` printed into the compile section and one `RawRun` per np;
-`np_status` says how a run ended; `parse_run` turns one np's output into an `NpResult`.
+`np_status` says how a run ended; `parse_run` joins that with the judge's verdict for the np
+(the judge, not the program's output, decides a pass) into an `NpResult`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 import signal
 from dataclasses import dataclass, field
+from typing import Any
 
 from workbench.tasks.mpi.results import NpResult, NpStatus
 
@@ -140,10 +142,6 @@ def _crash_detail(exit_code: int | None, stderr: str) -> str:
     return f"crashed ({why})" + (f"; stderr:\n{tail}" if tail else "")
 
 
-_VALIDATION = re.compile(r"^VALIDATION: (PASS|FAIL)\b ?(.*)$", re.MULTILINE)
-_TIME = re.compile(r"^TIME_(CANDIDATE|REFERENCE): ([-+0-9.eE]+)\s*$", re.MULTILINE)
-
-
 def parse_run(
     stdout: str,
     stderr: str,
@@ -151,21 +149,23 @@ def parse_run(
     status: NpStatus,
     *,
     np: int,
+    judged: dict[str, Any] | None = None,
+    time_reference: float | None = None,
     wall_s: float | None = None,
     timeout_s: float | None = None,
 ) -> NpResult:
-    """Interpret one np's output: the driver's VALIDATION and TIME lines, or why there are none.
+    """One np's result: the judge's verdict for it (`judged`, from ``_judge.py``) and how the
+    run ended (`status`, from the script's untrusted sections, used only to explain a failure).
 
-    A run passes only if it ended with status ``ok``, printed exactly one ``VALIDATION: PASS``
-    and both time lines. More than one VALIDATION line fails (the candidate must not print them).
+    A run passes only if the judge validated every trial and the run then ended with status
+    ``ok``; nothing the program printed can make it pass. The times are the judge's.
     """
-    verdicts = _VALIDATION.findall(stdout)
-    times = {k: float(v) for k, v in _TIME.findall(stdout)}
-    fail = next((d for v, d in verdicts if v == "FAIL"), None)
+    verdict = judged or {}
+    reason = verdict.get("reason")
     passed = False
-    if fail is not None:  # the verdict matters most, even if the run then hung or crashed
-        detail = f"wrong result: {fail}"
-    elif status == "timeout":
+    if reason in ("wrong", "protocol", "leftover"):  # what the judge saw matters most
+        detail = ("wrong result: " if reason == "wrong" else "") + str(verdict.get("detail"))
+    elif status == "timeout" or reason == "timeout":
         limit = f" after {timeout_s:g} s" if timeout_s else ""
         detail = (
             f"timed out{limit} (a deadlock? every rank must make the same collective calls "
@@ -179,20 +179,19 @@ def parse_run(
         detail = "not run: the sandbox call stopped before this np"
     elif status == "error":
         detail = _crash_detail(exit_code, stderr)
-    elif len(verdicts) > 1:
-        detail = "more than one VALIDATION line: the function must not print VALIDATION or TIME"
-    elif not verdicts:
-        detail = "the driver printed no VALIDATION line (did the function end the program?)"
-    elif "CANDIDATE" not in times or "REFERENCE" not in times:
-        detail = "validated, but the timing runs did not report (the program ended early)"
-    else:
+    elif verdict.get("passed"):
         passed = True
-        detail = f"PASS {verdicts[0][1]}".strip()
+        trials = verdict.get("trials")
+        detail = f"PASS (validated by the judge on {trials} trials)"
+    elif verdict:
+        detail = f"{verdict.get('detail')} (did the function end the program?)"
+    else:
+        detail = "the judge gave no verdict for this np"
     return NpResult(
         np=np,
         passed=passed,
-        time_candidate=times.get("CANDIDATE") if passed else None,
-        time_reference=times.get("REFERENCE") if passed else None,
+        time_candidate=verdict.get("time_candidate") if passed else None,
+        time_reference=time_reference if passed else None,
         detail=detail,
         status=status,
         exit_code=exit_code,

@@ -22,10 +22,12 @@ class NpResult:
 
     Attributes:
         np: number of MPI ranks.
-        passed: the driver printed ``VALIDATION: PASS`` and the run ended cleanly.
-        time_candidate: mean seconds of the candidate (after a pass), else None.
-        time_reference: mean seconds of the serial reference (after a pass), else None.
-        detail: one line for the model: the driver's verdict, or why the run did not finish.
+        passed: the judge validated every trial at this np and the run ended cleanly.
+        time_candidate: mean seconds of the candidate's call over the timed trials, as the
+            judge measured it (after a pass), else None.
+        time_reference: mean seconds of the serial reference on the same inputs, measured by
+            the judge (after a pass), else None.
+        detail: one line for the model: the judge's verdict, or why the run did not finish.
         status: how the run ended (``ok`` means exit code 0, not that it validated).
         exit_code: mpirun's exit code (124 = timeout), None when it never ran.
         wall_s: wall time of the mpirun, as measured inside the sandbox.

@@ -1,24 +1,28 @@
-"""Compile a candidate once and run it at every np, in one sandbox call.
+"""Compile a candidate once and run it at every np, in one sandbox call with a judge.
 
-`build_request` writes a POSIX shell script that compiles with ``mpicxx`` and then, for each np,
-runs ``mpirun`` under its own ``timeout`` with stdout and stderr each cut at a cap (a flood is
-killed by SIGPIPE, not by the sandbox), and prints delimited sections. `evaluate` sends it through
-a `workbench.sandbox.Sandbox`; `parse_output` splits the sections and `parse_run` turns one np's
-output into an `NpResult`. A hang, crash or flood at one np is recorded there and the next np runs.
+`build_request` writes a POSIX shell script that compiles with ``mpicxx``, tells the judge
+(``_judge.py``, the run's `Judge`, out of the candidate's reach) that the build is done, reads the
+name of the judge's socket and then, for each np, runs ``mpirun`` under its own ``timeout`` with
+stdout and stderr each cut at a cap (a flood is killed by SIGPIPE, not by the sandbox), and prints
+delimited sections. The judge checks every rank's outputs against the reference program's and
+measures the time; its verdict is the only source of a pass and of the times. `evaluate` sends
+the request through a `workbench.sandbox.Sandbox`; `interpret` joins the verdict with the script's
+sections (which only explain failures: a hang, crash or flood at one np) into an `MpiResult`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from workbench.sandbox import ExecResult, Limits, RunRequest, Sandbox
+from workbench.sandbox import ExecResult, Judge, Limits, RunRequest, Sandbox
 from workbench.tasks.mpi.parse import STDERR_CAP, STDOUT_CAP, np_status, parse_output, parse_run
 from workbench.tasks.mpi.problem import MpiProblem
 from workbench.tasks.mpi.results import MpiResult, NpResult
@@ -35,12 +39,16 @@ __all__ = [
     "evaluate",
     "evaluate_many",
     "interpret",
+    "judge_for",
     "problem_files",
+    "reference_command",
 ]
 
 log = logging.getLogger(__name__)
 
 DRIVER_HEADER = "wb_driver.hpp"
+JUDGE_SCRIPT = "_judge.py"
+JUDGE_S = 10  # the judge's own work (reference program, expected outputs, timing) beyond builds
 COMPILE_CAP = 20_000  # bytes of compiler output kept
 KILL_GRACE_S = 2  # timeout -k: SIGKILL this long after SIGTERM
 # UCX's default transports (tcp, cma) made MPI_Finalize hang in ~1 of 4 np=4 runs inside the
@@ -57,6 +65,8 @@ class MpiRequest:
     Attributes:
         files: relative path -> content (driver, headers, candidate.cpp, run.sh, driver.o).
         command: argv of the whole call (``sh run.sh``).
+        judge: the run's judge (``_judge.py``, its spec and the reference program or its
+            sources).
         compile_command: the mpicxx argv inside the script.
         run_commands: np -> the mpirun argv inside the script (under ``timeout``).
         timeout_s: wall limit for the whole sandbox call.
@@ -65,22 +75,49 @@ class MpiRequest:
 
     files: dict[str, str | bytes]
     command: list[str]
+    judge: Judge
     compile_command: list[str]
     run_commands: dict[int, list[str]]
     timeout_s: float
     marker: str
 
 
-def _driver_header() -> str:
-    return resources.files("workbench.tasks.mpi").joinpath(DRIVER_HEADER).read_text("utf-8")
+def _resource(name: str) -> str:
+    return resources.files("workbench.tasks.mpi").joinpath(name).read_text("utf-8")
 
 
 def compile_flags(problem: MpiProblem) -> list[str]:
     """``mpicxx`` and its flags for `problem` (without sources and output)."""
-    spec = problem.spec
-    defines = [f"-DWB_SEED={spec.seed}", f"-DWB_ITERS={spec.iterations}"]
-    defines += [f"-DWB_{k.upper()}={v}" for k, v in sorted(spec.size.items())]
+    defines = [f"-DWB_{k.upper()}={v}" for k, v in sorted(problem.spec.size.items())]
     return ["mpicxx", "-O2", "-std=c++17", "-I.", *defines]
+
+
+def reference_command(problem: MpiProblem) -> list[str]:
+    """The build of the judge's reference program: the driver with ``-DWB_JUDGE``, no
+    candidate (`candidate_header` then defines the function as an abort)."""
+    return [*compile_flags(problem), "-DWB_JUDGE", "-o", "refprog.bin", "driver.cpp"]
+
+
+def judge_for(problem: MpiProblem, refprog: bytes | None = None) -> Judge:
+    """The judge of a run of `problem`: ``_judge.py``, its spec, and the reference program
+    (`refprog`, built earlier without any candidate) or the sources it builds it from."""
+    spec = problem.spec
+    files: dict[str, str | bytes] = {"judge.py": _resource(JUDGE_SCRIPT)}
+    if refprog is not None:
+        files["refprog"] = refprog
+    else:
+        files.update(problem_files(problem))
+    files["spec.json"] = json.dumps(
+        {
+            "np": list(problem.np),
+            "seed": spec.seed,
+            "iterations": spec.iterations,
+            "run_s": spec.timeouts.run_s,
+            "build": reference_command(problem),
+            "build_s": spec.timeouts.compile_s,
+        }
+    )
+    return Judge(files=files, command=["python3", "judge.py"])
 
 
 def problem_files(problem: MpiProblem) -> dict[str, str | bytes]:
@@ -88,21 +125,29 @@ def problem_files(problem: MpiProblem) -> dict[str, str | bytes]:
     return {
         "driver.cpp": problem.driver,
         "reference.hpp": problem.reference,
-        DRIVER_HEADER: _driver_header(),
+        DRIVER_HEADER: _resource(DRIVER_HEADER),
         "wb_candidate.hpp": candidate_header(problem),
     }
 
 
 def build_request(
-    problem: MpiProblem, candidate_code: str, *, driver_object: bytes | None = None
+    problem: MpiProblem,
+    candidate_code: str,
+    *,
+    driver_object: bytes | None = None,
+    refprog: bytes | None = None,
 ) -> MpiRequest:
-    """Files and the shell script that compile `candidate_code` once and run it at every np.
+    """Files, judge and the shell script that compile `candidate_code` once and run it at
+    every np.
 
     Args:
         problem: the problem.
         candidate_code: the model's code (a whole definition or a body).
         driver_object: ``driver.o`` built earlier for this problem and sandbox image (see
-            `DriverCache`); then only the candidate is compiled and linked with it.
+            `DriverCache`); then only the candidate is compiled and linked with it, and the
+            driver's sources are not in the candidate's directory.
+        refprog: the judge's reference program built earlier (see `DriverCache`); else the
+            judge builds it, in its own directory, while the candidate compiles.
 
     >>> from workbench.tasks.mpi import load_problem, library_dir
     >>> req = build_request(load_problem(library_dir() / "reduce_dot_product"), "...")
@@ -114,6 +159,8 @@ def build_request(
     marker = f"@@WB-{digest}@@"
     driver = "driver.o" if driver_object is not None else "driver.cpp"
     compile_command = [*compile_flags(problem), "-o", "prog", driver, "candidate.cpp"]
+    # fd 3 is the judge's socket: closed for the compiler; each mpirun below runs inside
+    # `{ ...; } 3>&1`, where fd 3 is the stdout pipe, so no candidate process holds it.
     run_commands = {n: [*MPIRUN, "-np", str(n), "./prog"] for n in problem.np}
     t_run, t_cc = spec.timeouts.run_s, spec.timeouts.compile_s
     lines = [
@@ -123,12 +170,15 @@ def build_request(
         "now() { date +%s.%N; }",
         'printf "%s COMPILE\\n" "$M"',
         "s=$(now)",
-        f"timeout -k {KILL_GRACE_S} {t_cc:g} {shlex.join(compile_command)} > wb_cc.log 2>&1",
+        f"timeout -k {KILL_GRACE_S} {t_cc:g} {shlex.join(compile_command)} > wb_cc.log 2>&1 3<&-",
         "rc=$?",
         "e=$(now)",
         f"head -c {COMPILE_CAP} wb_cc.log",
         'printf "\\n%s COMPILE_END rc=%s start=%s end=%s\\n" "$M" "$rc" "$s" "$e"',
         '[ "$rc" -eq 0 ] || exit 0',
+        "echo built >&3",
+        'read -r WB_JUDGE <&3 || { printf "%s NO_JUDGE\\n" "$M"; exit 0; }',
+        "export WB_JUDGE",
     ]
     for n, argv in run_commands.items():
         run = f"timeout -k {KILL_GRACE_S} {t_run:g} {shlex.join(argv)}"
@@ -146,15 +196,20 @@ def build_request(
             f"head -c {STDERR_CAP} wb_err_{n}",
             f'printf "\\n%s END np={n}\\n" "$M"',
         ]
-    files = problem_files(problem)
+    if driver_object is not None:
+        files: dict[str, str | bytes] = {
+            "wb_candidate.hpp": candidate_header(problem),
+            "driver.o": driver_object,
+        }
+    else:
+        files = problem_files(problem)
     files["candidate.cpp"] = assemble_candidate(problem, candidate_code)
     files["run.sh"] = "\n".join(lines) + "\n"
-    if driver_object is not None:
-        files["driver.o"] = driver_object
-    timeout_s = t_cc + len(problem.np) * (t_run + KILL_GRACE_S + 2) + 15
+    timeout_s = t_cc + JUDGE_S + len(problem.np) * (t_run + KILL_GRACE_S + 2) + 15
     return MpiRequest(
         files=files,
         command=["sh", "run.sh"],
+        judge=judge_for(problem, refprog),
         compile_command=compile_command,
         run_commands=run_commands,
         timeout_s=timeout_s,
@@ -225,24 +280,46 @@ def evaluate_many(
         else:
             pending.append((i, code))
     if pending:
-        driver_object = drivers.object_for(problem, sandbox) if drivers is not None else None
+        built = drivers.build_for(problem, sandbox) if drivers is not None else None
+        obj, refprog = (built.driver_object, built.refprog) if built else (None, None)
         lim = limits or default_limits(problem)
-        requests = [build_request(problem, c, driver_object=driver_object) for _, c in pending]
+        requests = [
+            build_request(problem, c, driver_object=obj, refprog=refprog) for _, c in pending
+        ]
         if len(requests) == 1:
-            outcomes = [sandbox.run(requests[0].files, requests[0].command, lim)]
+            r = requests[0]
+            outcomes = [sandbox.run(r.files, r.command, lim, judge=r.judge)]
         else:
-            outcomes = sandbox.run_many([RunRequest(r.files, r.command, lim) for r in requests])
+            outcomes = sandbox.run_many(
+                [RunRequest(r.files, r.command, lim, judge=r.judge) for r in requests]
+            )
         for (i, _), request, outcome in zip(pending, requests, outcomes, strict=True):
             results[i] = interpret(problem, request, outcome)
     return [r for r in results if r is not None]
 
 
 def interpret(problem: MpiProblem, request: MpiRequest, result: ExecResult) -> MpiResult:
-    """Turn the sandbox's result of `request` into an MpiResult."""
+    """Turn the sandbox's result of `request` (the script's sections and the judge's verdict)
+    into an MpiResult."""
     parsed = parse_output(result.stdout, request.marker)
     timings = {"sandbox_s": result.wall_s}
     if parsed.compile_s is not None:
         timings["compile_s"] = parsed.compile_s
+    verdict = _read_verdict(result.verdict)
+    judge_error = verdict.get("error") if verdict else None
+    silent = verdict is None and parsed.compile_rc == 0 and result.status != "timeout"
+    if judge_error or silent:
+        why = judge_error or (
+            f"the judge gave no verdict (sandbox status {result.status}); "
+            f"its stderr: {result.judge_stderr[-1500:]}"
+        )
+        return MpiResult(
+            problem=problem.name,
+            status="error",
+            compile_output=f"the judge failed: {why}".strip(),
+            timings=timings,
+            sandbox_status=result.status,
+        )
     if parsed.compile_rc is None:
         why = f"the sandbox ended with status {result.status} before the build finished"
         detail = (result.stderr or result.stdout)[-2000:]
@@ -264,12 +341,16 @@ def interpret(problem: MpiProblem, request: MpiRequest, result: ExecResult) -> M
             timings=timings,
             sandbox_status=result.status,
         )
+    verdict = verdict or {}  # none after a whole-call timeout: the sections explain each np
+    judged = verdict.get("runs") or {}
+    time_reference = verdict.get("time_reference")
     runs: list[NpResult] = []
     run_s = problem.spec.timeouts.run_s
     for n in problem.np:
         raw = parsed.runs.get(n)
+        mine = judged.get(str(n))
         if raw is None:
-            runs.append(parse_run("", "", None, "not_run", np=n))
+            runs.append(parse_run("", "", None, "not_run", np=n, judged=mine))
             continue
         status = np_status(raw, run_s)
         runs.append(
@@ -279,6 +360,8 @@ def interpret(problem: MpiProblem, request: MpiRequest, result: ExecResult) -> M
                 raw.exit_code,
                 status,
                 np=n,
+                judged=mine,
+                time_reference=time_reference,
                 wall_s=raw.wall_s,
                 timeout_s=run_s,
             )
@@ -293,3 +376,14 @@ def interpret(problem: MpiProblem, request: MpiRequest, result: ExecResult) -> M
         timings=timings,
         sandbox_status=result.status,
     )
+
+
+def _read_verdict(raw: bytes | None) -> dict[str, Any] | None:
+    """The judge's JSON verdict, or None when it printed none (or not an object)."""
+    if not raw:
+        return None
+    try:
+        verdict = json.loads(raw)
+    except ValueError:
+        return None
+    return verdict if isinstance(verdict, dict) else None

@@ -22,12 +22,14 @@ __all__ = [
 _FORBIDDEN_CALLS = {
     "MPI_Init": "MPI is already initialized by the driver; do not call MPI_Init",
     "MPI_Init_thread": "MPI is already initialized by the driver; do not call MPI_Init_thread",
-    "MPI_Finalize": "the driver finalizes MPI after validating; do not call MPI_Finalize",
+    "MPI_Finalize": "the driver finalizes MPI after the judge is done; do not call MPI_Finalize",
     "MPI_Abort": "do not call MPI_Abort: it kills every rank before the result is checked",
 }
 _MPI_CALL = re.compile(r"\bP?MPI_[A-Z][A-Za-z0-9_]*\s*\(")
 _MAIN = re.compile(r"\bmain\s*\(")
-_PRIVATE_INCLUDE = re.compile(r'#\s*include\s*[<"]\s*(reference\.hpp|driver\.cpp)\s*[>"]')
+_PRIVATE_INCLUDE = re.compile(
+    r'#\s*include\s*[<"]\s*(reference\.hpp|driver\.cpp|wb_driver\.hpp)\s*[>"]'
+)
 
 
 def strip_comments_and_strings(code: str) -> str:
@@ -117,10 +119,20 @@ def defines_function(problem: MpiProblem, code: str) -> bool:
 
 
 def candidate_header(problem: MpiProblem) -> str:
-    """``wb_candidate.hpp``: the includes of the prompt and the declaration of the function."""
+    """``wb_candidate.hpp``: the includes of the prompt and the declaration of the function
+    (in the judge's reference program, built with ``-DWB_JUDGE``, a definition that aborts)."""
     lines = ["#pragma once", "#include <mpi.h>"]
     lines += [f"#include <{h}>" for h in problem.spec.includes]
-    lines += ["", problem.signature + ";", ""]
+    lines += [
+        "",
+        "#ifdef WB_JUDGE  // the judge's reference program has no candidate",
+        "#include <cstdlib>",
+        f"{problem.signature} {{ std::abort(); }}",
+        "#else",
+        problem.signature + ";",
+        "#endif",
+        "",
+    ]
     return "\n".join(lines)
 
 
