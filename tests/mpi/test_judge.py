@@ -680,7 +680,9 @@ def test_any_new_process_of_the_codes_user_is_a_leftover(
     (no rank's child any more) is still seen: it is a new process of the code's user."""
     procs = {100, 101}
     monkeypatch.setattr(_judge.Judge, "_code_uid", staticmethod(lambda run: 1000))
-    monkeypatch.setattr(_judge, "processes_of", lambda uid: set(procs) if uid == 1000 else set())
+    monkeypatch.setattr(
+        _judge, "processes_of", lambda uid, ns=None: set(procs) if uid == 1000 else set()
+    )
     s = serve()
     rank = s.connect(0, 1)
     play([rank], 0)
@@ -703,3 +705,12 @@ def test_honest_ranks_pass_with_the_real_thread_count(
         play([rank], t)
     assert rank.read(1) == b"F"
     assert s.stop()["1"]["passed"]
+
+
+def test_processes_of_a_user_can_be_kept_to_one_pid_namespace() -> None:
+    """On a host, other runs of the same user live in other PID namespaces: left out."""
+    me, ns = os.getpid(), _judge.pid_namespace(os.getpid())
+    assert me in _judge.processes_of(os.getuid())
+    assert ns is not None  # a process may always read its own
+    assert me in _judge.processes_of(os.getuid(), ns)
+    assert _judge.processes_of(os.getuid(), "pid:[0]") == set()

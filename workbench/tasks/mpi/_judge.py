@@ -162,16 +162,31 @@ def children(pids: set[int]) -> list[int]:
     return found
 
 
-def processes_of(uid: int) -> set[int]:
-    """Every process of `uid` (in the sandbox's PID namespace: the code's processes)."""
+def pid_namespace(pid: int) -> str | None:
+    """The PID namespace of `pid`, when this process may read it (else None)."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def processes_of(uid: int, namespace: str | None = None) -> set[int]:
+    """Every process of `uid`; with `namespace`, only those in that PID namespace.
+
+    In a container every process of the code's user is the code's. On a host (LocalSandbox,
+    where each run has a PID namespace of its own and the judge may read it) other runs of the
+    same user live in other namespaces and are left out.
+    """
     found = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    found.add(int(entry))
+                if os.stat(f"/proc/{entry}").st_uid != uid:
+                    continue
             except OSError:
                 continue
+            if namespace is None or pid_namespace(int(entry)) == namespace:
+                found.add(int(entry))
     return found
 
 
@@ -199,6 +214,7 @@ class Run:
     times: list[float] = field(default_factory=list)
     baseline: dict[int, int] = field(default_factory=dict)
     processes: set[int] = field(default_factory=set)
+    namespace: str | None = None
     deadline: float = 0.0
     result: dict | None = None
 
@@ -437,7 +453,8 @@ class Judge:
         if len(run.conns) == size:
             run.baseline = {r: threads(c.pid) for r, c in run.conns.items()}
             uid = self._code_uid(run)
-            run.processes = processes_of(uid) if uid is not None else set()
+            run.namespace = pid_namespace(run.conns[0].pid) if run.conns[0].pid else None
+            run.processes = processes_of(uid, run.namespace) if uid is not None else set()
             self._trial(run, 0)
 
     def _close_run(self, n: int) -> None:
@@ -521,7 +538,10 @@ class Judge:
         uid = self._code_uid(run)
         # Run as another user (the sandbox), every new process of the code's user is a leftover,
         # a daemon that forked twice included; run as the same user, only the ranks' children.
-        kids = sorted(processes_of(uid) - run.processes) if uid is not None else children(pids)
+        if uid is not None:
+            kids = sorted(processes_of(uid, run.namespace) - run.processes)
+        else:
+            kids = children(pids)
         if kids:
             raise Broken(
                 "leftover",
