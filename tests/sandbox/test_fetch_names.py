@@ -96,8 +96,11 @@ for name in json.loads(sys.argv[1]):
 
 
 @pytest.mark.docker
-def test_docker_fetch_returns_names_as_written(docker_sandbox: DockerSandbox) -> None:
-    res = docker_sandbox.run(
+@pytest.mark.parametrize("which", ["docker_sandbox", "docker_exec_sandbox"])
+def test_docker_fetch_returns_names_as_written(which: str, request: pytest.FixtureRequest) -> None:
+    """Through the supervisor and through the exec path (GNU tar, told not to unquote)."""
+    sandbox: DockerSandbox = request.getfixturevalue(which)
+    res = sandbox.run(
         {"w.py": WRITE},
         ["python3", "w.py", json.dumps(NAMES)],
         fetch=[*NAMES, "out"],

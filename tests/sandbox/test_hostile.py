@@ -249,6 +249,33 @@ def test_an_attack_leaves_the_next_evaluation_correct_and_on_time(
     assert state.stdout.strip() == "0 [] ['s.py'] [] []", state.stdout
 
 
+def test_the_exec_path_cleans_up_out_of_the_next_runs_time(
+    one: DockerSandbox,
+) -> None:
+    """Images without python3 get one `docker exec` per run and no supervisor: the clean-up
+    after a run still happens out of the next run's time, in a container of a pool of one."""
+    try:
+        sb = DockerSandbox(limits=Limits(timeout_s=20), pool_size=1, agent=False)
+    except NotSetUp as exc:
+        missing(f"{exc} (run: workbench sandbox build)")
+    try:
+        attack = sb.run({"attack.py": ATTACKS["hard-links"]}, ["python3", "attack.py"])
+        assert attack.status == "ok", attack.stderr
+        t = time.monotonic()
+        nxt = sb.run(
+            {"n.py": "import os\nprint(sorted(os.listdir('/work')), os.listdir('/tmp'))\n"},
+            ["python3", "n.py"],
+            Limits(timeout_s=3),
+        )
+        assert nxt.status == "ok", (nxt.status, nxt.stderr)
+        assert nxt.stdout.strip() == "['n.py'] []"
+        assert nxt.wall_s < 3.0  # its deadline never paid for the wipe
+        assert time.monotonic() - t < 30
+        assert sb.pool.created == 1  # cleaned and reused, not replaced
+    finally:
+        sb.close()
+
+
 def test_a_leftover_segment_cannot_starve_the_next_run(one: DockerSandbox) -> None:
     """A 200 MB segment left behind made an innocent 350 MB run fail with oom."""
     one.run({"a.py": ATTACKS["sysv-ipc"]}, ["python3", "a.py"], Limits(timeout_s=20))

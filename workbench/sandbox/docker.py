@@ -35,7 +35,13 @@ from workbench.sandbox.base import (
     classify,
 )
 from workbench.sandbox.engine import ENGINE_ERRORS, Shape, engine_alive, reap
-from workbench.sandbox.execpath import HOST_SLACK_S, KILL_GRACE_S, PREP_FAILED, run_exec
+from workbench.sandbox.execpath import (
+    HOST_SLACK_S,
+    KILL_GRACE_S,
+    PREP_FAILED,
+    clean_up,
+    run_exec,
+)
 from workbench.sandbox.image import default_image
 from workbench.sandbox.pool import ContainerPool, Slot
 from workbench.sandbox.tario import (
@@ -171,6 +177,7 @@ class DockerSandbox(Sandbox):
             max_runs=max_runs,
             options={"work_mb": work_mb, "tmp_mb": tmp_mb, "shm_mb": shm_mb, "runtime": runtime},
             agent=self._has_python(runtime) if agent is None else agent,
+            exec_cleaner=lambda slot: clean_up(self.client, slot),
         )
         if pooled:
             self.pool.prefill(_shape(self.limits))

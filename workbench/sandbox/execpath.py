@@ -1,9 +1,12 @@
 """The exec path: one `docker exec` per run, for images without python3 (no supervisor).
 
-The exec runs as uid 1000: `PREP_SCRIPT` kills leftovers and wipes the writable dirs, the input
-files are untarred from the exec's stdin, ``timeout -k 2 <T>`` runs the command, and the script
-ends by killing every other process of its uid (a setsid escape holding stdout open would
-otherwise keep the stream open). A second exec streams fetched files back as a tar.
+The exec runs as uid 1000: `PREP_SCRIPT` checks that nothing is left (in the common case a few
+shell builtins), the input files are untarred from the exec's stdin, ``timeout -k 2 <T>`` runs
+the command, and the script ends by killing every other process of its uid (a setsid escape
+holding stdout open would otherwise keep the stream open). A second exec streams fetched files
+back as a tar. After the run, out of any run's time, the pool calls `clean_up` (the same script
+in its own exec): the container is lent again only if it succeeds, else replaced. Such images
+cannot run a `Judge` (it needs the supervisor).
 """
 
 from __future__ import annotations
@@ -13,15 +16,17 @@ from collections.abc import Sequence
 
 import docker
 
+from workbench.errors import EngineUnavailable
 from workbench.sandbox.base import ExecResult, Limits, OutputCapture, classify
 from workbench.sandbox.engine import exec_stream
 from workbench.sandbox.pool import Slot
 from workbench.sandbox.tario import DEFAULT_MAX_BYTES, DEFAULT_MAX_MEMBERS, safe_extract
 
-__all__ = ["PREP_FAILED", "PREP_SCRIPT", "run_exec"]
+__all__ = ["PREP_FAILED", "PREP_SCRIPT", "clean_up", "run_exec"]
 
 KILL_GRACE_S = 2
 HOST_SLACK_S = 8
+CLEAN_BUDGET_S = 10
 
 # Runs as the code's uid at the start of every run's exec (and in `sweep`). kill(-1) spares PID 1,
 # the keeper (another uid) and the caller. In the common case nothing is left (each run's exec
@@ -48,8 +53,8 @@ fi
 for f in /work/* /work/.[!.]* /work/..?* /tmp/* /tmp/.[!.]* /tmp/..?* /dev/shm/* /dev/shm/.[!.]*; do
   if [ -e "$f" ] || [ -L "$f" ]; then
     chmod -R u+rwX /work /tmp /dev/shm 2>/dev/null
-    rm -rf /work/* /work/.[!.]* /work/..?* /tmp/* /tmp/.[!.]* /tmp/..?* \
-           /dev/shm/* /dev/shm/.[!.]* /dev/shm/..?* 2>/dev/null
+    # find batches the names (a glob on rm's command line fails with E2BIG past ~100k names)
+    find /work /tmp /dev/shm -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null
     for g in /work/* /work/.[!.]* /work/..?* /tmp/* /tmp/.[!.]* /tmp/..?* /dev/shm/* \
              /dev/shm/.[!.]*; do
       if [ -e "$g" ] || [ -L "$g" ]; then echo "sandbox: cannot remove $g" >&2; exit 199; fi
@@ -120,18 +125,42 @@ def run_exec(
     return result
 
 
+def clean_up(client: docker.DockerClient, slot: Slot) -> bool:
+    """Kill what a run left and empty /work, /tmp and /dev/shm; True when that succeeded."""
+    try:
+        outcome = exec_stream(
+            client,
+            slot.id,
+            ["sh", "-c", PREP_SCRIPT],
+            deadline=time.monotonic() + CLEAN_BUDGET_S,
+            on_stdout=lambda _: None,
+            on_stderr=lambda _: None,
+            read_cap=1 << 16,
+        )
+    except EngineUnavailable:
+        return False
+    return outcome.exit_code == 0 and not outcome.deadline_hit
+
+
 def _fetch(client: docker.DockerClient, slot: Slot, paths: list[str], result: ExecResult) -> None:
     data = bytearray()
     err = OutputCapture(8192)
-    outcome = exec_stream(
-        client,
-        slot.id,
-        ["tar", "-c", "-f", "-", "-C", "/work", "--", *paths],
-        deadline=time.monotonic() + 30,
-        on_stdout=data.extend,
-        on_stderr=err.add,
-        read_cap=DEFAULT_MAX_BYTES + 4 * 2**20,
-    )
+    # GNU tar would read `a\tb` as a tab: --no-unquote keeps every name as it is (BusyBox tar
+    # has no such option and never unquotes, so it gets the plain command).
+    for unquote in (["--no-unquote"], []):
+        data.clear()
+        err = OutputCapture(8192)
+        outcome = exec_stream(
+            client,
+            slot.id,
+            ["tar", "-c", "-f", "-", *unquote, "-C", "/work", "--", *paths],
+            deadline=time.monotonic() + 30,
+            on_stdout=data.extend,
+            on_stderr=err.add,
+            read_cap=DEFAULT_MAX_BYTES + 4 * 2**20,
+        )
+        if not (unquote and data == b"" and "unquote" in err.text()):
+            break
     got = safe_extract(bytes(data), max_bytes=DEFAULT_MAX_BYTES, max_members=DEFAULT_MAX_MEMBERS)
     result.files = got.files
     result.notes.extend(got.notes)

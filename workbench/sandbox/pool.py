@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +75,7 @@ class ContainerPool:
         max_age_s: float = 1800,
         options: dict[str, Any] | None = None,
         agent: bool = True,
+        exec_cleaner: Callable[[Slot], bool] | None = None,
     ) -> None:
         self.client = client
         self.image = image
@@ -83,6 +85,7 @@ class ContainerPool:
         self.max_age_s = max_age_s
         self.options = options or {}
         self.agent = agent
+        self.exec_cleaner = exec_cleaner
         self._cond = threading.Condition()
         self._idle: dict[Shape, list[Slot]] = {}
         self._total = 0
@@ -230,7 +233,8 @@ class ContainerPool:
         slot.runs += 1
         old = time.monotonic() - slot.created > self.max_age_s
         reuse = not (recycle or old or slot.runs >= self.max_runs)
-        if reuse and slot.channel is not None and slot.channel.dirty:
+        dirty = slot.channel.dirty if slot.channel is not None else self.exec_cleaner is not None
+        if reuse and dirty:
             try:
                 self._settlers.submit(self._settle, slot)
                 return
@@ -239,8 +243,12 @@ class ContainerPool:
         self._put_back(slot, reuse)
 
     def _settle(self, slot: Slot) -> None:
-        """Wait for the supervisor's clean-up report: idle again if clean, else replace it."""
-        assert slot.channel is not None
+        """Wait for the supervisor's clean-up report (or, without a supervisor, run the exec
+        path's clean-up): idle again if clean, else replace it."""
+        if slot.channel is None:
+            assert self.exec_cleaner is not None
+            self._put_back(slot, self.exec_cleaner(slot))
+            return
         report = slot.channel.wait_clean(CLEAN_WAIT_S)
         if not report.get("clean"):
             log.info("sandbox container not reused: %s", report.get("why"))
