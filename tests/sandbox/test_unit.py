@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import tarfile
 
 import pytest
@@ -129,6 +130,28 @@ def test_limits_validation_and_replace() -> None:
         Limits().replace(nope=1)
     with pytest.raises(ConfigError, match="memory_mb"):
         Limits(memory_mb=0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("timeout_s", math.inf, "finite positive"),
+        ("timeout_s", math.nan, "finite positive"),
+        ("cpus", -1.0, "finite positive"),
+        ("pids", True, "finite positive"),
+        ("pids", 0.5, "whole number"),
+        ("memory_mb", 256.5, "whole number"),
+        ("output_bytes", "1e6", "finite positive"),
+    ],
+)
+def test_limits_built_in_python_refuse_what_the_task_file_refuses(
+    field: str, value: object, why: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"{field}=.*{why}"):
+        Limits(**{field: value})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=field):
+        Limits().replace(**{field: value})
+    assert Limits(memory_mb=256.0).memory_mb == 256  # a whole float is a count
 
 
 def test_exec_result_json_roundtrip() -> None:

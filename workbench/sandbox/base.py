@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import math
 import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,9 @@ __all__ = [
 
 Status = Literal["ok", "error", "timeout", "oom", "output_limit"]
 STATUSES: tuple[str, ...] = ("ok", "error", "timeout", "oom", "output_limit")
+
+
+_WHOLE_LIMITS = frozenset({"memory_mb", "pids", "output_bytes", "file_size_mb", "open_files"})
 
 
 @dataclass
@@ -62,8 +66,13 @@ class Limits:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if not isinstance(value, int | float) or value <= 0:
-                raise ConfigError(f"sandbox limit {f.name}={value!r} must be a positive number")
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not ok or not math.isfinite(value) or value <= 0:
+                raise ConfigError(
+                    f"sandbox limit {f.name}={value!r} must be a finite positive number"
+                )
+            if f.name in _WHOLE_LIMITS and value != int(value):
+                raise ConfigError(f"sandbox limit {f.name}={value!r} must be a whole number")
 
     def replace(self, **overrides: Any) -> Limits:
         """A copy with some fields changed; unknown names raise ConfigError."""
