@@ -49,12 +49,8 @@ start_run(task, runs, on_event=on_event)
 BUDGET = 6
 
 
-# parallel=1 only: with two evaluations in flight, the kill can land after the second one was
-# computed and put in the evaluation cache but before it was recorded; the resume then serves it
-# from the cache, truthfully marked cached (it ran once). This test's "nothing cached" holds for
-# one evaluation at a time.
-@pytest.mark.parametrize("parallel", [1])
-def test_evaluation_logged_before_kill_is_not_logged_again(tmp_path: Path, parallel: int) -> None:
+def _killed_after_three(tmp_path: Path, parallel: int) -> Path:
+    """A run SIGKILLed just after its third evaluation event; its run folder."""
     (tmp_path / "obj.py").write_text(OBJECTIVE)
     data = hpo_task("once", parallel=parallel, budget={"evaluations": BUDGET})
     data["optimizer"]["settings"] = {"sampler": "tpe", "n_startup_trials": 3}
@@ -68,6 +64,14 @@ def test_evaluation_logged_before_kill_is_not_logged_again(tmp_path: Path, paral
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     (run,) = run_dirs(runs)
+    return run
+
+
+# parallel=1: "nothing cached" holds for one evaluation at a time; with two in flight see
+# the next test.
+@pytest.mark.parametrize("parallel", [1])
+def test_evaluation_logged_before_kill_is_not_logged_again(tmp_path: Path, parallel: int) -> None:
+    run = _killed_after_three(tmp_path, parallel)
     logged = [e["id"] for e in events(run) if e["type"] == "evaluation"]
     assert len(logged) == 3
 
@@ -85,3 +89,32 @@ def test_evaluation_logged_before_kill_is_not_logged_again(tmp_path: Path, paral
     assert summary["cached"] == 0
     executed = (tmp_path / "executions.jsonl").read_text().splitlines()
     assert len(executed) == BUDGET  # and nothing ran twice
+
+
+def test_with_two_in_flight_each_evaluation_is_logged_once_and_cached_only_if_it_ran(
+    tmp_path: Path,
+) -> None:
+    """parallel=2: the kill can land after the second evaluation in flight was computed and
+    cached but before it was recorded. The resume then meets it again and serves it from the
+    cache, marked cached: still one event per evaluation, and a cached one ran exactly once."""
+    run = _killed_after_three(tmp_path, 2)
+    before = (tmp_path / "executions.jsonl").read_text().splitlines()
+    logged = [e["id"] for e in events(run) if e["type"] == "evaluation"]
+    assert len(logged) == 3
+
+    assert cli(["resume", str(run)]) == 0
+
+    evaluations = [e for e in events(run) if e["type"] == "evaluation"]
+    ids = [e["id"] for e in evaluations]
+    assert len(ids) == BUDGET and len(set(ids)) == BUDGET, ids
+    assert ids[:3] == logged
+    executed = (tmp_path / "executions.jsonl").read_text().splitlines()
+    cached = [e for e in evaluations if e["cached"]]
+    # a cache hit is an evaluation that ran before the kill and was never recorded: at most
+    # the one other evaluation in flight, and it did not run again
+    assert len(cached) <= 1
+    assert len(before) >= 3 + len(cached)
+    assert len(executed) == BUDGET + (len(before) - 3 - len(cached))
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["evaluations"] == BUDGET
+    assert summary["cached"] == len(cached)
