@@ -41,7 +41,9 @@ PUBLIC = {
     ],
     "workbench.quantities": [
         "Count",
+        "CountOrZero",
         "FiniteFloat",
+        "Fraction",
         "MAX_COUNT",
         "MAX_SECONDS",
         "NonNegative",

@@ -28,7 +28,17 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-__all__ = ["MAX_COUNT", "MAX_SECONDS", "Count", "FiniteFloat", "NonNegative", "Positive", "Seconds"]
+__all__ = [
+    "MAX_COUNT",
+    "MAX_SECONDS",
+    "Count",
+    "CountOrZero",
+    "FiniteFloat",
+    "Fraction",
+    "NonNegative",
+    "Positive",
+    "Seconds",
+]
 
 MAX_SECONDS = 365 * 24 * 3600.0
 """One year: longer waits overflow the platform's timeouts (`threading.TIMEOUT_MAX`)."""
@@ -56,10 +66,16 @@ Positive = Annotated[float, _NUMBER, Field(gt=0, allow_inf_nan=False)]
 """A finite number above 0 (a cost, a CPU share)."""
 
 NonNegative = Annotated[float, _NUMBER, Field(ge=0, allow_inf_nan=False)]
-"""A finite number of at least 0 (a price)."""
+"""A finite number of at least 0 (a price, a sampling temperature)."""
+
+Fraction = Annotated[float, _NUMBER, Field(ge=0, le=1, allow_inf_nan=False)]
+"""A share: a number from 0 to 1."""
 
 Seconds = Annotated[float, _NUMBER, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)]
 """A duration or time limit: above 0, at most `MAX_SECONDS`."""
 
 Count = Annotated[int, _NUMBER, Field(gt=0, le=MAX_COUNT)]
 """A positive whole number (evaluations, tokens, processes, megabytes); ``0.5`` is refused."""
+
+CountOrZero = Annotated[int, _NUMBER, Field(ge=0, le=MAX_COUNT)]
+"""A whole number of at least 0, where 0 means none (retries, a recursion depth)."""

@@ -30,9 +30,14 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def workbench(*args: str, cwd: Path) -> tuple[int, str, float]:
-    """Run `workbench ARGS` bounded in memory and time: (exit code, stderr, seconds)."""
-    code = "import sys; from workbench.cli import main; main(sys.argv[1:])"
+MAIN = "import sys; from workbench.cli import main; main(sys.argv[1:])"
+
+
+def workbench(*args: str, cwd: Path, code: str = MAIN) -> tuple[int, str, float]:
+    """Run `workbench ARGS` bounded in memory and time: (exit code, stderr, seconds).
+
+    `code` is the child's program (default: the `workbench` command itself).
+    """
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -156,6 +161,8 @@ BAD_NUMBERS = [
     ({"sandbox": "{pool_size: true}"}, "sandbox.pool_size", "sandbox"),
     ({"budget": "{evaluations: true}"}, "budget.evaluations", "budget"),
     ({"parallel": "yes"}, "parallel", "parallel"),
+    ({"llm": "{max_retries: true}"}, "llm.max_retries", "llm"),
+    ({"llm": "{concurrency: true}"}, "llm.concurrency", "llm"),
 ]
 
 
@@ -175,6 +182,166 @@ def test_bad_number_is_refused_by_validate(
     text = task_text(**sections)
     rc = cli(["validate", str(write(tmp_path, text) / "task.yaml")])
     assert_refused(rc, capsys.readouterr().err, f"{field}:", line_of(text, key))
+
+
+# -- optimizer and agent settings, and the other sections of each kind -------------------------
+
+CODE = """
+  problem:
+    task_id: t/f
+    entry_point: f
+    prompt: "def f(x):\\n    '''Return x.'''\\n"
+    public_tests: [{input: [1], output: 1}]
+"""
+WORKFLOW_MODULE = """from workbench.trace import node
+x = node(1.0, trainable=True, name="x")
+def run():
+    return x * 2.0
+def feedback(output):
+    return abs(output), "ok"
+"""
+PROMPT = "\n  dataset: navigate\n  split: {train: 20, val: 16, test: 50}\n"
+SECTIONS = {
+    "hpo": HPO,
+    "code": CODE,
+    "workflow": "\n  module: obj.py\n  entry: run\n  feedback: feedback\n  direction: minimize\n",
+    "prompt": PROMPT,
+}
+MODULES = {"hpo": OBJECTIVE, "code": "", "workflow": WORKFLOW_MODULE, "prompt": ""}
+NOT_FINITE = "must be a finite number (no .inf, no .nan)"
+NOT_BOOL = "must be a number, not true"
+FRACTION = "a fraction of the dataset is from 0 to 1; write a count as a whole number"
+NEGATIVE = "a count cannot be negative"
+
+
+def kind_text(kind: str, optimizer: str, **sections: str) -> str:
+    """A valid task file of `kind` with `optimizer`, some sections replaced (YAML texts)."""
+    parts = {
+        "name": "t",
+        "kind": kind,
+        "optimizer": optimizer,
+        "budget": "{evaluations: 2}",
+        kind: SECTIONS[kind],
+        **sections,
+    }
+    return "".join(f"{k}: {v.rstrip()}\n" for k, v in parts.items())
+
+
+BAD_SETTINGS = [
+    # (kind, optimizer section, field under optimizer.settings, why) -- each was accepted
+    ("hpo", "{name: optuna, settings: {n_startup_trials: true}}", "n_startup_trials", NOT_BOOL),
+    ("hpo", "{name: llambo, settings: {alpha: .inf}}", "alpha", NOT_FINITE),
+    ("hpo", "{name: llambo, settings: {max_tpe_share: .nan}}", "max_tpe_share", NOT_FINITE),
+    ("hpo", "{name: llambo, settings: {n_candidates: true}}", "n_candidates", NOT_BOOL),
+    ("code", "{name: pgtd, settings: {c: .inf}}", "c", NOT_FINITE),
+    ("code", "{name: pgtd, settings: {early_stop: .nan}}", "early_stop", NOT_FINITE),
+    ("code", "{name: pgtd, settings: {max_calls: true}}", "max_calls", NOT_BOOL),
+    ("code", "{name: funcoder, settings: {max_depth: true}}", "max_depth", NOT_BOOL),
+    ("code", "{name: funcoder, settings: {test_timeout_s: .nan}}", "test_timeout_s", NOT_FINITE),
+    ("code", "{name: sample, settings: {temperature: .inf}}", "temperature", NOT_FINITE),
+    ("code", "{name: sample, settings: {samples: true}}", "samples", NOT_BOOL),
+    (
+        "workflow",
+        "{name: optoprime, settings: {temperatures: [0.0, .inf]}}",
+        "temperatures.1",
+        NOT_FINITE,
+    ),
+    ("workflow", "{name: optoprime, settings: {memory_size: true}}", "memory_size", NOT_BOOL),
+    ("prompt", "{name: ape, settings: {temperature: .inf}}", "temperature", NOT_FINITE),
+    ("prompt", "{name: opro, settings: {temperature: .nan}}", "temperature", NOT_FINITE),
+    ("prompt", "{name: protegi, settings: {beam: true}}", "beam", NOT_BOOL),
+    ("prompt", "{name: exemplars, settings: {k: true}}", "k", NOT_BOOL),
+    ("prompt", "{name: joint, settings: {sets: true}}", "sets", NOT_BOOL),
+    (
+        "prompt",
+        "{name: joint, settings: {instruction_settings: {temperature: .inf}}}",
+        "instruction_settings.temperature",
+        NOT_FINITE,
+    ),
+    (
+        "prompt",
+        "{name: ape, settings: {racing: {examples: 32, split: .nan}}}",
+        "racing.split",
+        NOT_FINITE,
+    ),
+    ("prompt", "{name: ape, settings: {racing: {examples: true}}}", "racing.examples", NOT_BOOL),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "optimizer", "field", "why"),
+    BAD_SETTINGS,
+    ids=[f"{i}-{c[1].split(',')[0][7:]}-{c[2]}" for i, c in enumerate(BAD_SETTINGS)],
+)
+def test_bad_optimizer_setting_is_refused_by_validate(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+    optimizer: str,
+    field: str,
+    why: str,
+) -> None:
+    text = kind_text(kind, optimizer)
+    rc = cli(["validate", str(write(tmp_path, text, MODULES[kind]) / "task.yaml")])
+    err = capsys.readouterr().err
+    assert_refused(rc, err, f"optimizer.settings.{field}: {why}", line_of(text, "optimizer:"))
+
+
+BAD_SECTIONS = [
+    # (kind, its section, field path shown, why) -- each was accepted, or refused without its field
+    ("prompt", PROMPT.replace("train: 20", "train: .inf"), "prompt.split.train", NOT_FINITE),
+    ("prompt", PROMPT.replace("val: 16", "val: .nan"), "prompt.split.val", NOT_FINITE),
+    ("prompt", PROMPT.replace("test: 50", "test: .inf"), "prompt.split.test", NOT_FINITE),
+    ("prompt", PROMPT.replace("train: 20", "train: true"), "prompt.split.train", NOT_BOOL),
+    ("prompt", PROMPT.replace("train: 20", "train: 2.5"), "prompt.split.train", FRACTION),
+    ("prompt", PROMPT.replace("val: 16", "val: 16.0"), "prompt.split.val", FRACTION),
+    ("prompt", PROMPT.replace("test: 50", "test: -1"), "prompt.split.test", NEGATIVE),
+    ("prompt", PROMPT + "  k: true\n", "prompt.k", NOT_BOOL),
+    ("prompt", PROMPT + "  max_tokens: true\n", "prompt.max_tokens", NOT_BOOL),
+    ("code", CODE + "  test_timeout_s: .nan\n", "code.test_timeout_s", NOT_FINITE),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "section", "field", "why"),
+    BAD_SECTIONS,
+    ids=[f"{i}-{c[2]}" for i, c in enumerate(BAD_SECTIONS)],
+)
+def test_bad_number_in_a_kind_section_is_refused_by_validate(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+    section: str,
+    field: str,
+    why: str,
+) -> None:
+    optimizer = {"prompt": "{name: ape}", "code": "{name: sample}"}[kind]
+    text = kind_text(kind, optimizer, **{kind: section})
+    rc = cli(["validate", str(write(tmp_path, text) / "task.yaml")])
+    key = field.rsplit(".", 1)[1]
+    assert_refused(rc, capsys.readouterr().err, f"{field}: {why}", line_of(text, f"{key}:"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "optimizer", "sections", "field"),
+    [
+        ("hpo", "{name: llambo, settings: {alpha: .nan}}", {}, "optimizer.settings.alpha"),
+        (
+            "prompt",
+            "{name: ape}",
+            {"prompt": PROMPT.replace("train: 20", "train: .inf")},
+            "prompt.split.train",
+        ),
+    ],
+)
+def test_bad_number_is_refused_by_optimize_before_a_run_folder(
+    tmp_path: Path, kind: str, optimizer: str, sections: dict[str, str], field: str
+) -> None:
+    text = kind_text(kind, optimizer, **sections)
+    rc, err, took = workbench(*cli_args("optimize"), cwd=write(tmp_path, text, MODULES[kind]))
+    assert_refused(rc, err, f"{field}: {NOT_FINITE}")
+    assert took < TIMEOUT_S
+    assert not (tmp_path / "runs").exists()
 
 
 # -- the user's code: sys.exit() and imports that hang ----------------------------------------
@@ -212,6 +379,8 @@ def run():
     return 1
 def feedback(output):
     return 1.0, "ok"
+def score(output, target):
+    return 1.0
 """
 
 WORKFLOW = """name: w
@@ -225,15 +394,103 @@ workflow:
 """
 
 
+@pytest.mark.parametrize("command", ["validate", "optimize"])
 @pytest.mark.parametrize(
-    ("kind", "field"), [("hpo", "hpo.objective"), ("workflow", "workflow.module")]
+    ("kind", "field"),
+    [("hpo", "hpo.objective"), ("workflow", "workflow.module"), ("prompt", "prompt.scorer")],
 )
-def test_import_that_hangs_stops_validate(tmp_path: Path, kind: str, field: str) -> None:
-    text = task_text() if kind == "hpo" else WORKFLOW
+def test_import_that_hangs_is_stopped(tmp_path: Path, command: str, kind: str, field: str) -> None:
+    text = {
+        "hpo": task_text(),
+        "workflow": WORKFLOW,
+        "prompt": kind_text("prompt", "{name: ape}", prompt=PROMPT + "  scorer: obj:score\n"),
+    }[kind]
     folder = write(tmp_path, text, HANGS)
-    rc, err, took = workbench("validate", "--import-timeout", "2", "task.yaml", cwd=folder)
-    assert_refused(rc, err, f"{field}:", "took longer than 2 s")
+    args = cli_args(command)
+    rc, err, took = workbench(args[0], "--import-timeout", "2", *args[1:], cwd=folder)
+    assert_refused(rc, err, f"{field}:", "'obj.py' took longer than 2 s", "--import-timeout")
     assert took < 40
+    assert not (folder / "runs").exists()  # optimize: stopped before a run folder was made
     for pid in (folder / "pids").read_text().split():  # the hung import was stopped, not left
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
+
+
+# -- a prompt task's scorer: the user's function too ------------------------------------------
+
+# The child runs `workbench` with a scripted model for every model the run opens (the optimizer's
+# and the task model): always the same answer, which the scorer never gets to grade.
+SCRIPTED = """
+import contextlib, sys
+import workbench.llm
+from workbench.llm import ScriptedLLM
+
+@contextlib.contextmanager
+def scripted(config, *, budget=None, on_call=None, **_):
+    yield ScriptedLLM(lambda request: "So the answer is 1.", budget=budget, on_call=on_call)
+
+workbench.llm.open_llm = scripted
+from workbench.cli import main
+main(sys.argv[1:])
+"""
+SUMS = "".join(f'{{"input": "{a}+{b}", "target": "{a + b}"}}\n' for a in range(5) for b in range(5))
+SUMS_TASK = kind_text(
+    "prompt",
+    "{name: ape, settings: {demos: 2}}",
+    prompt="""
+  dataset: sums.jsonl
+  scorer: obj:score
+  split: {train: 6, val: 4, test: 5}
+  max_tokens: 16
+""",
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "raised"),
+    [
+        ("sys.exit(3)", "SystemExit: 3"),
+        ("raise GeneratorExit('stop')", "GeneratorExit: stop"),  # any BaseException
+        ("return 2.0", "returned 2.0"),
+    ],
+)
+def test_a_scorer_that_fails_is_that_evaluation_error(
+    tmp_path: Path, body: str, raised: str
+) -> None:
+    (tmp_path / "sums.jsonl").write_text(SUMS)
+    scorer = f"import sys\ndef score(output, target):\n    {body}\n"
+    folder = write(tmp_path, SUMS_TASK, scorer)
+    rc, err, _ = workbench(*cli_args("optimize"), cwd=folder, code=SCRIPTED)
+    assert rc == 0, err  # the run ends normally: its evaluations failed, not Workbench
+    assert "Traceback" not in err
+    (run,) = run_dirs(tmp_path / "runs")
+    log = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    evaluations = [e for e in log if e["type"] == "evaluation"]
+    assert len(evaluations) == 2
+    assert all(e["status"] == "error" for e in evaluations)
+    assert all(raised in e["feedback"] for e in evaluations), evaluations[0]["feedback"]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stop_reason"] == "budget:evaluations"
+    assert raised in summary["final"]["test_error"]  # the final prompt's test run: no accuracy
+
+
+def test_sys_exit_at_scorer_import_is_refused_by_validate(tmp_path: Path) -> None:
+    (tmp_path / "sums.jsonl").write_text(SUMS)
+    folder = write(tmp_path, SUMS_TASK, "import sys\nsys.exit(3)\n")
+    rc, err, _ = workbench("validate", "task.yaml", cwd=folder)
+    assert_refused(rc, err, "prompt.scorer:", "importing 'obj' failed: SystemExit: 3")
+
+
+def test_resume_stops_a_module_that_now_hangs_at_import(tmp_path: Path) -> None:
+    """A run resumed after its objective module changed into one that hangs at import."""
+    folder = write(tmp_path, task_text())
+    rc, err, _ = workbench("optimize", "task.yaml", "--runs-dir", "runs", cwd=folder)
+    assert rc == 0, err
+    (run,) = (folder / "runs").iterdir()
+    (folder / "obj.py").write_text(HANGS)
+    rc, err, took = workbench("resume", str(run), "--import-timeout", "2", cwd=folder)
+    assert_refused(rc, err, "hpo.objective:", "'obj.py' took longer than 2 s")
+    assert took < 40
+    for pid in (folder / "pids").read_text().split():
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid), 0)

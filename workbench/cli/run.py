@@ -21,6 +21,13 @@ runs_app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
 RUNS_DIR = typer.Option(
     None, "--runs-dir", help="Folder of run folders [default: ./runs or $WORKBENCH_RUNS_DIR]."
 )
+IMPORT_TIMEOUT = typer.Option(
+    60.0,
+    "--import-timeout",
+    min=0.1,
+    max=MAX_SECONDS,
+    help="Seconds importing each of your modules may take before it is stopped.",
+)
 
 
 def _fmt(value: Any) -> str:
@@ -124,12 +131,14 @@ def optimize(
     resume_latest: bool = typer.Option(
         False, "--resume-latest", help="Continue this task's latest run if it did not finish."
     ),
+    import_timeout: float = IMPORT_TIMEOUT,
 ) -> None:
     """Run an optimization described by a task file, to its budget."""
     from workbench.runs import check_task, list_runs, start_run
     from workbench.tasks import load_task_file
 
-    task_file = load_task_file(task)
+    # a module hanging at import is stopped here, before a run folder exists
+    task_file = load_task_file(task, import_timeout_s=import_timeout)
     plan = check_task(task_file, task)
     if resume_latest:
         mine = [
@@ -150,6 +159,7 @@ def optimize(
 def resume(
     run: str = typer.Argument(..., help="A run folder, a run name, or `latest`."),
     runs_dir: Path | None = RUNS_DIR,
+    import_timeout: float = IMPORT_TIMEOUT,
 ) -> None:
     """Continue a run that was stopped or killed, from its last checkpoint."""
     from workbench.runs import find_run, resume_run
@@ -157,7 +167,10 @@ def resume(
 
     rd = find_run(run, runs_dir)
     task_file = parse_task_text(
-        rd.task_yaml.read_text(encoding="utf-8"), rd.path, str(rd.task_yaml)
+        rd.task_yaml.read_text(encoding="utf-8"),
+        rd.path,
+        str(rd.task_yaml),
+        import_timeout_s=import_timeout,
     )
     done = (rd.read_json("summary.json") or {}).get("evaluations", 0)
     with _Progress(task_file.budget.evaluations) as progress:
@@ -168,13 +181,7 @@ def resume(
 
 def validate(
     task: Path = typer.Argument(..., help="A task file (YAML)."),
-    import_timeout: float = typer.Option(
-        60.0,
-        "--import-timeout",
-        min=0.1,
-        max=MAX_SECONDS,
-        help="Seconds importing each of your modules may take before it is stopped.",
-    ),
+    import_timeout: float = IMPORT_TIMEOUT,
 ) -> None:
     """Check a task file: schema, paths, the objective, the optimizer settings."""
     from workbench.runs import check_task

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from workbench.errors import ConfigError
-from workbench.quantities import NonNegative, Seconds
+from workbench.quantities import Count, CountOrZero, NonNegative, Seconds
 
 __all__ = ["DEFAULT_LOCAL_MODEL", "TEST_LOCAL_MODEL", "LLMConfig", "ModelSpec", "parse_model"]
 
@@ -38,8 +38,8 @@ class LLMConfig(BaseModel, extra="forbid"):
     cache: bool = True
     """Use the SQLite response cache."""
     timeout_s: Seconds = 120
-    max_retries: int = Field(default=4, ge=0)
-    concurrency: int = Field(default=4, ge=1)
+    max_retries: CountOrZero = 4
+    concurrency: Count = 4
     """Requests in flight at once, shared by every caller of the same endpoint in a process."""
     prices: dict[str, NonNegative] | None = None
     """``{"prompt": $/1k tokens, "completion": $/1k tokens}``; overrides the price table."""

@@ -73,13 +73,4 @@ def make_optimizer(
     try:
         return _FACTORIES[spec](ctx, dict(settings or {}))
     except ValidationError as exc:
-        problems = [
-            (
-                ("optimizer", "settings", *e["loc"]),
-                "unknown key"
-                if e["type"] == "extra_forbidden"
-                else f"{e['msg']} (got {e['input']!r})",
-            )
-            for e in exc.errors(include_url=False)
-        ]
-        raise SettingsError(problems) from None
+        raise SettingsError.from_validation(exc) from None

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
+
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError, NotSetUp
 from workbench.tasks.base import Task
@@ -89,6 +91,21 @@ class SettingsError(ConfigError):
     def __init__(self, problems: list[tuple[tuple[Any, ...], str]]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+
+    @classmethod
+    def from_validation(
+        cls, exc: ValidationError, at: tuple[Any, ...] = ("optimizer", "settings")
+    ) -> SettingsError:
+        """The problems of a settings model's `ValidationError`, each located under `at`."""
+        problems = []
+        for e in exc.errors(include_url=False):
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            if e["type"] == "extra_forbidden":
+                msg = "unknown key"
+            elif "input" in e:
+                msg += f" (got {e['input']!r})"
+            problems.append(((*at, *e["loc"]), msg))
+        return cls(problems)
 
 
 class Optimizer(ABC):

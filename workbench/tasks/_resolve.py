@@ -116,8 +116,8 @@ def check_import_time(target: Path | str, timeout_s: float) -> None:
     shown = target.name if isinstance(target, Path) else target
     raise ValueError(
         f"importing {shown!r} took longer than {timeout_s:g} s, so it was stopped; an import "
-        "must not run the work itself (move it into a function), or give validate more time "
-        "with --import-timeout SECONDS"
+        "must not run the work itself (move it into a function), or allow more time with "
+        "--import-timeout SECONDS"
     )
 
 

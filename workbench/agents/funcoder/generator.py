@@ -68,6 +68,7 @@ from workbench.agents.view import problem_view
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import BudgetExceeded
 from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.quantities import Count, CountOrZero, NonNegative, Seconds
 
 __all__ = ["FunCoderOptimizer", "FunCoderSettings"]
 
@@ -79,23 +80,23 @@ class FunCoderSettings(BaseModel):
     the anchor uses depth 6, 10 conquer samples)."""
 
     model_config = ConfigDict(extra="forbid")
-    max_depth: int = Field(2, ge=0, le=6, description="divide recursion depth below the root")
-    max_functions: int = Field(6, ge=1, le=32, description="stop dividing beyond this many")
-    divide_temperature: float = Field(0.2, ge=0.0, le=2.0)
-    conquer_samples: int = Field(3, ge=1, le=16)
-    conquer_temperature: float = Field(0.8, ge=0.0, le=2.0)
+    max_depth: CountOrZero = Field(2, le=6, description="divide recursion depth below the root")
+    max_functions: Count = Field(6, le=32, description="stop dividing beyond this many")
+    divide_temperature: NonNegative = Field(0.2, le=2.0)
+    conquer_samples: Count = Field(3, le=16)
+    conquer_temperature: NonNegative = Field(0.8, le=2.0)
     include_architect: bool = Field(True, description="the divide draft joins the consensus")
     direct: bool = Field(
         True, description="a divided root also gets one self-contained sample in its consensus"
     )
     refine_leaf: bool = Field(True, description="conquer functions without helpers too")
-    tests_per_function: int = Field(5, ge=0, le=20, description="consensus inputs per function")
-    tests_temperature: float = Field(0.2, ge=0.0, le=2.0)
-    tests_max_tokens: int = Field(160, ge=16, le=4096, description="the test-input answer")
-    test_timeout_s: float = Field(3.0, gt=0.0, le=60.0)
-    retries: int = Field(1, ge=0, le=5, description="re-asks after a bad divide answer")
-    max_tokens: int = Field(512, ge=16, le=8192)
-    candidates: int = Field(1, ge=1, le=16, description="programs proposed per step")
+    tests_per_function: CountOrZero = Field(5, le=20, description="consensus inputs per function")
+    tests_temperature: NonNegative = Field(0.2, le=2.0)
+    tests_max_tokens: Count = Field(160, ge=16, le=4096, description="the test-input answer")
+    test_timeout_s: Seconds = Field(3.0, le=60.0)
+    retries: CountOrZero = Field(1, le=5, description="re-asks after a bad divide answer")
+    max_tokens: Count = Field(512, ge=16, le=8192)
+    candidates: Count = Field(1, le=16, description="programs proposed per step")
     repair: bool = Field(True, description="after failing public tests, re-conquer the root")
     sandbox: str | None = Field(None, description="sandbox for consensus runs (default: task's)")
 

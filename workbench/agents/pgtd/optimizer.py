@@ -51,6 +51,7 @@ from workbench.agents.pgtd.tree import Program, program_key
 from workbench.agents.view import PublicReward, problem_view
 from workbench.contracts import Candidate, Evaluation
 from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.quantities import Count, FiniteFloat, NonNegative, Positive
 
 __all__ = ["PGTDOptimizer", "PGTDSettings"]
 
@@ -61,13 +62,13 @@ class PGTDSettings(BaseModel):
     """`optimizer.settings` of the `pgtd` optimizer (defaults from the anchor, budget smaller)."""
 
     model_config = ConfigDict(extra="forbid")
-    width: int = Field(3, ge=1, le=20)
-    c: float = Field(4.0, ge=0)
-    base: float = Field(10.0, gt=0)
-    max_calls: int = Field(100, ge=1)
-    horizon: int = Field(256, ge=1)
-    early_stop: float | None = 1.0
-    max_simulations: int = Field(10_000, ge=1)
+    width: Count = Field(3, le=20)
+    c: NonNegative = 4.0
+    base: Positive = 10.0
+    max_calls: Count = 100
+    horizon: Count = 256
+    early_stop: FiniteFloat | None = 1.0
+    max_simulations: Count = 10_000
     prefill_signature: bool = True
     sandbox: str | None = None
 

@@ -19,6 +19,7 @@ from workbench.agents.sample.prompts import prompt_version, repair_messages, sol
 from workbench.agents.view import problem_view
 from workbench.contracts import Candidate, Evaluation
 from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.quantities import Count, NonNegative
 
 __all__ = ["SampleOptimizer", "SampleSettings"]
 
@@ -29,13 +30,13 @@ class SampleSettings(BaseModel):
     """`optimizer.settings` of `sample`."""
 
     model_config = ConfigDict(extra="forbid")
-    samples: int = Field(1, ge=1, le=64, description="programs asked for per round")
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    samples: Count = Field(1, le=64, description="programs asked for per round")
+    temperature: NonNegative = Field(0.0, le=2.0)
     repair: bool = Field(True, description="after a failing round, ask the model to fix the best")
-    repair_temperature: float | None = Field(None, ge=0.0, le=2.0, description="default: same")
-    max_rounds: int | None = Field(None, gt=0, description="None: until the run's budget ends")
-    max_tokens: int = Field(512, ge=16, le=8192)
-    attempts: int = Field(2, ge=1, le=10, description="rounds tried when replies hold no code")
+    repair_temperature: NonNegative | None = Field(None, le=2.0, description="default: same")
+    max_rounds: Count | None = Field(None, description="None: until the run's budget ends")
+    max_tokens: Count = Field(512, ge=16, le=8192)
+    attempts: Count = Field(2, le=10, description="rounds tried when replies hold no code")
 
 
 class SampleOptimizer(Optimizer):

@@ -59,10 +59,16 @@ from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError
 from workbench.optimizers.base import Optimizer, OptimizerContext, SettingsError
 from workbench.optimizers.llambo.engine import PLATEAU, Engine, Stats, StepLog
-from workbench.optimizers.llambo.prompts import PROMPT_VERSION, Observation
+from workbench.optimizers.llambo.history import History
+from workbench.optimizers.llambo.prompts import PROMPT_VERSION
 from workbench.optimizers.llambo.sampler import LlamboSampler
-from workbench.optimizers.llambo.serialize import check_config, config_text
-from workbench.optimizers.optuna import optuna_distributions, tell_evaluations
+from workbench.optimizers.optuna import (
+    dispose_storage,
+    optuna_distributions,
+    study_storage,
+    tell_evaluations,
+)
+from workbench.quantities import Count, CountOrZero, FiniteFloat, Fraction
 
 __all__ = ["LlamboOptimizer", "LlamboSettings", "tpe_share"]
 
@@ -74,20 +80,20 @@ class LlamboSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     context: str | None = None
-    warm_start: int = Field(5, ge=0, le=50)
-    warm_start_after_inits: int = Field(3, ge=0, le=50)
-    n_candidates: int = Field(4, ge=1, le=30)
-    n_samples: int = Field(0, ge=0, le=4)
-    alpha: float = 0.1
-    max_calls_per_step: int = Field(5, ge=2, le=20)
-    handover_start: int = Field(14, ge=0)
-    handover_end: int = Field(15, ge=1)
-    max_tpe_share: float = Field(1.0, ge=0.0, le=1.0)
-    n_startup_trials: int = Field(5, ge=0)
+    warm_start: CountOrZero = Field(5, le=50)
+    warm_start_after_inits: CountOrZero = Field(3, le=50)
+    n_candidates: Count = Field(4, le=30)
+    n_samples: CountOrZero = Field(0, le=4)
+    alpha: FiniteFloat = 0.1
+    max_calls_per_step: Count = Field(5, ge=2, le=20)
+    handover_start: CountOrZero = 14
+    handover_end: Count = 15
+    max_tpe_share: Fraction = 1.0
+    n_startup_trials: CountOrZero = 5
     tpe_multivariate: bool = True
     clip_outside: bool = False
-    max_failed_steps: int = Field(3, ge=0)
-    max_tokens: int | None = Field(None, ge=32)
+    max_failed_steps: CountOrZero = 3
+    max_tokens: Count | None = Field(None, ge=32)
     storage: str | None = None
     study_name: str | None = Field(None, min_length=1)
 
@@ -145,7 +151,7 @@ class LlamboOptimizer(Optimizer):
         self.seed = ctx.seed if ctx.seed is not None else random.SystemRandom().randrange(2**31)
         try:
             self.study = optuna.create_study(
-                storage=self.storage_url,
+                storage=study_storage(self.storage_url),
                 study_name=self.study_name,
                 direction=ctx.task.direction,
                 load_if_exists=True,
@@ -155,7 +161,10 @@ class LlamboOptimizer(Optimizer):
             raise SettingsError([(("optimizer", "settings", "storage"), msg)]) from None
         self.stats = Stats()
         self.pending: dict[str, int] = {}
-        self.sampler = LlamboSampler(self._fallback())
+        self.history = History(self.space_specs, ctx.task.direction)
+        self.history.read(self.study)
+        self.warm_done = False  # True once the study says so (it never goes back)
+        self.sampler = LlamboSampler(self._fallback(self.history.n_trials))
         self.engine = Engine(
             ctx.llm,
             self.space_specs,
@@ -172,11 +181,12 @@ class LlamboOptimizer(Optimizer):
         )
 
     # -- helpers -----------------------------------------------------------------------------
-    def _fallback(self) -> Any:
+    def _fallback(self, n_trials: int) -> Any:
+        """TPE, seeded from the seed and the number of trials in the study."""
         import optuna.samplers as samplers
         from optuna.exceptions import ExperimentalWarning
 
-        seed = (self.seed * 1_000_003 + len(self.study.trials)) % 2**32
+        seed = (self.seed * 1_000_003 + n_trials) % 2**32
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExperimentalWarning)
             return samplers.TPESampler(
@@ -190,54 +200,41 @@ class LlamboOptimizer(Optimizer):
         """The probability that a slot goes to TPE after `n_observed` evaluations."""
         return tpe_share(self.settings, n_observed)
 
-    def _seen_and_observed(self) -> tuple[set[str], list[Observation], int]:
-        import optuna
-
-        seen: set[str] = set()
-        observed: list[Observation] = []
-        waiting = 0
-        for t in self.study.get_trials(deepcopy=False):
-            params = t.params
-            if t.state == optuna.trial.TrialState.WAITING:
-                waiting += 1
-                params = t.system_attrs.get("fixed_params", {})
-            config, _ = check_config(dict(params), self.space_specs)
-            if config is None:
-                continue
-            seen.add(config_text(config, self.space_specs))
-            if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None:
-                observed.append(Observation(config, float(t.value)))
-        return seen, observed, waiting
-
     # -- Optimizer ---------------------------------------------------------------------------
     def propose(self, n: int) -> list[Candidate]:
         """Ask `n` trials: enqueued ones first, then warm start / LLM / TPE slots."""
         if n <= 0:
             return []
-        study = self.study
+        study, history = self.study, self.history
         step = StepLog()
-        seen, observed, waiting = self._seen_and_observed()
-        base_seed = (self.seed * 7_919 + len(study.trials)) % 2**31
-        if not study.user_attrs.get("llambo_warm_done"):
+        history.read(study)  # the trials that changed since the last step, not all of them
+        n_trials, waiting, n_observed = history.n_trials, history.waiting, history.n_observed
+        seen: set[str] | None = None  # built only for the model, whose prompt is as long
+        base_seed = (self.seed * 7_919 + n_trials) % 2**31
+        self.warm_done = self.warm_done or bool(study.user_attrs.get("llambo_warm_done"))
+        if not self.warm_done:
             # a fresh study gets `warm_start` zero-shot rows; one that starts from fixed initial
             # points (already enqueued) gets `warm_start_after_inits` more after them: the
             # model's prior without a history to anchor it (a small model copies the rows it
             # is shown, and random initial points are often degenerate)
             s = self.settings
-            warm = s.warm_start if not study.trials else s.warm_start_after_inits
+            warm = s.warm_start if not n_trials else s.warm_start_after_inits
             if warm:
+                seen = history.seen()
                 for config in self.engine.warm_start(warm, seen, base_seed, step):
                     study.enqueue_trial(config, user_attrs={"llambo_source": "warm"})
                     waiting += 1
+                    n_trials += 1
             study.set_user_attr("llambo_warm_done", True)
+            self.warm_done = True
         slots = max(0, n - waiting)
         rng = random.Random(base_seed)
         llm_slots = 0
-        share = self.tpe_share(len(observed))
-        if len(observed) >= PLATEAU and self.engine.tied(observed) == len(observed):
+        share = self.tpe_share(n_observed)
+        if n_observed >= PLATEAU and history.all_tied():
             share = 0.0  # every score is the same: TPE has nothing to model, the LLM's prior does
         for _ in range(slots):
-            if len(observed) >= 2 and rng.random() >= share:
+            if n_observed >= 2 and rng.random() >= share:
                 llm_slots += 1
         configs: list[dict[str, Any]] = []
         give_up = self.settings.max_failed_steps
@@ -245,10 +242,11 @@ class LlamboOptimizer(Optimizer):
             self.stats.gave_up_slots += llm_slots  # the model failed step after step: TPE
             llm_slots = 0
         if llm_slots:
-            configs = self.engine.propose(observed, seen, llm_slots, base_seed, step)
+            seen = history.seen() if seen is None else seen
+            configs = self.engine.propose(history.observed(), seen, llm_slots, base_seed, step)
             self.stats.fallbacks += llm_slots - len(configs)
             self.stats.failed_streak = 0 if configs else self.stats.failed_streak + 1
-        self.sampler.fallback = self._fallback()
+        self.sampler.fallback = self._fallback(n_trials)
         self.sampler.queue.clear()
         self.sampler.queue.extend(configs)
         study.sampler = self.sampler
@@ -312,6 +310,4 @@ class LlamboOptimizer(Optimizer):
 
     def close(self) -> None:
         """Dispose of the storage's connections."""
-        engine = getattr(getattr(self.study, "_storage", None), "engine", None)
-        if engine is not None:
-            engine.dispose()
+        dispose_storage(self.study)

@@ -36,6 +36,7 @@ from workbench.errors import ConfigError
 from workbench.optimizers.base import Optimizer, OptimizerContext
 from workbench.optimizers.optoprime.optimizer import OptoPrime, jsonable
 from workbench.optimizers.optoprime.render import DEFAULT_INSTRUCTION
+from workbench.quantities import Count, CountOrZero, NonNegative
 from workbench.trace import backward
 
 __all__ = ["OptoPrimeOptimizer", "OptoPrimeSettings"]
@@ -45,11 +46,11 @@ class OptoPrimeSettings(BaseModel):
     """``optimizer.settings`` of the ``optoprime`` optimizer."""
 
     model_config = ConfigDict(extra="forbid")
-    temperatures: list[float] = Field(default_factory=lambda: [0.0, 0.7, 1.0], min_length=1)
-    memory_size: int = Field(0, ge=0)
-    value_limit: int | None = Field(2000, gt=0)
-    variable_limit: int | None = Field(None, gt=0)
-    max_tokens: int = Field(1024, gt=0)
+    temperatures: list[NonNegative] = Field(default_factory=lambda: [0.0, 0.7, 1.0], min_length=1)
+    memory_size: CountOrZero = 0
+    value_limit: Count | None = 2000
+    variable_limit: Count | None = None
+    max_tokens: Count = 1024
     constrain_keys: bool = True
     accept: Literal["best", "improve"] = "improve"
     instruction: str | None = None

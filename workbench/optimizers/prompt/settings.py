@@ -33,6 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.errors import ConfigError
+from workbench.quantities import Count, CountOrZero
 from workbench.tasks.prompt.budget import (
     INSTRUCTION_OPTIMIZERS,
     SELECTORS,
@@ -48,6 +49,7 @@ from workbench.tasks.prompt.budget import (
 __all__ = ["JointSettings", "Plan", "make_plan", "project_plan"]
 
 DEFAULT_EVALUATIONS = 32
+_AT = ("optimizer", "settings")  # where the settings sit in a task file, for error messages
 HEURISTIC = ("random", "nearest", "diversity")
 
 
@@ -60,12 +62,12 @@ class JointSettings(BaseModel):
     selector: str = "mutation"
     selector_settings: dict[str, Any] = Field(default_factory=dict)
     search: Literal["staged", "tpe"] = "staged"
-    budget: int | None = Field(None, ge=1)
-    exemplar_budget: int | None = Field(None, ge=0)
-    instructions_kept: int = Field(4, ge=1)
-    sets: int = Field(8, ge=1)
+    budget: Count | None = None
+    exemplar_budget: CountOrZero | None = None
+    instructions_kept: Count = 4
+    sets: Count = 8
     source: Literal["model", "label", "both"] = "model"
-    max_tokens: int = Field(256, ge=16)
+    max_tokens: Count = Field(256, ge=16)
 
 
 @dataclass
@@ -108,7 +110,7 @@ def _racing(given: Any) -> RaceSettings | None:
         return given
     if not isinstance(given, dict):
         raise ConfigError(f"optimizer.settings.racing={given!r}: give {{examples, screen, eta}}")
-    model = parse_settings("racing", "racing", {"racing": RaceSettings}, given)
+    model = parse_settings("racing", "racing", {"racing": RaceSettings}, given, at=(*_AT, "racing"))
     assert isinstance(model, RaceSettings)
     return model
 
@@ -171,13 +173,13 @@ def make_plan(
     if method in ("ape", "opro", "protegi"):
         budget = _pop_int(s, "budget") or total
         max_tokens = _pop_int(s, "max_tokens") or 256
-        io = parse_settings("instruction optimizer", method, INSTRUCTION_OPTIMIZERS, s)
+        io = parse_settings("instruction optimizer", method, INSTRUCTION_OPTIMIZERS, s, at=_AT)
         return Plan(method, method, io, "none", None, budget, 0, max_tokens=max_tokens)
     if method == "exemplars":
         selector = s.pop("selector", "random_search")
         source = s.pop("source", "model")
         budget = _pop_int(s, "budget") or total
-        es = parse_settings("exemplar selector", selector, SELECTORS, s)
+        es = parse_settings("exemplar selector", selector, SELECTORS, s, at=_AT)
         report = 1 if selector in HEURISTIC else 0
         return Plan(
             method, "none", None, selector, es, 1, max(budget - 1 - report, 0), source=source
@@ -185,9 +187,19 @@ def make_plan(
     if method == "joint":
         j = JointSettings.model_validate(s)
         io = parse_settings(
-            "instruction optimizer", j.instruction, INSTRUCTION_OPTIMIZERS, j.instruction_settings
+            "instruction optimizer",
+            j.instruction,
+            INSTRUCTION_OPTIMIZERS,
+            j.instruction_settings,
+            at=(*_AT, "instruction_settings"),
         )
-        es = parse_settings("exemplar selector", j.selector, SELECTORS, j.selector_settings)
+        es = parse_settings(
+            "exemplar selector",
+            j.selector,
+            SELECTORS,
+            j.selector_settings,
+            at=(*_AT, "selector_settings"),
+        )
         budget = j.budget or max(total // 2, 1)
         report = 1 if (j.selector in HEURISTIC and j.search == "staged") else 0
         es_budget = j.exemplar_budget

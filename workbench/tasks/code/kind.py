@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError, WorkbenchError
+from workbench.quantities import Seconds
 from workbench.tasks.base import EvalContext, Task
 from workbench.tasks.code.examples import docstring_examples
 from workbench.tasks.code.harness import build_request, parse_result
@@ -70,7 +71,7 @@ class CodeSection(BaseModel):
     public_from_docstring: bool = Field(
         True, description="no public tests given: use the docstring's examples"
     )
-    test_timeout_s: float = Field(5.0, gt=0, le=60)
+    test_timeout_s: Seconds = Field(5.0, le=60)
     language: Literal["python"] = "python"
 
     @field_validator("file")

@@ -43,6 +43,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workbench.errors import ConfigError
+from workbench.quantities import Count, CountOrZero, NonNegative
 from workbench.tasks.prompt.race import RaceSettings, race_candidates, race_cost, race_rungs
 
 __all__ = [
@@ -81,9 +82,9 @@ class ApeSettings(_Settings):
             whole prompt after the first call) instead of fresh ones per call.
     """
 
-    num_candidates: int | None = Field(default=None, ge=1)
-    demos: int = Field(default=5, ge=1)
-    temperature: float = 0.9
+    num_candidates: Count | None = None
+    demos: Count = 5
+    temperature: NonNegative = 0.9
     fixed_demos: bool = False
 
 
@@ -98,11 +99,11 @@ class OproSettings(_Settings):
         temperature: sampling temperature of the proposal calls.
     """
 
-    candidates_per_step: int = Field(default=4, ge=1)
-    steps: int | None = Field(default=None, ge=1)
-    history: int = Field(default=20, ge=1)
-    demos: int = Field(default=3, ge=0)
-    temperature: float = 1.0
+    candidates_per_step: Count = 4
+    steps: Count | None = None
+    history: Count = 20
+    demos: CountOrZero = 3
+    temperature: NonNegative = 1.0
 
 
 class ProtegiSettings(_Settings):
@@ -117,32 +118,32 @@ class ProtegiSettings(_Settings):
         errors_shown: failed examples put into a gradient prompt.
     """
 
-    rounds: int | None = Field(default=None, ge=1)
-    beam: int = Field(default=4, ge=1)
-    gradients: int = Field(default=2, ge=1)
-    edits_per_gradient: int = Field(default=2, ge=1)
-    minibatch: int = Field(default=16, ge=1)
-    errors_shown: int = Field(default=4, ge=1)
+    rounds: Count | None = None
+    beam: Count = 4
+    gradients: Count = 2
+    edits_per_gradient: Count = 2
+    minibatch: Count = 16
+    errors_shown: Count = 4
 
 
 class SelectorSettings(_Settings):
     """Heuristic selectors (random, nearest, diversity): `k` exemplars per prompt."""
 
-    k: int = Field(default=3, ge=1)
+    k: Count = 3
 
 
 class RandomSearchSettings(SelectorSettings):
     """Random search: `num_candidates` exemplar sets (default ``B_es``), best on validation."""
 
-    num_candidates: int | None = Field(default=None, ge=1)
+    num_candidates: Count | None = None
 
 
 class MutationSettings(SelectorSettings):
     """Mutation: a population of exemplar sets evolved for some generations (see
     `mutation_schedule` for the defaults derived from the budget)."""
 
-    population: int | None = Field(default=None, ge=2)
-    generations: int | None = Field(default=None, ge=0)
+    population: Count | None = Field(default=None, ge=2)
+    generations: CountOrZero | None = None
 
 
 INSTRUCTION_OPTIMIZERS: dict[str, type[_Settings] | None] = {
@@ -217,9 +218,16 @@ class CallProjection:
         )
 
 
-def parse_settings(kind: str, name: str, table: dict[str, Any], given: Any) -> Any:
+def parse_settings(
+    kind: str, name: str, table: dict[str, Any], given: Any, *, at: tuple[str, ...] | None = None
+) -> Any:
     """Validate `given` settings for method `name` of `table` (`INSTRUCTION_OPTIMIZERS` or
     `SELECTORS`); a settings model instance passes through; None for methods without settings.
+
+    Args:
+        at: where `given` sits in a task file (``("optimizer", "settings")``): bad values are
+            then a `workbench.optimizers.SettingsError` located there, so that a task file's
+            error names the field and its line.
 
     Raises:
         ConfigError: unknown method, unknown key or bad value (the message names the field).
@@ -236,6 +244,10 @@ def parse_settings(kind: str, name: str, table: dict[str, Any], given: Any) -> A
     try:
         return model.model_validate(dict(given or {}))
     except ValidationError as exc:
+        if at is not None:
+            from workbench.optimizers.base import SettingsError  # the optimizers layer's error
+
+            raise SettingsError.from_validation(exc, at) from None
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
         )

@@ -30,35 +30,78 @@ Example task file::
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from workbench.contracts import Candidate, Evaluation
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, RunError
+from workbench.quantities import Count
+from workbench.tasks._resolve import check_import_time
 from workbench.tasks.base import EvalContext, Task
 from workbench.tasks.prompt.data import Example, list_bbh_tasks, load_bbh, load_jsonl
-from workbench.tasks.prompt.scorers import Scorer, bbh_scorer, make_scorer
+from workbench.tasks.prompt.scorers import Scorer, bbh_scorer, make_scorer, scorer_module
 from workbench.tasks.prompt.split import Splits, split
 from workbench.tasks.prompt.template import PromptTemplate, Shot
 
-__all__ = ["ExampleResult", "PromptSection", "PromptTask", "SplitSpec", "build_prompt_task"]
+__all__ = [
+    "ExampleResult",
+    "PromptSection",
+    "PromptTask",
+    "ScorerFailed",
+    "SplitSpec",
+    "build_prompt_task",
+]
 
 _STRICT = ConfigDict(extra="forbid")
+
+
+def _plain_size(value: Any) -> Any:
+    # pydantic reads true as 1, and .inf / .nan are floats: refused before they become sizes
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {str(value).lower()}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number (no .inf, no .nan)")
+    return value
+
+
+def _size_in_range(value: int | float) -> int | float:
+    if isinstance(value, int) and value < 0:
+        raise ValueError("a count cannot be negative")
+    if isinstance(value, float) and not 0.0 <= value <= 1.0:
+        raise ValueError(
+            "a fraction of the dataset is from 0 to 1; write a count as a whole number "
+            "(20, not 20.5 or 20.0)"
+        )
+    return value
+
+
+SplitSize = Annotated[int | float, BeforeValidator(_plain_size), AfterValidator(_size_in_range)]
+"""A split size: a count of examples (a whole number, at least 0) or a fraction (0 to 1)."""
 
 
 class SplitSpec(BaseModel):
     """Split sizes (counts or fractions) and the shuffle seed."""
 
     model_config = _STRICT
-    train: int | float = 20
-    val: int | float = 20
-    test: int | float | None = 50
+    train: SplitSize = 20
+    val: SplitSize = 20
+    test: SplitSize | None = 50
     seed: int = 0
     test_seed: int | None = Field(None, description="draw test apart: shared across seeds")
 
@@ -75,9 +118,22 @@ class PromptSection(BaseModel):
     template: dict[str, Any] = Field(default_factory=dict, description="PromptTemplate fields")
     render: Literal["chat", "text"] = "chat"
     instruction: str = "Let's think step by step, then finish with 'So the answer is X.'"
-    k: int = Field(3, ge=1, description="exemplars per prompt")
+    k: Count = Field(3, description="exemplars per prompt")
     task_llm: Any = Field(None, description="LLMConfig of the task model (default: `llm:`)")
-    max_tokens: int = Field(256, ge=1)
+    max_tokens: Count = 256
+
+    @field_validator("scorer")
+    @classmethod
+    def _scorer_import_time(cls, value: Any, info: ValidationInfo) -> Any:
+        # a Python scorer is imported when the task is built; a module that hangs at import is
+        # stopped here first (`workbench validate` / `optimize --import-timeout`)
+        context = info.context or {}
+        timeout_s = context.get("import_timeout_s")
+        if timeout_s is not None:
+            module = scorer_module(value, context.get("base_dir", "."))
+            if module is not None:
+                check_import_time(module, timeout_s)
+        return value
 
     @field_validator("task_llm", mode="before")
     @classmethod
@@ -87,6 +143,17 @@ class PromptSection(BaseModel):
         from workbench.llm import LLMConfig  # the llm layer owns the schema; imported lazily
 
         return value if isinstance(value, LLMConfig) else LLMConfig.model_validate(value)
+
+
+class ScorerFailed(RunError):
+    """The scorer raised on an output (a user's function: `sys.exit()` too), or returned
+    something that is not a score. `PromptTask.evaluate` makes it that evaluation's error;
+    raised elsewhere (an optimizer's own use of `PromptTask.run`) it stops the run with its
+    message."""
+
+    def __init__(self, message: str, trace: str = "") -> None:
+        super().__init__(message)
+        self.trace = trace
 
 
 @dataclass(frozen=True)
@@ -161,9 +228,12 @@ class PromptTask(Task):
         )
         if not self.splits.val:
             raise ConfigError("prompt.split.val is 0: the validation split cannot be empty")
-        self.scorer: Scorer = (
-            default_scorer if section.scorer == "auto" else make_scorer(section.scorer, base_dir)
-        )
+        self.scorer: Scorer = default_scorer
+        if section.scorer != "auto":
+            try:
+                self.scorer = make_scorer(section.scorer, base_dir)
+            except ConfigError as exc:  # the message names the task file's field first
+                raise ConfigError(f"prompt.scorer: {exc}") from None
         self.template = PromptTemplate(**section.template)
         self._client: Any = None
         self._ctx: EvalContext | None = None
@@ -240,7 +310,12 @@ class PromptTask(Task):
         return self.template.render_messages(instruction, shots, input)
 
     def run(self, payload: dict[str, Any], examples: list[Example]) -> list[ExampleResult]:
-        """Run the payload's prompt on `examples` (one task-model call each) and grade them."""
+        """Run the payload's prompt on `examples` (one task-model call each) and grade them.
+
+        Raises:
+            ScorerFailed: the scorer raised on an output (`sys.exit()` included), or returned
+                something that is not a score.
+        """
         instruction = str(payload.get("instruction", ""))
         pick = self._per_input(payload)
         client = self.client()
@@ -255,7 +330,13 @@ class PromptTask(Task):
             outputs = list(pool.map(call, prompts))
         results = []
         for ex, out in zip(examples, outputs, strict=True):
-            graded = self.scorer(out, ex.target, ex.input)
+            try:
+                graded = self.scorer(out, ex.target, ex.input)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # sys.exit() too: it ends this evaluation, not the run
+                text = f"the scorer failed on {ex.input[:80]!r}: {type(exc).__name__}: {exc}"
+                raise ScorerFailed(text, traceback.format_exc()) from None
             results.append(
                 ExampleResult(ex.input, out, ex.target, graded.correct, graded.extracted)
             )
@@ -290,7 +371,17 @@ class PromptTask(Task):
             idx = self.val_indices(candidate.payload)
         except ConfigError as exc:
             return Evaluation(candidate.id, "error", primary=self.primary, feedback=str(exc))
-        results = self.run(candidate.payload, [self.splits.val[i] for i in idx])
+        try:
+            results = self.run(candidate.payload, [self.splits.val[i] for i in idx])
+        except ScorerFailed as exc:
+            return Evaluation(
+                candidate.id,
+                "error",
+                primary=self.primary,
+                output=exc.trace,
+                timings={"eval_s": time.monotonic() - start},
+                feedback=str(exc),
+            )
         accuracy = sum(r.correct for r in results) / len(results)
         failures = [r for r in results if not r.correct]
         feedback = f"validation accuracy {accuracy:.3f} ({len(results) - len(failures)}/"
@@ -312,10 +403,14 @@ class PromptTask(Task):
         )
 
     def evaluate_test(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Accuracy of `payload` on the test split (call once, for the final prompt)."""
+        """Accuracy of `payload` on the test split (call once, for the final prompt); a scorer
+        that fails gives no accuracy and its ``error``."""
         if not self.splits.test:
             return {"accuracy": None, "n": 0}
-        results = self.run(payload, self.splits.test)
+        try:
+            results = self.run(payload, self.splits.test)
+        except ScorerFailed as exc:
+            return {"accuracy": None, "n": len(self.splits.test), "error": str(exc)}
         return {"accuracy": sum(r.correct for r in results) / len(results), "n": len(results)}
 
     def finalize(
@@ -340,6 +435,8 @@ class PromptTask(Task):
             "test_accuracy": test["accuracy"],
             "test_size": test["n"],
         }
+        if test.get("error"):
+            out["test_error"] = test["error"]
         if val is not None and test["accuracy"] is not None:
             out["gap"] = val - test["accuracy"]
         return out

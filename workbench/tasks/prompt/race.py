@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workbench.quantities import Count, Fraction
+
 __all__ = ["RaceSettings", "race_candidates", "race_cost", "race_rungs"]
 
 
@@ -34,10 +36,10 @@ class RaceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    examples: int = Field(ge=1)
-    screen: int = Field(default=2, ge=1)
-    eta: int = Field(default=2, ge=2)
-    split: float = Field(default=0.5, gt=0.0, lt=1.0)
+    examples: Count
+    screen: Count = 2
+    eta: Count = Field(default=2, ge=2)
+    split: Fraction = Field(default=0.5, gt=0.0, lt=1.0)
 
 
 def race_rungs(n: int, screen: int, val_size: int, eta: int) -> list[tuple[int, int]]:

@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from workbench.errors import ConfigError
+from workbench.tasks._resolve import module_file
 from workbench.tasks.prompt.extract import (
     extract_answer,
     extract_choice,
@@ -48,6 +49,7 @@ __all__ = [
     "Scorer",
     "bbh_scorer",
     "make_scorer",
+    "scorer_module",
 ]
 
 Extract = Literal["auto", "answer_is", "none"]
@@ -311,6 +313,13 @@ class FunctionScorer(Scorer):
                     f"scorer {spec!r}: cannot import {module_name!r} ({exc}); "
                     f"looked in {str(base_dir)!r} and on sys.path"
                 ) from None
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # sys.exit() at import too: a message, not our exit
+                raise ConfigError(
+                    f"scorer {spec!r}: importing {module_name!r} failed: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
             finally:
                 sys.path.remove(str(base_dir.resolve()))
         fn = getattr(module, attr, None)
@@ -342,7 +351,9 @@ def _load_file(spec: str, path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(loader_spec)
     try:
         loader_spec.loader.exec_module(module)
-    except Exception as exc:  # the user's file: report any failure as a config problem
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the user's file (sys.exit() too): a config problem
         raise ConfigError(f"scorer {spec!r}: {path} failed to load ({exc!r})") from None
     return module
 
@@ -398,6 +409,28 @@ def make_scorer(spec: str | dict[str, Any] | Scorer, base_dir: str | Path | None
         except TypeError as exc:
             raise ConfigError(f"scorer {name!r}: bad arguments {sorted(args)} ({exc})") from None
     raise ConfigError(f"scorer: expected a name or a mapping, got {type(spec).__name__}")
+
+
+def scorer_module(spec: Any, base_dir: str | Path | None = None) -> Path | str | None:
+    """The user's module a Python scorer `spec` imports (as `make_scorer` resolves it): its
+    file, or its name when it is not a file under `base_dir`; None for a built-in scorer.
+
+    Example:
+        >>> scorer_module("numeric") is None, scorer_module("python:my.scorers:grade", "/x")
+        (True, 'my.scorers')
+    """
+    if isinstance(spec, dict):
+        spec = spec.get("function", spec.get("spec")) if spec.get("name") == "python" else None
+    if not isinstance(spec, str) or spec in _BY_NAME:
+        return None
+    module_name, sep, _ = spec.removeprefix("python:").rpartition(":")
+    if not sep or not module_name:
+        return None
+    base = Path(base_dir or ".")
+    if module_name.endswith(".py"):
+        path = base / module_name
+        return path if path.is_file() else None
+    return module_file(base, module_name) or module_name
 
 
 _BBH_NUMERIC = {"object_counting", "multistep_arithmetic_two"}
