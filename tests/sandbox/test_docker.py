@@ -28,7 +28,9 @@ COUNT_UID_1000 = (
 @pytest.fixture
 def solo(docker_sandbox: DockerSandbox) -> Iterator[DockerSandbox]:
     """A private pool of one container, so a test can look at "the" container."""
-    with DockerSandbox(docker_sandbox.image, pool_size=1, client=docker_sandbox.client) as sb:
+    with DockerSandbox(
+        docker_sandbox.image, pool_size=1, spare=0, client=docker_sandbox.client
+    ) as sb:
         yield sb
 
 
@@ -178,15 +180,16 @@ def test_18_orchestrator_sigkill_then_reaper(docker_sandbox: DockerSandbox) -> N
 
 @pytest.mark.slow
 def test_19_concurrent_runs_no_crosstalk(docker_sandbox: DockerSandbox) -> None:
-    n, size = 16, docker_sandbox.pool.size
+    n, pool = 16, docker_sandbox.pool
     script = "sleep 0.3; cat id; echo; ls /work | tr '\\n' ' '"
     reqs = [RunRequest({"id": f"run{i}", f"own{i}": ""}, ["sh", "-c", script]) for i in range(n)]
-    peak = [0]
+    peak = [0, 0]  # containers lent, alive
     stop = threading.Event()
 
     def watch() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], docker_sandbox.pool.alive)
+            peak[0] = max(peak[0], pool.lent)
+            peak[1] = max(peak[1], pool.alive)
             time.sleep(0.01)
 
     single = min(docker_sandbox.run(r.files, r.command).wall_s for r in reqs[:2])
@@ -201,7 +204,7 @@ def test_19_concurrent_runs_no_crosstalk(docker_sandbox: DockerSandbox) -> None:
     wall = time.monotonic() - start
     for i, res in enumerate(results):
         assert res.stdout.split() == [f"run{i}", "id", f"own{i}"], res.stdout
-    assert peak[0] <= size
+    assert peak[0] <= pool.size and peak[1] <= pool.capacity
     assert wall < 0.75 * n * single  # ran in parallel over the pool (serial would be n*single)
 
 
@@ -249,6 +252,42 @@ def test_supervisor_death_is_survived(solo: DockerSandbox) -> None:
     assert solo.pool.created == 2
 
 
+def test_a_supervisor_whose_clean_up_failed_never_runs_again(solo: DockerSandbox) -> None:
+    """The host replaces a container whose clean-up report says "not clean"; should a host ever
+    send it a run anyway, the supervisor refuses it instead of running in a dirty container."""
+    assert solo.run({}, ["true"]).status == "ok"
+    time.sleep(0.3)  # the clean-up report has come; the container is idle again
+    _in_container(solo, _only_container(solo), "touch /tmp/planted", user="0:0")  # uid 1000 can't
+    (slot,) = solo.pool._all.values()
+    ch = slot.channel
+    assert ch is not None
+    out = bytearray()
+
+    def send(argv: list[str]) -> dict:
+        reply = ch.request(
+            argv,
+            b"",
+            timeout_s=5,
+            read_cap=1 << 16,
+            fetch=[],
+            fetch_max_bytes=0,
+            fetch_max_members=0,
+            deadline=time.monotonic() + 10,
+            on_stdout=out.extend,
+            on_stderr=out.extend,
+        )
+        assert reply.result is not None
+        return reply.result
+
+    assert send(["true"])["exit_code"] == 0
+    report = ch.wait_clean(10)
+    assert not report["clean"] and "planted" in report["why"], report
+    ch.dirty = False  # a host that ignored the report
+    res = send(["sh", "-c", "echo ran"])
+    assert "not clean" in res.get("error", "") and b"ran" not in out, (res, out)
+    assert not ch.wait_clean(10)["clean"]
+
+
 def test_user_image_without_python_uses_exec_path(docker_sandbox: DockerSandbox) -> None:
     from workbench.sandbox.image.build import BASE_REPO, _base_hash
 
@@ -272,7 +311,7 @@ def test_user_image_without_python_uses_exec_path(docker_sandbox: DockerSandbox)
 
 def test_recycled_after_max_runs_and_per_shape(docker_sandbox: DockerSandbox) -> None:
     with DockerSandbox(
-        docker_sandbox.image, pool_size=1, max_runs=2, client=docker_sandbox.client
+        docker_sandbox.image, pool_size=1, spare=0, max_runs=2, client=docker_sandbox.client
     ) as sb:
         for _ in range(3):
             assert sb.run({}, ["true"]).status == "ok"

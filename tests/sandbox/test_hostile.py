@@ -45,7 +45,7 @@ def inc() -> CodeProblem:
 def one() -> Iterator[DockerSandbox]:
     """A pool of ONE container: the next run reuses whatever the attack left, if anything."""
     try:
-        sandbox = DockerSandbox(limits=Limits(timeout_s=20, memory_mb=512), pool_size=1)
+        sandbox = DockerSandbox(limits=Limits(timeout_s=20, memory_mb=512), pool_size=1, spare=0)
     except NotSetUp as exc:
         missing(f"{exc} (run: workbench sandbox build)")
     yield sandbox
@@ -249,13 +249,36 @@ def test_an_attack_leaves_the_next_evaluation_correct_and_on_time(
     assert state.stdout.strip() == "0 [] ['s.py'] [] []", state.stdout
 
 
+SUPERVISOR_IDS = (
+    "import os\n"
+    "for d in os.listdir('/proc'):\n"
+    "    try:\n"
+    "        cmd = open(f'/proc/{d}/cmdline', 'rb').read().split(b'\\0')[:3]\n"
+    "        st = dict(r.split(':', 1) for r in open(f'/proc/{d}/status').read().splitlines())\n"
+    "    except (OSError, ValueError):\n"
+    "        continue\n"
+    "    if cmd == [b'python3', b'-I', b'-S']:\n"
+    "        print(st['Uid'].split(), st['Gid'].split(), st['Groups'].split())\n"
+)
+
+
+def test_the_supervisor_is_root_again_whenever_code_runs(one: DockerSandbox) -> None:
+    """The supervisor writes the input files and cleans up with its effective ids switched to
+    the owner's (no fork): when any code runs, every one of its ids is 0 again, and it has no
+    supplementary group that it could have carried into a switch."""
+    for code in (ATTACKS["nested-dirs"], ATTACKS["sysv-ipc"]):  # clean-ups that switched ids
+        assert one.run({"a.py": code}, ["python3", "a.py"], Limits(timeout_s=20)).status == "ok"
+    res = one.run({"ids.py": SUPERVISOR_IDS}, ["python3", "ids.py"])
+    assert res.stdout == "['0', '0', '0', '0'] ['0', '0', '0', '0'] []\n", (res.stdout, res.stderr)
+
+
 def test_the_exec_path_cleans_up_out_of_the_next_runs_time(
     one: DockerSandbox,
 ) -> None:
     """Images without python3 get one `docker exec` per run and no supervisor: the clean-up
     after a run still happens out of the next run's time, in a container of a pool of one."""
     try:
-        sb = DockerSandbox(limits=Limits(timeout_s=20), pool_size=1, agent=False)
+        sb = DockerSandbox(limits=Limits(timeout_s=20), pool_size=1, spare=0, agent=False)
     except NotSetUp as exc:
         missing(f"{exc} (run: workbench sandbox build)")
     try:

@@ -18,6 +18,13 @@ code made; as uid 1001 it empties /judge. Then it checks, as root, that nothing 
 process, no file, no IPC object, the same mounts as at start. A ``clean`` frame says whether the
 container may be reused; the host replaces it otherwise.
 
+The supervisor writes a run's input files and cleans up *itself*, with only its effective uid and
+gid switched to the owner's (`_as_owner`): a fork per step would cost a millisecond of CPU each.
+It does so only while no other process exists in the container (after a sweep proved it, or
+before the run is forked), so no code can reach it while it is not root, and it switches back
+(or exits) before anything else happens. The code itself always runs in a forked child with real,
+effective and saved uid 1000 and no capabilities.
+
 Protocol (host -> agent, stdin): one JSON line ``{"argv", "timeout", "tar_len", "read_cap",
 "fetch", "fetch_max_bytes", "fetch_max_members", "judge": {"argv", "tar_len", "cap"} | null}``,
 then `tar_len` bytes of the code's tar and the judge's tar. Agent -> host (stdout): frames
@@ -37,6 +44,7 @@ import struct
 import sys
 import tarfile
 import time
+from collections.abc import Callable
 from itertools import islice
 
 UID = GID = 1000
@@ -126,7 +134,7 @@ def empty_dir(top: str, deadline: float) -> None:
     longer than PATH_MAX), restoring the owner's permissions on each directory first. Reads a
     directory in batches, so a million entries cost no more memory than a few thousand.
     """
-    own = os.lstat(top).st_uid == os.getuid()
+    own = os.lstat(top).st_uid == os.geteuid()
     if own:  # /work and /judge; /tmp and /dev/shm belong to root (mode 1777)
         os.chmod(top, 0o700)
     os.chdir(top)
@@ -189,40 +197,39 @@ def _as_user(uid: int, gid: int) -> None:
     os.setuid(uid)
 
 
-def _run_cleaner(uid: int, gid: int, dirs: tuple[str, ...], ipc: bool, deadline: float) -> str:
-    """Fork a cleaner as `uid`; '' when it finished, else why not."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
+def _as_owner(uid: int, gid: int, umask: int, step: Callable[[], None]) -> str:
+    """Run `step` with effective uid/gid `uid`/`gid`; '' when it returned, else why not.
+
+    Only while no other process exists in the container (see the module docstring). Real and
+    saved uid stay 0, so the supervisor becomes root again afterwards; if it could not, it exits
+    and the host replaces the container.
+    """
+    old = os.umask(umask)
+    os.setegid(gid)
+    os.seteuid(uid)
+    try:
+        step()
+        return ""
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    finally:
         try:
-            os.close(r)
-            _as_user(uid, gid)
-            for top in dirs:
-                empty_dir(top, deadline)
-            if ipc:
-                remove_ipc()
-            code = 0
-        except BaseException as exc:
-            os.write(w, f"{type(exc).__name__}: {exc}"[:500].encode())
-        finally:
-            os._exit(code)
-    os.close(w)
-    why = b""
-    while time.monotonic() < deadline + 1:
-        st = _wait(pid)
-        if st is not None:
-            break
-        ready, _, _ = select.select([r], [], [], 0.05)
-        if ready:
-            why += os.read(r, 1000)
-    else:
-        sweep()
-        os.close(r)
-        return f"clean-up as uid {uid} ran out of time"
-    why += os.read(r, 1000)
-    os.close(r)
-    return why.decode(errors="replace") or ("" if st == 0 else f"cleaner exited {st}")
+            os.seteuid(0)
+            os.setegid(0)
+            os.umask(old)
+            os.chdir("/")
+        except BaseException:
+            os._exit(3)
+
+
+def _empty(dirs: tuple[str, ...], ipc: bool, deadline: float) -> Callable[[], None]:
+    def step() -> None:
+        for top in dirs:
+            empty_dir(top, deadline)
+        if ipc:
+            remove_ipc()
+
+    return step
 
 
 def _leftovers(mounts: str) -> str:
@@ -264,32 +271,39 @@ def clean_up(mounts: str, judged: bool) -> dict:
     start = time.monotonic()
     deadline = start + CLEAN_BUDGET_S
     why = "" if sweep() else "processes survived"
-    why = why or _run_cleaner(UID, GID, DIRS, True, deadline)
+    why = why or _as_owner(UID, GID, 0o077, _empty(DIRS, True, deadline))
     if not why and judged:
-        why = _run_cleaner(JUDGE_UID, JUDGE_GID, (JUDGE_DIR,), False, deadline)
+        why = _as_owner(JUDGE_UID, JUDGE_GID, 0o077, _empty((JUDGE_DIR,), False, deadline))
     why = why or _leftovers(mounts)
     return {"clean": not why, "why": why, "s": round(time.monotonic() - start, 4)}
 
 
 # -- one run ----------------------------------------------------------------------------------
-def _extract(tar: bytes, top: str) -> None:
-    if not tar:
-        return
+def _extract(tar: bytes, top: str) -> Callable[[], None]:
+    def step() -> None:
+        if tar:
+            _extract_now(tar, top)
+
+    return step
+
+
+def _extract_now(tar: bytes, top: str) -> None:
     with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as tf:
         for m in tf:
             if not m.isfile() or m.name.startswith("/") or ".." in m.name.split("/"):
                 continue
             dest = os.path.join(top, m.name)
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            if "/" in m.name:
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
             src = tf.extractfile(m)
             with open(dest, "wb") as fh:
-                fh.write(src.read() if src else b"")
+                while src and (chunk := src.read(1 << 20)):
+                    fh.write(chunk)
             os.chmod(dest, m.mode & 0o755)
 
 
 def _start(
     argv: list[str],
-    tar: bytes,
     *,
     uid: int,
     gid: int,
@@ -302,8 +316,8 @@ def _start(
 
     The status pipe reads ``.`` when the exec succeeded, ``.exec: <why>`` when the command could
     not be run (the caller's failure), and ``prep: <why>`` or nothing at all when the sandbox
-    could not set the run up (an infrastructure failure: the input files could not be written,
-    or the process died before its command started).
+    could not set the run up (an infrastructure failure: the process died before its command
+    started). The input files are already in `top` (see `handle`).
     """
     r, w = os.pipe()  # close-on-exec: the exec itself closes it after the "."
     pid = os.fork()
@@ -322,7 +336,6 @@ def _start(
                 pass
         _as_user(uid, gid)
         os.umask(0o022 if uid == UID else 0o077)
-        _extract(tar, top)
         os.chdir(top)
         os.closerange(max(fds) + 1, w)
         os.closerange(w + 1, 65536)
@@ -450,6 +463,19 @@ def handle(req: dict, tar: bytes, judge_tar: bytes, wake: int) -> dict:
     start = time.monotonic()
     REAPED.clear()
     judge = req.get("judge")
+    # the input files, written as their owners while nothing else runs (see `_as_owner`)
+    prep = _as_owner(UID, GID, 0o022, _extract(tar, "/work"))
+    if judge and not prep:
+        prep = _as_owner(JUDGE_UID, JUDGE_GID, 0o077, _extract(judge_tar, JUDGE_DIR))
+    if prep:
+        return {
+            "exit_code": None,
+            "timed_out": False,
+            "capped": False,
+            "wall": time.monotonic() - start,
+            "prep_error": f"writing the input files failed: {prep}",
+            "clean": sweep(),
+        }
     r_out, w_out = os.pipe()
     r_err, w_err = os.pipe()
     null = os.open(os.devnull, os.O_RDONLY)
@@ -466,7 +492,6 @@ def handle(req: dict, tar: bytes, judge_tar: bytes, wake: int) -> dict:
         fds[3] = code_end.fileno()
         jpid, jstatus = _start(
             judge["argv"],
-            judge_tar,
             uid=JUDGE_UID,
             gid=JUDGE_GID,
             top=JUDGE_DIR,
@@ -477,7 +502,7 @@ def handle(req: dict, tar: bytes, judge_tar: bytes, wake: int) -> dict:
         pipes.update({r_ver: KIND_VERDICT, r_jerr: KIND_JERR})
         to_close += [w_ver, w_jerr]
     pid, status_fd = _start(
-        req["argv"], tar, uid=UID, gid=GID, top="/work", fds=fds, env=env, oom_adj="1000"
+        req["argv"], uid=UID, gid=GID, top="/work", fds=fds, env=env, oom_adj="1000"
     )
     if judge:
         code_end.close()
@@ -533,8 +558,10 @@ def main() -> None:
     os.set_blocking(w_wake, False)
     signal.set_wakeup_fd(w_wake)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    os.setgroups([])  # no supplementary group while acting as another uid (`_as_owner`)
     stdin = sys.stdin.buffer
     mounts = _mounts()
+    unclean = ""  # once a clean-up fails, the container never runs anything again
     _send(0, b"ready")
     while True:
         line = stdin.readline()
@@ -544,14 +571,20 @@ def main() -> None:
         tar = stdin.read(req["tar_len"])  # read(0) is b""
         judge_tar = stdin.read((req.get("judge") or {}).get("tar_len", 0))
         try:
+            if unclean:  # the host replaces such a container; it must never run in it
+                raise RuntimeError(f"the container is not clean: {unclean}")
             res = handle(req, tar, judge_tar, r_wake)
         except Exception as exc:  # report, never die: the host replaces the container
             res = {"error": f"{type(exc).__name__}: {exc}", "clean": sweep()}
         _send(KIND_RESULT, json.dumps(res).encode())
-        try:
-            report = clean_up(mounts, bool(req.get("judge")))
-        except Exception as exc:
-            report = {"clean": False, "why": f"{type(exc).__name__}: {exc}"}
+        if unclean:
+            report = {"clean": False, "why": unclean}
+        else:
+            try:
+                report = clean_up(mounts, bool(req.get("judge")))
+            except Exception as exc:
+                report = {"clean": False, "why": f"{type(exc).__name__}: {exc}"}
+            unclean = "" if report["clean"] else report["why"] or "clean-up failed"
         _send(KIND_CLEAN, json.dumps(report).encode())
 
 

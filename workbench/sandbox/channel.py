@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import struct
@@ -21,8 +22,12 @@ __all__ = ["AgentChannel", "AgentReply", "agent_command"]
 
 def agent_command() -> list[str]:
     """The container command that runs the supervisor (``python3 -I -S -c <agent.py>``)."""
-    source = resources.files(__package__).joinpath("agent.py").read_text()
-    return ["python3", "-I", "-S", "-c", source]
+    return ["python3", "-I", "-S", "-c", _agent_source()]
+
+
+@functools.cache
+def _agent_source() -> str:
+    return resources.files(__package__).joinpath("agent.py").read_text()
 
 
 @dataclass

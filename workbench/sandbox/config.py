@@ -45,7 +45,8 @@ class SandboxConfig(BaseModel, extra="forbid"):
             boundary, used only when named) or ``auto`` (docker; without a usable engine and
             image it stops with `NotSetUp` and never falls back to ``local``).
         image: Docker image; default: the tag `workbench sandbox build` makes.
-        pool_size: containers kept warm; default: the number of cores.
+        pool_size: runs at once, each in a warm container (Docker keeps as many spares, so no
+            run waits for a clean-up); default: the number of cores.
         limits: overrides of `Limits` fields, e.g. ``{"timeout_s": 30, "memory_mb": 1024}``.
     """
 

@@ -88,8 +88,7 @@ def run_exec(
         "rc=$?\nkill -9 -1 2>/dev/null\nexit $rc\n"
     )
     out, err = OutputCapture(int(lim.output_bytes)), OutputCapture(int(lim.output_bytes))
-    cpu0, _, oom0 = slot.stats.read()
-    slot.stats.reset_peak()
+    cpu0, _, oom0 = slot.baseline  # read while the container was idle (`Slot.arm`)
     outcome = exec_stream(
         client,
         slot.id,

@@ -6,6 +6,13 @@ on its own threads before lending the container again. (`execpath`'s script wipe
 run instead.) A container is removed and replaced in the background after `max_runs` runs, when
 older than `max_age_s`, after a timeout, OOM or output-limit kill, or when it could not be proven
 clean or its supervisor failed.
+
+At most `size` containers are lent at once; `spare` more are kept warm, so that a run never waits
+for another container's clean-up or replacement: with `size` callers each finishing a run at the
+same moment, every one still finds a clean container. Replacements start before the old
+container is removed, and retirement by runs or age is staggered over the containers, so the
+pool is never replacing all of them at once. A replacement costs about 0.25 s of Docker daemon
+CPU (create, start, remove), spread over the `max_runs` evaluations a container serves.
 """
 
 from __future__ import annotations
@@ -48,18 +55,31 @@ class Slot:
     channel: AgentChannel | None = None
     created: float = field(default_factory=time.monotonic)
     runs: int = 0
+    max_runs: int = 200
+    max_age_s: float = 1800
+    # cgroup counters (cpu ns, peak bytes, OOM kills) read while idle, after the last clean-up:
+    # a run's figures are the difference, with no read before the run on its critical path
+    baseline: tuple[int | None, int | None, int | None] = (None, None, None)
+
+    def arm(self) -> None:
+        """Start a new measurement window (peak memory, CPU and OOM baselines)."""
+        self.stats.reset_peak()
+        self.baseline = self.stats.read()
 
 
 class ContainerPool:
-    """At most `size` containers, grouped by `Shape`; thread-safe.
+    """At most `size` containers lent at once and `size + spare` alive, by `Shape`; thread-safe.
 
     Args:
         client: the Docker client.
         image: image name or id.
-        size: maximum number of containers alive at once.
+        size: maximum number of containers lent at once (the parallelism the pool serves).
+        spare: containers kept warm beyond `size` (default: `size`), so that clean-ups and
+            replacements happen on containers no run is waiting for. 0 keeps exactly `size`.
         run_id: value of the ``workbench.run`` label.
-        max_runs: recycle a container after this many runs.
-        max_age_s: recycle a container older than this.
+        max_runs: recycle a container after this many runs (the first `capacity` containers'
+            limits are staggered down to half, so that they are not all replaced at once).
+        max_age_s: recycle a container older than this (staggered the same way).
         options: extra `container_kwargs` keywords (work_mb, tmp_mb, shm_mb, runtime).
         agent: run the in-container supervisor (fast path) instead of one `docker exec` per run.
     """
@@ -70,8 +90,9 @@ class ContainerPool:
         image: str,
         *,
         size: int,
+        spare: int | None = None,
         run_id: str,
-        max_runs: int = 50,
+        max_runs: int = 200,
         max_age_s: float = 1800,
         options: dict[str, Any] | None = None,
         agent: bool = True,
@@ -80,6 +101,8 @@ class ContainerPool:
         self.client = client
         self.image = image
         self.size = max(1, size)
+        self.spare = self.size if spare is None else max(0, spare)
+        self.capacity = self.size + self.spare
         self.run_id = run_id
         self.max_runs = max_runs
         self.max_age_s = max_age_s
@@ -88,39 +111,55 @@ class ContainerPool:
         self.exec_cleaner = exec_cleaner
         self._cond = threading.Condition()
         self._idle: dict[Shape, list[Slot]] = {}
-        self._total = 0
+        self._total = 0  # alive or being started
+        self._lent = 0
+        self._starting: dict[Shape, int] = {}  # background fills in flight
         self._closed = False
         self._error: Exception | None = None
+        # fills and removals of a whole generation can be in flight at once
         self._workers = ThreadPoolExecutor(
-            max_workers=self.size + 1, thread_name_prefix="workbench-pool"
+            max_workers=2 * self.capacity, thread_name_prefix="workbench-pool"
         )
         self._settlers = ThreadPoolExecutor(
-            max_workers=self.size, thread_name_prefix="workbench-settle"
+            max_workers=self.capacity, thread_name_prefix="workbench-settle"
         )
         self._all: dict[str, Slot] = {}
+        self._seq = 0
         self.created = 0  # containers started over the pool's life (for tests and benchmarks)
 
     # -- filling --------------------------------------------------------------------------
     def prefill(self, shape: Shape) -> None:
         """Start filling the pool with containers of `shape` in the background."""
-        for _ in range(self.size):
-            self._workers.submit(self._fill, shape)
+        with self._cond:
+            self._top_up(shape)
+
+    def _top_up(self, shape: Shape) -> None:
+        """Start background fills of `shape` up to `capacity` (the caller holds the lock)."""
+        while not self._closed and self._total < self.capacity:
+            self._total += 1
+            self._starting[shape] = self._starting.get(shape, 0) + 1
+            try:
+                self._workers.submit(self._fill, shape)
+            except RuntimeError:  # closed meanwhile
+                self._total -= 1
+                self._starting[shape] -= 1
+                return
 
     def _fill(self, shape: Shape) -> None:
-        with self._cond:
-            if self._closed or self._total >= self.size:
-                return
-            self._total += 1
+        """Start one container counted in `_total` and `_starting` by `_top_up`."""
         try:
             slot = self._create(shape)
         except Exception as exc:
-            log.warning("sandbox pool fill failed: %s", exc)
             with self._cond:
+                if not self._closed:
+                    log.warning("sandbox pool fill failed: %s", exc)
                 self._total -= 1
+                self._starting[shape] -= 1
                 self._error = exc
                 self._cond.notify_all()
             return
         with self._cond:
+            self._starting[shape] -= 1
             self._idle.setdefault(shape, []).append(slot)
             self._cond.notify_all()
 
@@ -133,6 +172,29 @@ class ContainerPool:
         self._remove(slot)
 
     def _create(self, shape: Shape) -> Slot:
+        cid, channel = self._start(shape)
+        with self._cond:  # the first generation's limits are staggered; replacements then are too
+            k = self._seq if self._seq < self.capacity else 0
+            self._seq += 1
+            slot = Slot(
+                id=cid,
+                shape=shape,
+                stats=CgroupStats(cid),
+                channel=channel,
+                max_runs=max(1, self.max_runs - self.max_runs * k // (2 * self.capacity)),
+                max_age_s=self.max_age_s * (1 - k / (2 * self.capacity)),
+            )
+            self.created += 1
+            self._all[slot.id] = slot
+            closed = self._closed
+        if closed:
+            self._remove(slot)
+            raise EngineUnavailable("sandbox pool closed while starting a container")
+        slot.arm()
+        return slot
+
+    def _start(self, shape: Shape) -> tuple[str, AgentChannel | None]:
+        """Create and start one hardened container: (its id, its supervisor's channel)."""
         kwargs = container_kwargs(
             self.image,
             shape,
@@ -159,21 +221,14 @@ class ContainerPool:
                 channel.close()
             remove_container(self.client, container.id)
             raise EngineUnavailable(f"cannot start a sandbox container: {exc}") from exc
-        slot = Slot(id=container.id, shape=shape, stats=CgroupStats(container.id), channel=channel)
         if channel is not None and not channel.wait_ready():
-            self._remove_now(slot)
+            channel.close()
+            remove_container(self.client, container.id)
             raise EngineUnavailable(
                 f"the sandbox supervisor did not start in {self.image!r} (it needs python3): "
                 f"{' '.join(channel.errors)[-500:]}"
             )
-        with self._cond:
-            self.created += 1
-            self._all[slot.id] = slot
-            closed = self._closed
-        if closed:
-            self._remove(slot)
-            raise EngineUnavailable("sandbox pool closed while starting a container")
-        return slot
+        return container.id, channel
 
     def _remove_now(self, slot: Slot) -> None:
         if slot.channel is not None:
@@ -187,7 +242,10 @@ class ContainerPool:
 
     # -- lending --------------------------------------------------------------------------
     def acquire(self, shape: Shape, timeout_s: float = 120) -> Slot:
-        """A clean container of `shape`, waiting for one if all are busy.
+        """A clean container of `shape`, waiting while `size` are lent or none is clean yet.
+
+        Starts the container itself only when none of `shape` is idle or on its way; either
+        way it tops the pool up in the background, so the next caller finds one warm.
 
         Raises:
             NotSetUp: the image is missing.
@@ -198,18 +256,22 @@ class ContainerPool:
             while True:
                 if self._closed:
                     raise EngineUnavailable("sandbox pool is closed")
-                idle = self._idle.get(shape)
-                if idle:
-                    return idle.pop()
-                if self._total < self.size:
-                    self._total += 1
-                    break
-                other = next((lst for s, lst in self._idle.items() if lst and s != shape), None)
-                if other:  # free a container of another shape to make room
-                    victim = other.pop()
-                    self._total -= 1
-                    self._workers.submit(self._remove, victim)
-                    continue
+                if self._lent < self.size:
+                    idle = self._idle.get(shape)
+                    if idle:
+                        self._lent += 1
+                        self._top_up(shape)
+                        return idle.pop()
+                    if not self._starting.get(shape) and self._total < self.capacity:
+                        self._total += 1
+                        self._lent += 1
+                        break
+                    other = next((v for s, v in self._idle.items() if v and s != shape), None)
+                    if not self._starting.get(shape) and other:  # make room for this shape
+                        victim = other.pop()
+                        self._total -= 1
+                        self._workers.submit(self._remove, victim)
+                        continue
                 if isinstance(self._error, NotSetUp):
                     raise self._error
                 remaining = end - time.monotonic()
@@ -217,12 +279,16 @@ class ContainerPool:
                     raise EngineUnavailable(f"no sandbox container free after {timeout_s:g} s")
                 self._cond.wait(remaining)
         try:
-            return self._create(shape)
+            slot = self._create(shape)
         except BaseException:
             with self._cond:
                 self._total -= 1
+                self._lent -= 1
                 self._cond.notify_all()
             raise
+        with self._cond:
+            self._top_up(shape)
+        return slot
 
     def release(self, slot: Slot, *, recycle: bool = False) -> None:
         """Give a used container back: idle again once its clean-up is proven, else replaced.
@@ -230,9 +296,12 @@ class ContainerPool:
         The supervisor cleans up after sending a run's result; waiting for its report happens
         on the pool's own threads, so no run's deadline pays for the previous run's clean-up.
         """
+        with self._cond:
+            self._lent -= 1
+            self._cond.notify_all()
         slot.runs += 1
-        old = time.monotonic() - slot.created > self.max_age_s
-        reuse = not (recycle or old or slot.runs >= self.max_runs)
+        old = time.monotonic() - slot.created > slot.max_age_s
+        reuse = not (recycle or old or slot.runs >= slot.max_runs)
         dirty = slot.channel.dirty if slot.channel is not None else self.exec_cleaner is not None
         if reuse and dirty:
             try:
@@ -257,31 +326,33 @@ class ContainerPool:
     def _put_back(self, slot: Slot, reuse: bool) -> None:
         """Idle again (`reuse`), or removed and replaced in the background."""
         if reuse:
+            slot.arm()
             with self._cond:
                 if not self._closed:
                     self._idle.setdefault(slot.shape, []).append(slot)
                     self._cond.notify_all()
                     return
+        with self._cond:  # the replacement starts now, while the old one is being removed
+            if not self._closed:  # (close() has stopped counting)
+                self._total -= 1
+                self._top_up(slot.shape)
         try:
-            self._workers.submit(self._replace, slot)
+            self._workers.submit(self._remove, slot)
         except RuntimeError:  # the pool was closed meanwhile
             self._remove(slot)
-
-    def _replace(self, slot: Slot) -> None:
-        self._remove(slot)
-        with self._cond:
-            self._total -= 1
-            self._cond.notify_all()
-            closed = self._closed
-        if not closed:
-            self._fill(slot.shape)
 
     # -- closing --------------------------------------------------------------------------
     @property
     def alive(self) -> int:
-        """Containers alive or being started."""
+        """Containers alive or being started (removals in flight not counted)."""
         with self._cond:
             return self._total
+
+    @property
+    def lent(self) -> int:
+        """Containers lent to runs now."""
+        with self._cond:
+            return self._lent
 
     def close(self) -> None:
         """Remove every idle container now; busy ones are removed when released."""
