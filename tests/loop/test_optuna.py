@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -107,3 +109,96 @@ def test_bad_settings_name_the_field(tmp_path: Path) -> None:
         make_optimizer("optuna", {"sampler": "annealing"}, ctx)
     with pytest.raises(ConfigError, match=r"optimizer\.name.*unknown optimizer 'nope'"):
         make_optimizer("nope", {}, ctx)
+
+
+class _HistorySpy:
+    """Fails on `Study.trials` and records every read of a study's trials (deepcopy or not)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from optuna.storages._cached_storage import _CachedStorage
+
+        self.copies = 0
+        real = _CachedStorage.get_all_trials
+
+        def get_all_trials(storage: Any, study_id: int, deepcopy: bool = True, states: Any = None):
+            self.copies += bool(deepcopy)
+            return real(storage, study_id, deepcopy=deepcopy, states=states)
+
+        def trials(study: Any) -> None:
+            raise AssertionError("Study.trials deep-copies every trial")
+
+        monkeypatch.setattr(_CachedStorage, "get_all_trials", get_all_trials)
+        monkeypatch.setattr(optuna.study.Study, "trials", property(trials))
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_a_step_copies_no_trial_of_the_history(
+    tmp_path: Path, sampler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting trials must not copy them: `Study.trials` deep-copied the whole history on
+    every propose, so each step cost more than the last."""
+    opt = make_optimizer("optuna", {"sampler": sampler, "n_startup_trials": 3}, _ctx(tmp_path))
+    spy = _HistorySpy(monkeypatch)
+    for _ in range(8):
+        cands = opt.propose(2)
+        opt.observe([Evaluation(c.id, "ok", {"score": _score(c.payload["params"])}) for c in cands])
+        json.dumps(opt.state())
+    assert spy.copies == 0
+    assert opt.state()["n_trials"] == 16
+    opt.close()
+
+
+def test_a_resume_proposes_what_the_unbroken_run_would_have(tmp_path: Path) -> None:
+    """The sampler's seed comes from the trial counter in the saved state: a trial asked by a
+    step that never checkpointed is failed and not counted, so the resumed step proposes the
+    same parameters as that lost step (under a new trial number)."""
+    ctx = _ctx(tmp_path)
+    first = make_optimizer("optuna", {"sampler": "random"}, ctx)
+    done = first.propose(2)
+    first.observe([Evaluation(c.id, "ok", {"score": 0.5}) for c in done])
+    state = json.loads(json.dumps(first.state()))
+    (lost,) = first.propose(1)  # asked after the saved state: its step never checkpointed
+    first.close()
+
+    second = make_optimizer("optuna", {"sampler": "random"}, ctx)
+    second.load_state(state)
+    (again,) = second.propose(1)
+    assert again.payload == lost.payload
+    assert again.id != lost.id  # the lost trial keeps its number, failed
+    states = [t.state.name for t in second.study.get_trials()]  # type: ignore[attr-defined]
+    assert states == ["COMPLETE", "COMPLETE", "FAIL", "RUNNING"]
+    second.close()
+
+
+def test_a_state_saved_before_the_counter_counts_the_trials_once(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    first = make_optimizer("optuna", {"sampler": "random"}, ctx)
+    first.propose(3)
+    state = {k: v for k, v in first.state().items() if k != "n_trials"}
+    first.close()
+    second = make_optimizer("optuna", {"sampler": "random"}, ctx)
+    second.load_state(state)
+    assert second.state()["n_trials"] == 3
+    second.close()
+
+
+def test_sqlite_studies_use_wal_without_a_sync_per_commit(tmp_path: Path) -> None:
+    """WAL with synchronous=NORMAL from the first table on (a commit survives kill -9, see
+    `study_storage`); other storages are left as they are."""
+    from workbench.optimizers.optuna import study_storage
+
+    ctx = _ctx(tmp_path)
+    opt = make_optimizer("optuna", {"sampler": "random"}, ctx)
+    opt.observe([Evaluation(c.id, "ok", {"score": 0.1}) for c in opt.propose(2)])
+    path = ctx.run_dir / "optuna.sqlite"  # type: ignore[operator]
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    backend = opt.study._storage._backend  # type: ignore[attr-defined]
+    with backend.engine.connect() as con:
+        assert con.exec_driver_sql("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+    opt.close()
+    for url in ("sqlite://", "sqlite:///:memory:", "postgresql://u@h/db", "mysql://u@h/db"):
+        assert study_storage(url) == url
+    assert study_storage(f"sqlite:///{tmp_path / 'x.sqlite'}?timeout=30") == (
+        f"sqlite:///{tmp_path / 'x.sqlite'}?timeout=30"
+    )

@@ -108,3 +108,47 @@ def test_stream_callback_error_then_run_graph_resumes(tmp_path: Path, parallel: 
     loop.store.close()
     executed = (tmp_path / "executions.jsonl").read_text().splitlines()
     assert len(executed) == BUDGET
+
+
+def test_a_run_stopped_in_the_former_feedback_node_resumes(tmp_path: Path) -> None:
+    """`feedback` was a node between `evaluate` and `update`; a run whose last checkpoint
+    waits for it (stopped there by an older version) resumes to its budget, not to a silent
+    stop after the step."""
+    from langgraph.graph import END, START, StateGraph
+
+    from workbench.agents import LoopState
+
+    (tmp_path / "obj.py").write_text(OBJECTIVE)
+    _, task = load_task(write_task(tmp_path, hpo_task("former")))
+
+    def make_loop(sink: Any = None) -> Loop:
+        opt = FunctionOptimizer(lambda n, seen: [{"params": {"x": 0.1 * len(seen), "k": "a"}}])
+        settings = LoopSettings(parallel=1, max_evaluations=BUDGET)
+        store = RunStore(tmp_path / "store.sqlite")
+        return Loop(task, opt, store, settings, EvalContext(), sink=sink)
+
+    def former_graph(loop: Loop, saver: Any) -> Any:
+        g = StateGraph(LoopState)
+        for name in ("propose", "evaluate", "feedback", "update", "finish"):
+            g.add_node(name, getattr(loop, name))
+        g.add_edge(START, "propose")
+        g.add_conditional_edges("propose", loop.fan_out, ["evaluate", "finish"])
+        g.add_edge("evaluate", "feedback")
+        g.add_edge("feedback", "update")
+        g.add_conditional_edges("update", loop.route, ["propose", "finish"])
+        g.add_edge("finish", END)
+        return g.compile(checkpointer=saver)
+
+    # the third `feedback` event is the second step's node (`update` writes one too now)
+    loop = make_loop(sink=_raise_on("feedback", 3))
+    with open_checkpointer(tmp_path / "checkpoints.sqlite") as saver, pytest.raises(Boom):
+        run_graph(former_graph(loop, saver), loop, "t")
+    loop.store.close()
+    loop = make_loop()
+    with open_checkpointer(tmp_path / "checkpoints.sqlite") as saver:
+        graph = loop.build(saver)
+        assert graph.get_state({"configurable": {"thread_id": "t"}}).next == ("feedback",)
+        state = run_graph(graph, loop, "t")
+    loop.store.close()
+    assert state["n_evals"] == BUDGET and state["stop_reason"] == "budget:evaluations"
+    assert len((tmp_path / "executions.jsonl").read_text().splitlines()) == BUDGET

@@ -25,11 +25,19 @@ Event = dict[str, Any]
 
 @contextlib.contextmanager
 def open_checkpointer(path: str | Path) -> Iterator[SqliteSaver]:
-    """A `SqliteSaver` on `path` whose serializer only accepts JSON-safe types."""
+    """A `SqliteSaver` on `path` whose serializer only accepts JSON-safe types.
+
+    The saver puts the database in WAL mode; synchronous=NORMAL (SQLite's default is FULL)
+    drops the fsync of every commit, 8 a step. A committed checkpoint is in the WAL file when
+    the commit returns, so it survives the process being killed (kill -9, the resume tests);
+    a power cut or an OS crash can take back the last checkpoints (never corrupt the
+    database), and the run resumes from an earlier step.
+    """
     conn = sqlite3.connect(str(path), check_same_thread=False)
     try:
         saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=None))
         saver.setup()
+        conn.execute("PRAGMA synchronous=NORMAL")
         yield saver
     finally:
         conn.close()
@@ -61,6 +69,10 @@ def run_graph(
     if snapshot.values and not snapshot.next and not snapshot.tasks:
         return dict(snapshot.values)
     inp = None if snapshot.values else loop.initial_state()
+    # "sync": a node's checkpoint is committed before the next node starts, so a kill can only
+    # repeat the node it interrupted. "async" writes it while the next node runs (a kill in an
+    # evaluation could then repeat the proposals before it) and measured no faster with
+    # synchronous=NORMAL (7.1 against 5.4 ms a step of a zero-cost loop, 2 cores).
     for _mode, chunk in graph.stream(inp, config, stream_mode=["custom"], durability="sync"):
         if on_event is not None:
             on_event(chunk)

@@ -1,10 +1,14 @@
-"""The one loop as a langgraph `StateGraph`: propose -> evaluate (fan-out) -> feedback -> update.
+"""The one loop as a langgraph `StateGraph`: propose -> evaluate (fan-out) -> update.
 
 ```
-START -> propose -(Send x n)-> evaluate -> feedback -> update -> stop? -> finish -> END
-            ^                                                      |
-            +------------------------------------------------------+
+START -> propose -(Send x n)-> evaluate -> update -> stop? -> finish -> END
+            ^                                          |
+            +------------------------------------------+
 ```
+
+`update` writes the step's feedback text, then gives the evaluations to the optimizer: the
+feedback is not a node of its own, since each node costs a checkpoint (a write and a commit)
+and a round trip through langgraph's executor on every step.
 
 The checkpointed state is plain JSON: ids, scores, counters and short feedback. Candidates,
 evaluations and optimizer states live in the `RunStore` (the state keeps a content hash of the
@@ -170,7 +174,9 @@ class Loop:
         ids = [c.id for c in candidates]
         if len(set(ids)) != len(ids):
             raise RuntimeError(f"{type(self.optimizer).__name__} proposed duplicate ids {ids}")
-        self.store.put_candidates(step, candidates)
+        with self.store.transaction():  # one commit for the step's proposals and optimizer state
+            self.store.put_candidates(step, candidates)
+            ref = self._save_optimizer()
         for c in candidates:
             self.emit(
                 {
@@ -186,7 +192,7 @@ class Loop:
         return {
             "pending": ids,
             "results": Overwrite([]),
-            "opt_ref": self._save_optimizer(),
+            "opt_ref": ref,
             "stop_reason": reason,
         }
 
@@ -209,6 +215,7 @@ class Loop:
         # for a sink that may have missed it (the run's log drops an id it already holds).
         recorded = self.store.recorded(cid)
         ev, cached = recorded if recorded is not None else (None, False)
+        ran = False  # evaluated here and now (not read back), and not an infrastructure failure
         if ev is None and self.settings.use_cache and (hit := self.store.cached(key)):
             ev, cached = Evaluation.from_dict({**hit, "candidate_id": cid}), True
         if ev is None:
@@ -228,9 +235,12 @@ class Loop:
                     timings={"infra_failures": 1.0},
                 )
             else:
-                self.store.put_cache(key, ev)  # never an infrastructure failure
+                ran = True
         if recorded is None:
-            self.store.put_evaluation(step, ev, key, cached)
+            with self.store.transaction():  # one commit for the cache entry and the record
+                if ran:
+                    self.store.put_cache(key, ev)  # never an infrastructure failure
+                self.store.put_evaluation(step, ev, key, cached)
         end = time.time()
         self.emit(
             {
@@ -259,7 +269,7 @@ class Loop:
         }
 
     def feedback(self, state: LoopState) -> dict[str, Any]:
-        """Summarise the step for the log and for optimizers that read text."""
+        """Summarise the step for the log and for optimizers that read text (from `update`)."""
         step, best = state.get("step", 0), state.get("best")
         parts = []
         for r in sorted(state.get("results", []), key=lambda r: r["id"]):
@@ -276,7 +286,9 @@ class Loop:
         return {"feedback": text}
 
     def update(self, state: LoopState) -> dict[str, Any]:
-        """Give the evaluations to the optimizer; track the best, patience and time."""
+        """Write the step's feedback, give the evaluations to the optimizer; track the best,
+        patience and time."""
+        text = self.feedback(state)["feedback"]
         self._sync(state)
         step = state.get("step", 0)
         evals = [e for cid in state.get("pending", []) if (e := self.store.evaluation(cid))]
@@ -324,6 +336,7 @@ class Loop:
             "opt_ref": ref,
             "elapsed_s": elapsed,
             "pending": [],
+            "feedback": text,
         }
 
     def stop_reason(self, state: LoopState) -> str | None:
@@ -370,12 +383,14 @@ class Loop:
         g = StateGraph(LoopState)
         g.add_node("propose", self.propose)
         g.add_node("evaluate", self.evaluate)
-        g.add_node("feedback", self.feedback)
         g.add_node("update", self.update)
         g.add_node("finish", self.finish)
         g.add_edge(START, "propose")
         g.add_conditional_edges("propose", self.fan_out, ["evaluate", "finish"])
-        g.add_edge("evaluate", "feedback")
+        g.add_edge("evaluate", "update")
+        # reached only by a checkpoint written before `feedback` became part of `update`, so
+        # that a run stopped there still resumes
+        g.add_node("feedback", self.feedback)
         g.add_edge("feedback", "update")
         g.add_conditional_edges("update", self.route, ["propose", "finish"])
         g.add_edge("finish", END)

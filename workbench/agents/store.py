@@ -6,11 +6,13 @@ live here (content-addressed where it helps), so checkpoints stay small as runs 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +40,45 @@ def cache_key(task_fingerprint: str, candidate: Candidate, environment: str) -> 
 class RunStore:
     """Thread-safe SQLite store of one run (one connection, one lock, WAL).
 
+    Every write commits at once (or with the others of its `transaction`), before the loop
+    checkpoints the step that made it. WAL with synchronous=NORMAL syncs the file at WAL
+    checkpoints only, not at every commit: a committed write survives the process being killed
+    (kill -9), while a power cut or an OS crash can take back the last commits.
+
     Args:
         path: the database file (created).
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by the writes inside a `transaction`
+        self._depth = 0  # open `transaction` blocks (of the thread holding the lock)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit the writes made inside together, once (rolled back if the block raises).
+
+        The store is locked meanwhile: other threads' reads and writes wait, so keep it short.
+        """
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self._db.execute("BEGIN")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the connection."""
@@ -67,10 +97,8 @@ class RunStore:
     def put_candidates(self, step: int, candidates: list[Candidate]) -> None:
         """Record proposed candidates (re-recording the same id replaces it)."""
         rows = [(c.id, step, json.dumps(c.to_dict()), time.time()) for c in candidates]
-        with self._lock:
-            self._db.execute("BEGIN")
+        with self.transaction():
             self._db.executemany("INSERT OR REPLACE INTO candidates VALUES (?,?,?,?)", rows)
-            self._db.execute("COMMIT")
 
     def candidate(self, cid: str) -> Candidate:
         """The candidate `cid` (KeyError when unknown)."""

@@ -1,4 +1,4 @@
-"""`workbench report RUN`: one self-contained HTML page (plots embedded as base64 PNG).
+"""`workbench report RUN`: one self-contained HTML page (plots drawn as inline SVG).
 
 It shows the best-so-far and per-candidate score curves, LLM token and cost spend over time,
 a table of every candidate with its score and feedback, and the best candidate.
@@ -6,9 +6,7 @@ a table of every candidate with its score and feedback, and the best candidate.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 from typing import Any
@@ -28,66 +26,145 @@ pre{background:#f7f7f7;padding:8px;overflow-x:auto} .muted{color:#777}
 """
 
 
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode()
+# A chart is inline SVG written here: matplotlib took ~0.6 s to import and render, a tenth of
+# a quickstart command (`workbench optimize` writes the report at the end).
+_W, _H = 760, 300  # the chart's size in px
+_LEFT, _RIGHT, _TOP, _BOTTOM = 72, 72, 26, 42  # margins: ticks, second axis, legend, x ticks
+_C0, _C1, _C3 = "#1f77b4", "#ff7f0e", "#d62728"
+
+# (kind: "dots" | "line" | "step", xs, ys, colour, label); NaN leaves a gap in a line
+Layer = tuple[str, list[float], list[float], str, str]
+
+
+def _span(values: list[float]) -> tuple[float, float]:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return 0.0, 1.0
+    lo, hi = min(finite), max(finite)
+    pad = (hi - lo) * 0.05 or abs(hi) * 0.05 or 0.5
+    return lo - pad, hi + pad
+
+
+def _num(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def _chart(xlabel: str, axes: list[tuple[str, list[Layer]]]) -> str:
+    """An SVG chart of `axes` (one or two: left, right), each a y label and its layers."""
+    xs_all = [x for _, layers in axes for layer in layers for x in layer[1]]
+    x_lo, x_hi = (min(xs_all), max(xs_all)) if xs_all else (0.0, 1.0)
+    x_hi = x_hi if x_hi > x_lo else x_lo + 1.0
+    w, h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
+    sx = lambda x: _LEFT + (x - x_lo) / (x_hi - x_lo) * w  # noqa: E731
+    out = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{_W}' height='{_H}' "
+        f"viewBox='0 0 {_W} {_H}' font-size='11' font-family='sans-serif'>",
+        f"<rect x='{_LEFT}' y='{_TOP}' width='{w}' height='{h}' fill='none' stroke='#999'/>",
+    ]
+    for i in range(5):
+        x = x_lo + (x_hi - x_lo) * i / 4
+        out.append(
+            f"<text x='{sx(x):.1f}' y='{_TOP + h + 14}' text-anchor='middle'>{_num(x)}</text>"
+        )
+    out.append(
+        f"<text x='{_LEFT + w / 2:.1f}' y='{_H - 6}' text-anchor='middle'>"
+        f"{html.escape(xlabel)}</text>"
+    )
+    legend = 0
+    for side, (ylabel, layers) in enumerate(axes[:2]):
+        lo, hi = _span([y for layer in layers for y in layer[2]])
+
+        def sy(y: float, lo: float = lo, hi: float = hi) -> float:
+            return _TOP + (1 - (y - lo) / (hi - lo)) * h
+
+        tx, anchor = (_LEFT - 4, "end") if side == 0 else (_LEFT + w + 4, "start")
+        for i in range(5):
+            y = lo + (hi - lo) * i / 4
+            if side == 0:
+                out.append(
+                    f"<line x1='{_LEFT}' x2='{_LEFT + w}' y1='{sy(y):.1f}' y2='{sy(y):.1f}' "
+                    "stroke='#ddd'/>"
+                )
+            out.append(
+                f"<text x='{tx}' y='{sy(y) + 4:.1f}' text-anchor='{anchor}'>{_num(y)}</text>"
+            )
+        ly, rot = (14, -90) if side == 0 else (_W - 10, 90)
+        out.append(
+            f"<text transform='translate({ly},{_TOP + h / 2:.1f}) rotate({rot})' "
+            f"text-anchor='middle'>{html.escape(ylabel)}</text>"
+        )
+        for kind, xs, ys, colour, label in layers:
+            if kind == "dots":
+                out.extend(
+                    f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='2.5' fill='{colour}' "
+                    "fill-opacity='0.6'/>"
+                    for x, y in zip(xs, ys, strict=True)
+                    if math.isfinite(y)
+                )
+            else:
+                runs: list[list[str]] = [[]]
+                prev: float | None = None
+                for x, y in zip(xs, ys, strict=True):
+                    if not math.isfinite(y):
+                        runs.append([])
+                        prev = None
+                        continue
+                    if kind == "step" and prev is not None:
+                        runs[-1].append(f"{sx(x):.1f},{sy(prev):.1f}")
+                    runs[-1].append(f"{sx(x):.1f},{sy(y):.1f}")
+                    prev = y
+                out.extend(
+                    f"<polyline points='{' '.join(r)}' fill='none' stroke='{colour}' "
+                    "stroke-width='1.5'/>"
+                    for r in runs
+                    if r
+                )
+            x0 = _LEFT + 8 + 130 * legend
+            out.append(
+                f"<rect x='{x0}' y='8' width='10' height='10' fill='{colour}'/>"
+                f"<text x='{x0 + 14}' y='17'>{html.escape(label)}</text>"
+            )
+            legend += 1
+    out.append("</svg>")
+    return "".join(out)
 
 
 def _score_plot(scores: list[float | None], direction: str, metric: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    xs = [i + 1 for i, s in enumerate(scores) if s is not None]
+    xs = [float(i + 1) for i, s in enumerate(scores) if s is not None]
     ys = [s for s in scores if s is not None]
-    ax.scatter(xs, ys, s=14, alpha=0.6, label="candidate")
     best: float | None = None
     curve = []
     for s in scores:
         if s is not None and better(s, best, direction):
             best = s
         curve.append(math.nan if best is None else best)
-    ax.step(range(1, len(curve) + 1), curve, where="post", color="C3", label="best so far")
-    ax.set_xlabel("evaluation")
-    ax.set_ylabel(f"{metric} ({direction})")
-    ax.legend(loc="best")
-    ax.grid(alpha=0.3)
-    out = _png(fig)
-    plt.close(fig)
-    return out
+    steps = [float(i + 1) for i in range(len(curve))]
+    layers: list[Layer] = [
+        ("dots", xs, ys, _C0, "candidate"),
+        ("step", steps, curve, _C3, "best so far"),
+    ]
+    return _chart("evaluation", [(f"{metric} ({direction})", layers)])
 
 
 def _spend_plot(events: list[dict[str, Any]]) -> str | None:
     calls = [e for e in events if e.get("type") == "llm_call"]
     if not calls:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     t0 = min(e.get("t", 0.0) for e in events)
     ts, tokens, cost, tok, usd = [], [], [], 0, 0.0
     for e in sorted(calls, key=lambda e: e.get("t", 0.0)):
         tok += int(e.get("prompt_tokens", 0)) + int(e.get("completion_tokens", 0))
         usd += float(e.get("cost", 0.0))
         ts.append(e.get("t", t0) - t0)
-        tokens.append(tok)
+        tokens.append(float(tok))
         cost.append(usd)
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.plot(ts, tokens, color="C0", label="tokens")
-    ax.set_xlabel("seconds since start")
-    ax.set_ylabel("tokens (cumulative)")
-    ax2 = ax.twinx()
-    ax2.plot(ts, cost, color="C1", label="cost $")
-    ax2.set_ylabel("cost $ (cumulative)")
-    ax.grid(alpha=0.3)
-    out = _png(fig)
-    plt.close(fig)
-    return out
+    return _chart(
+        "seconds since start",
+        [
+            ("tokens (cumulative)", [("line", ts, tokens, _C0, "tokens")]),
+            ("cost $ (cumulative)", [("line", ts, cost, _C1, "cost $")]),
+        ],
+    )
 
 
 def _cell(value: Any, limit: int = 300) -> str:
@@ -158,13 +235,12 @@ def write_report(run: RunDir) -> Any:
         parts.append(f"<h2>Plan</h2><p>{_cell(summary['plan'], 2000)}</p>")
     parts.append("<h2>Scores</h2>")
     if rows:
-        img = _score_plot([r[2].score for r in rows], direction, metric)
-        parts.append(f"<img alt='scores' src='data:image/png;base64,{img}'>")
+        parts.append(_score_plot([r[2].score for r in rows], direction, metric))
     parts.append("<h2>LLM spend</h2>")
     spend = _spend_plot(events)
     llm = summary.get("llm")
     if spend:
-        parts.append(f"<img alt='spend' src='data:image/png;base64,{spend}'>")
+        parts.append(spend)
     else:
         parts.append("<p class='muted'>This run made no LLM calls.</p>")
     if llm:
