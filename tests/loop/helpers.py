@@ -13,6 +13,18 @@ from workbench.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
+# An objective module that appends each call's params to executions.jsonl beside it, so a test
+# can count what really ran (across a kill and a resume).
+RECORDING_OBJECTIVE = """
+import json
+from pathlib import Path
+
+def objective(params):
+    with (Path(__file__).parent / "executions.jsonl").open("a") as f:
+        f.write(json.dumps(params, sort_keys=True) + "\\n")
+    return -(params["x"] - 0.3) ** 2
+"""
+
 
 def write_task(folder: Path, data: dict[str, Any], name: str = "task.yaml") -> Path:
     """Write `data` as a YAML task file into `folder`."""

@@ -19,17 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.loop.helpers import cli, events, hpo_task, run_dirs, write_task
-
-OBJECTIVE = """
-import json
-from pathlib import Path
-
-def objective(params):
-    with (Path(__file__).parent / "executions.jsonl").open("a") as f:
-        f.write(json.dumps(params, sort_keys=True) + "\\n")
-    return -(params["x"] - 0.3) ** 2
-"""
+from tests.loop.helpers import RECORDING_OBJECTIVE, cli, events, hpo_task, run_dirs, write_task
 
 # SIGKILLs itself from the event callback at the `nth` event of type `kind` (the run writes an
 # event to events.jsonl before the callback sees it).
@@ -66,7 +56,7 @@ KILLS = {
 
 def _task(folder: Path, parallel: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "obj.py").write_text(OBJECTIVE)
+    (folder / "obj.py").write_text(RECORDING_OBJECTIVE)
     data = hpo_task("kill", parallel=parallel, budget={"evaluations": BUDGET})
     data["optimizer"]["settings"] = {"sampler": "tpe", "n_startup_trials": 3}
     return write_task(folder, data)

@@ -15,17 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.loop.helpers import cli, events, hpo_task, run_dirs, write_task
-
-OBJECTIVE = """
-import json
-from pathlib import Path
-
-def objective(params):
-    with (Path(__file__).parent / "executions.jsonl").open("a") as f:
-        f.write(json.dumps(params, sort_keys=True) + "\\n")
-    return -(params["x"] - 0.3) ** 2
-"""
+from tests.loop.helpers import RECORDING_OBJECTIVE, cli, events, hpo_task, run_dirs, write_task
 
 # Runs the task and SIGKILLs itself from the event callback, just after the run wrote the
 # `nth` evaluation event to events.jsonl (the log is written before the callback is called).
@@ -51,7 +41,7 @@ BUDGET = 6
 
 def _killed_after_three(tmp_path: Path, parallel: int) -> Path:
     """A run SIGKILLed just after its third evaluation event; its run folder."""
-    (tmp_path / "obj.py").write_text(OBJECTIVE)
+    (tmp_path / "obj.py").write_text(RECORDING_OBJECTIVE)
     data = hpo_task("once", parallel=parallel, budget={"evaluations": BUDGET})
     data["optimizer"]["settings"] = {"sampler": "tpe", "n_startup_trials": 3}
     task = write_task(tmp_path, data)

@@ -120,18 +120,15 @@ def compare(got: Output, want: Output) -> str:
         return ""
     g = array("d" if want.kind == "d" else "q", got.data)
     w = array("d" if want.kind == "d" else "q", want.data)
-    bad, first = 0, -1
-    if want.kind == "i":
-        for i, (a, b) in enumerate(zip(g, w, strict=True)):
-            if a != b:
-                bad += 1
-                first = i if first < 0 else first
-    else:
-        rtol, atol = want.rtol, want.atol
-        for i, (a, b) in enumerate(zip(g, w, strict=True)):
-            if not (math.isfinite(a) and abs(a - b) <= atol + rtol * abs(b)):
-                bad += 1
-                first = i if first < 0 else first
+    rtol, atol = want.rtol, want.atol
+
+    def wrong(a: float, b: float) -> bool:
+        if want.kind == "i":
+            return a != b
+        return not (math.isfinite(a) and abs(a - b) <= atol + rtol * abs(b))
+
+    misses = [i for i, (a, b) in enumerate(zip(g, w, strict=True)) if wrong(a, b)]
+    bad, first = len(misses), (misses[0] if misses else -1)
     if bad == 0:
         return ""
     what = want.name if want.count == 1 else f"{want.name}[{first}]"
@@ -465,14 +462,17 @@ class Judge:
         elif run.result is None:
             self._finish(run, False, "ended", f"the run at np={n} stopped before it was over")
 
-    def _send(self, run: Run, data: bytes) -> None:
+    def _send(self, run: Run, data: bytes, *, quiet: bool = False) -> None:
+        """Send `data` to every rank of `run`; a rank that is gone breaks the run, unless
+        `quiet` (the run is over and only told so)."""
         for conn in run.conns.values():
             try:
                 conn.sock.setblocking(True)
                 conn.sock.sendall(data)
                 conn.sock.setblocking(False)
             except OSError as e:
-                raise Broken("ended", f"rank {conn.rank} is gone ({e.strerror})") from None
+                if not quiet:
+                    raise Broken("ended", f"rank {conn.rank} is gone ({e.strerror})") from None
 
     def _trial(self, run: Run, k: int) -> None:
         run.trial, run.ready, run.done = k, set(), set()
@@ -556,14 +556,6 @@ class Judge:
         uid = uids.pop() if len(uids) == 1 else None
         return uid if uid is not None and uid >= 0 and uid != os.getuid() else None
 
-    def _send_quietly(self, run: Run, data: bytes) -> None:
-        for conn in run.conns.values():
-            try:
-                conn.sock.setblocking(True)
-                conn.sock.sendall(data)
-            except OSError:
-                pass
-
     def _finish(
         self, run: Run, passed: bool, reason: str, detail: str, mean: float | None = None
     ) -> None:
@@ -581,7 +573,7 @@ class Judge:
         # a broken protocol or a timeout they see their connection close and stop. After a rank
         # ended on its own, MPI stops the others: their own exits would hide why (a segfault).
         if passed or reason in ("wrong", "leftover"):
-            self._send_quietly(run, b"F")
+            self._send(run, b"F", quiet=True)
         elif reason != "ended":
             for conn in list(run.conns.values()):
                 self._drop(conn)
