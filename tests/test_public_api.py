@@ -152,12 +152,13 @@ PUBLIC = {
     ],
     "workbench.optimizers": [
         "FunctionOptimizer",
+        "OPTIMIZERS",
         "Optimizer",
         "OptimizerContext",
+        "Registered",
         "SettingsError",
         "make_optimizer",
         "optimizer_names",
-        "register_optimizer",
     ],
     "workbench.agents": [
         "Loop",

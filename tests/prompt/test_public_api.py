@@ -12,7 +12,8 @@ import workbench.optimizers.exemplars as exemplars
 import workbench.tasks.prompt as prompt
 
 PROMPT = {
-    "DEFAULT_TEMPLATE", "INSTRUCTION_OPTIMIZERS", "SELECTORS", "ApeSettings", "CallProjection",
+    "DEFAULT_TEMPLATE", "KIND", "INSTRUCTION_OPTIMIZERS", "SELECTORS", "ApeSettings",
+    "CallProjection",
     "ExactMatch", "Example", "FunctionScorer", "MultipleChoice", "MutationSettings",
     "NormalizedMatch", "NumericMatch", "OproSettings", "PromptTemplate", "ProtegiSettings",
     "RandomSearchSettings", "RegexMatch", "ScoreResult", "Scorer", "SelectorSettings", "Shot",

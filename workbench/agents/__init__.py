@@ -13,10 +13,3 @@ __all__ = [
     "open_checkpointer",
     "run_graph",
 ]
-
-# The code generators are optimizers that live in this layer (they use the code tree and the
-# sandbox); importing them registers their names (`sample`, `funcoder`, `pgtd`) with
-# make_optimizer.
-import workbench.agents.funcoder
-import workbench.agents.pgtd
-import workbench.agents.sample  # noqa: F401

@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 import httpx
-import openai
 
+from workbench._imports import lazy_import
 from workbench.errors import EndpointError
 from workbench.llm.base import LLMClient, SchemaNotSupported
 from workbench.llm.errors import LLMRequestError
@@ -18,6 +18,8 @@ from workbench.llm.logprobs import normalize_logprobs
 from workbench.llm.types import ChatRequest, ChatResult, CompletionRequest, CompletionResult
 
 __all__ = ["OpenAIClient", "server_root"]
+
+openai = lazy_import("openai")
 
 
 def server_root(base_url: str) -> str:

@@ -1,8 +1,8 @@
 """`Task`: turns a `Candidate` into an `Evaluation`; one subclass per task kind.
 
-A kind registers itself with `register_kind(name, section_model, factory)`: the task file's
-section named after the kind is validated by `section_model`, and `factory(task_file)` builds
-the `Task`. Later kinds (code, mpi, prompt, workflow) plug in here without touching the loop.
+Each kind is a `Kind(name, section_model, factory)` named in one table, `KINDS`: the task
+file's section named after the kind is validated by `section_model`, and `factory(task_file)`
+builds the `Task`. A run imports the kind it uses, not every kind.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from workbench._imports import import_object
 from workbench.contracts import Candidate, Direction, Evaluation
 from workbench.errors import ConfigError, NotSetUp
 
@@ -186,47 +187,36 @@ class Kind:
     factory: Callable[[TaskFile], Task]
 
 
-_KINDS: dict[str, Kind] = {}
+KINDS: dict[str, str] = {
+    "hpo": "workbench.tasks.hpo:KIND",
+    "code": "workbench.tasks.code:KIND",
+    "mpi": "workbench.tasks.mpi:KIND",
+    "prompt": "workbench.tasks.prompt:KIND",
+    "workflow": "workbench.tasks.workflow:KIND",
+}
+"""Every task kind a task file may name, and where its `Kind` is defined."""
+
+_EXTRA: dict[str, Kind] = {}
 
 
 def register_kind(name: str, section: type[BaseModel], factory: Callable[[TaskFile], Task]) -> None:
-    """Register the task kind `name` (the task file's key `name:` holds its section)."""
-    _KINDS[name] = Kind(name, section, factory)
-
-
-_NOT_KINDS = {"base", "schema", "loader", "bayesmark"}
-
-
-def _discover(name: str | None = None) -> None:
-    """Import ``workbench.tasks.<name>`` (or every such module) so that it registers its kind.
-
-    A kind lives in the module or package named after it and calls `register_kind` on import,
-    so new kinds plug in without a list to edit here.
-    """
-    import importlib
-    import importlib.util
-    import pkgutil
-
-    import workbench.tasks as pkg
-
-    names = [name] if name else [m.name for m in pkgutil.iter_modules(pkg.__path__)]
-    for mod in names:
-        if mod in _KINDS or mod in _NOT_KINDS or not mod.isidentifier():
-            continue
-        if importlib.util.find_spec(f"workbench.tasks.{mod}") is not None:
-            importlib.import_module(f"workbench.tasks.{mod}")
+    """Add a task kind from outside the package (a plugin or a test); the built-in kinds are
+    the `KINDS` table."""
+    _EXTRA[name] = Kind(name, section, factory)
 
 
 def get_kind(name: str) -> Kind:
-    """The registered kind `name`; raises ConfigError listing the known kinds."""
-    if name not in _KINDS:
-        _discover(name)
-    if name not in _KINDS:
+    """The kind `name`; raises ConfigError listing the known kinds."""
+    if name in _EXTRA:
+        return _EXTRA[name]
+    if name not in KINDS:
         raise ConfigError(f"unknown task kind {name!r}; known kinds: {', '.join(kind_names())}")
-    return _KINDS[name]
+    kind = import_object(KINDS[name])
+    if not isinstance(kind, Kind) or kind.name != name:
+        raise TypeError(f"{KINDS[name]} is not the Kind {name!r}")
+    return kind
 
 
 def kind_names() -> list[str]:
-    """Names of every registered task kind."""
-    _discover()
-    return sorted(_KINDS)
+    """Names of every task kind."""
+    return sorted({*KINDS, *_EXTRA})

@@ -38,10 +38,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from workbench.contracts import Candidate, Evaluation
 from workbench.quantities import Count, FiniteFloat, Positive, Seconds
 from workbench.tasks._resolve import check_command, existing_files, module_file, resolve_callable
-from workbench.tasks.base import EvalContext, Task, register_kind
+from workbench.tasks.base import EvalContext, Kind, Task
 from workbench.tasks.schema import TaskFile
 
 __all__ = [
+    "KIND",
     "CategoricalParam",
     "FloatParam",
     "HpoSection",
@@ -321,4 +322,5 @@ def _factory(task_file: TaskFile) -> HpoTask:
     )
 
 
-register_kind("hpo", HpoSection, _factory)
+KIND = Kind("hpo", HpoSection, _factory)
+"""The ``hpo`` task kind (named in `workbench.tasks.base.KINDS`)."""

@@ -1,7 +1,4 @@
-"""FunCoder (divide, conquer, functional consensus): the pure pieces and the generator.
-
-Importing this package registers the optimizer name ``funcoder`` (`FunCoderOptimizer`).
-"""
+"""FunCoder (divide, conquer, functional consensus): the pure pieces and the generator."""
 
 from workbench.agents.funcoder.consensus import (
     CRASH_PENALTY,
@@ -15,7 +12,6 @@ from workbench.agents.funcoder.consensus import (
 from workbench.agents.funcoder.generator import FunCoderOptimizer, FunCoderSettings
 from workbench.agents.funcoder.prompts import PROMPT_VERSION
 from workbench.agents.funcoder.steps import adopt, context_of, parse_inputs, program_of, stub_of
-from workbench.optimizers import register_optimizer
 
 __all__ = [
     "CRASH_PENALTY",
@@ -34,5 +30,3 @@ __all__ = [
     "select_consensus",
     "stub_of",
 ]
-
-register_optimizer("funcoder", FunCoderOptimizer)

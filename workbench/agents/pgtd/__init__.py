@@ -3,11 +3,8 @@
 The pure search (`SearchTree`, `PGTDSearch`) takes plain callables; `llm.TokenModel` adapts an
 `LLMClient` to them and the problem view's `PublicReward` the harness; `assembly.assemble_program`
 turns a rollout's text into the program the `sample` generator would build from the same code;
-`PGTDOptimizer` runs the search on the loop. Importing this package registers the optimizer
-name ``pgtd``.
+`PGTDOptimizer` runs the search on the loop.
 """
-
-from typing import Any
 
 from workbench.agents.pgtd.assembly import assemble_program, raw_program
 from workbench.agents.pgtd.cache import PrefixIndex
@@ -24,14 +21,6 @@ from workbench.agents.pgtd.tree import (
     topk_priors,
     var_p_ucb,
 )
-from workbench.optimizers import OptimizerContext, register_optimizer
-
-
-def _factory(ctx: OptimizerContext, settings: dict[str, Any]) -> PGTDOptimizer:
-    return PGTDOptimizer(ctx, settings)
-
-
-register_optimizer("pgtd", _factory)
 
 __all__ = [
     "PROMPT_VERSION",

@@ -1,7 +1,4 @@
-"""The `sample` code generator (n samples at a temperature, best by public tests, repair).
-
-Importing this package registers the optimizer name ``sample``.
-"""
+"""The `sample` code generator (n samples at a temperature, best by public tests, repair)."""
 
 from workbench.agents.sample.common import (
     Program,
@@ -12,7 +9,6 @@ from workbench.agents.sample.common import (
 )
 from workbench.agents.sample.generator import SampleOptimizer, SampleSettings
 from workbench.agents.sample.prompts import PROMPT_VERSION
-from workbench.optimizers import register_optimizer
 
 __all__ = [
     "PROMPT_VERSION",
@@ -24,5 +20,3 @@ __all__ = [
     "extract_program",
     "sandbox_of",
 ]
-
-register_optimizer("sample", SampleOptimizer)

@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from workbench.optimizers import register_optimizer
 from workbench.optimizers.exemplars.base import Evaluate, ExemplarSelector
 from workbench.optimizers.exemplars.heuristic import (
     DiversitySelector,
@@ -89,18 +88,3 @@ def make_selector(
     if name in ("random_search", "mutation"):
         kwargs["budget"] = budget
     return _CLASSES[name](exemplars, seed=seed, **kwargs)
-
-
-def _exemplars_optimizer(ctx: Any, settings: dict[str, Any]) -> Any:
-    """The ``exemplars`` prompt optimizer (`workbench.optimizers.prompt.PromptOptimizer`).
-
-    This package holds the selectors and owns the module name ``exemplars``, so the optimizer
-    of that name registers here for `make_optimizer`'s discovery by module name; the import is
-    deferred because the prompt optimizer imports this package.
-    """
-    from workbench.optimizers.prompt import PromptOptimizer
-
-    return PromptOptimizer(ctx, "exemplars", settings)
-
-
-register_optimizer("exemplars", _exemplars_optimizer)

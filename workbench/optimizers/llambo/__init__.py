@@ -1,11 +1,9 @@
 """LLAMBO on Optuna: LLM warm start, candidate sampler and surrogate, handing over to TPE.
 
-Registers the `llambo` optimizer (``optimizer: {name: llambo}`` in an `hpo` task file). See
+The `llambo` optimizer (``optimizer: {name: llambo}`` in an `hpo` task file). See
 `workbench.optimizers.llambo.optimizer` for the design and the settings.
 """
 
-from workbench.optimizers import register_optimizer
-from workbench.optimizers.base import OptimizerContext
 from workbench.optimizers.llambo.engine import Engine, Stats, expected_improvement
 from workbench.optimizers.llambo.optimizer import LlamboOptimizer, LlamboSettings, tpe_share
 from workbench.optimizers.llambo.prompts import PROMPT_VERSION, Observation
@@ -50,10 +48,3 @@ __all__ = [
     "snap_config",
     "tpe_share",
 ]
-
-
-def _factory(ctx: OptimizerContext, settings: dict) -> LlamboOptimizer:
-    return LlamboOptimizer(ctx, settings)
-
-
-register_optimizer("llambo", _factory)

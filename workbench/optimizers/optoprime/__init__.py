@@ -2,14 +2,10 @@
 
 - :class:`OptoPrime` works on ``ParameterNode`` objects directly (``zero_feedback``, ``propose``,
   ``update``, ``step``), asking ``workbench.llm`` for structured answers.
-- :class:`OptoPrimeOptimizer` is the same on the loop, registered as ``optoprime``.
+- :class:`OptoPrimeOptimizer` is the same on the loop, named ``optoprime`` in task files.
 - ``render`` and ``parse`` turn a feedback subgraph into the prompt and an answer into updates.
 """
 
-from typing import Any
-
-from workbench.optimizers import register_optimizer
-from workbench.optimizers.base import Optimizer, OptimizerContext
 from workbench.optimizers.optoprime.adapter import OptoPrimeOptimizer, OptoPrimeSettings
 from workbench.optimizers.optoprime.optimizer import (
     PROMPT_VERSION,
@@ -60,10 +56,3 @@ __all__ = [
     "render_problem",
     "summarize",
 ]
-
-
-def _factory(ctx: OptimizerContext, settings: dict[str, Any]) -> Optimizer:
-    return OptoPrimeOptimizer(ctx, settings)
-
-
-register_optimizer("optoprime", _factory)

@@ -1,10 +1,8 @@
 """Prompt optimizers (issue 8): ``ape``, ``opro``, ``protegi``, ``exemplars`` and ``joint``.
 
 All five are one `PromptOptimizer` (instruction stage, exemplar stage, report) with different
-plans; importing this package registers them. The thin modules ``workbench.optimizers.ape``,
-``opro``, ``protegi``, ``joint`` and ``exemplars_opt`` import it, so the loop's discovery by name
-finds them. ``exemplars`` is the selector package's module name: that package registers the
-optimizer ``exemplars`` itself, so both ``exemplars`` and its alias ``exemplars_opt`` resolve.
+plans; `workbench.optimizers.OPTIMIZERS` names each (``exemplars_opt`` is another name of
+``exemplars``).
 
 Example:
     >>> from workbench.optimizers import optimizer_names
@@ -14,10 +12,6 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
-from workbench.optimizers import register_optimizer
-from workbench.optimizers.base import OptimizerContext
 from workbench.optimizers.prompt.optimizer import PromptOptimizer
 from workbench.optimizers.prompt.prompts import PROMPT_VERSION, parse_instruction
 from workbench.optimizers.prompt.run import (
@@ -41,14 +35,3 @@ __all__ = [
     "project_task",
     "run_prompt",
 ]
-
-
-def _factory(method: str) -> Any:
-    def build(ctx: OptimizerContext, settings: dict[str, Any]) -> PromptOptimizer:
-        return PromptOptimizer(ctx, method, settings)
-
-    return build
-
-
-for _name in PROMPT_OPTIMIZERS:
-    register_optimizer(_name, _factory("exemplars" if _name == "exemplars_opt" else _name))

@@ -11,7 +11,7 @@ feedback for a model); `run_matrix` / `run_on_inputs` collect outputs for FunCod
 ('add', ['add(2, 3) == 5', 'add(5, 7) == 12'])
 """
 
-from workbench.tasks.base import register_kind
+from workbench.tasks.base import Kind
 from workbench.tasks.code.examples import docstring_examples, entry_docstring
 from workbench.tasks.code.harness import (
     CodeRequest,
@@ -50,9 +50,11 @@ from workbench.tasks.code.problem import (
 )
 from workbench.tasks.code.results import CodeResult, CodeStatus, TestResult, feedback_text
 
-register_kind("code", CodeSection, code_task_factory)
+KIND = Kind("code", CodeSection, code_task_factory)
+"""The ``code`` task kind (named in `workbench.tasks.base.KINDS`)."""
 
 __all__ = [
+    "KIND",
     "CodeProblem",
     "CodeRequest",
     "CodeResult",

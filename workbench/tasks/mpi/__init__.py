@@ -13,7 +13,7 @@ rank's outputs with the driver's serial reference and measures the time itself.
 'the code calls MPI_Init: MPI is already initialized by the driver; do not call MPI_Init'
 """
 
-from workbench.tasks.base import register_kind
+from workbench.tasks.base import Kind
 from workbench.tasks.mpi.kind import MpiSection, MpiTask, mpi_task_factory
 from workbench.tasks.mpi.metrics import pass_at_k, speedup_at_k, summarize
 from workbench.tasks.mpi.parse import ParsedOutput, RawRun, np_status, parse_output, parse_run
@@ -47,6 +47,7 @@ from workbench.tasks.mpi.source import (
 )
 
 __all__ = [
+    "KIND",
     "DriverCache",
     "MpiProblem",
     "MpiProblemSpec",
@@ -85,4 +86,5 @@ __all__ = [
     "summarize",
 ]
 
-register_kind("mpi", MpiSection, mpi_task_factory)
+KIND = Kind("mpi", MpiSection, mpi_task_factory)
+"""The ``mpi`` task kind (named in `workbench.tasks.base.KINDS`)."""

@@ -10,7 +10,7 @@ Example:
     True
 """
 
-from workbench.tasks.base import register_kind
+from workbench.tasks.base import Kind
 from workbench.tasks.prompt.budget import (
     INSTRUCTION_OPTIMIZERS,
     SELECTORS,
@@ -59,6 +59,7 @@ from workbench.tasks.prompt.template import (
 __all__ = [
     "DEFAULT_TEMPLATE",
     "INSTRUCTION_OPTIMIZERS",
+    "KIND",
     "SELECTORS",
     "ApeSettings",
     "CallProjection",
@@ -102,4 +103,5 @@ __all__ = [
 ]
 
 # the `prompt` task kind (PromptTask, PromptSection: see workbench.tasks.prompt.kind)
-register_kind("prompt", PromptSection, build_prompt_task)
+KIND = Kind("prompt", PromptSection, build_prompt_task)
+"""The ``prompt`` task kind (named in `workbench.tasks.base.KINDS`)."""

@@ -6,13 +6,14 @@ in the sandbox. `workbench optimize` runs OptoPrime (``optimizer: {name: optopri
 through the loop; see :class:`WorkflowSection` for the keys and ``tasks/workflow/`` for examples.
 """
 
-from workbench.tasks.base import register_kind
+from workbench.tasks.base import Kind
 from workbench.tasks.schema import TaskFile
 from workbench.tasks.workflow.remote import SandboxExecutor, parse_test_output
 from workbench.tasks.workflow.section import WorkflowSection, load_module
 from workbench.tasks.workflow.task import WorkflowTask
 
 __all__ = [
+    "KIND",
     "SandboxExecutor",
     "WorkflowSection",
     "WorkflowTask",
@@ -25,4 +26,5 @@ def _factory(task_file: TaskFile) -> WorkflowTask:
     return WorkflowTask(task_file.name, task_file.section, task_file.base_dir)  # type: ignore[arg-type]
 
 
-register_kind("workflow", WorkflowSection, _factory)
+KIND = Kind("workflow", WorkflowSection, _factory)
+"""The ``workflow`` task kind (named in `workbench.tasks.base.KINDS`)."""

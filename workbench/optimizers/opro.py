@@ -1,3 +1,0 @@
-"""Registers the prompt optimizer ``opro`` (see `workbench.optimizers.prompt`) for discovery."""
-
-import workbench.optimizers.prompt  # noqa: F401  (registers on import)
