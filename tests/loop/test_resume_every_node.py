@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -112,3 +113,6 @@ def test_sigkill_in_every_node_then_resume(
     assert repeats <= (0 if parallel == 1 else 1), after
     # the resume is exact: the candidates are those of the run that was never killed
     assert set(after) == set(unbroken[parallel])
+    # the optimizer states no checkpoint names any more were dropped, across the kill too
+    with sqlite3.connect(run / "store.sqlite") as con:
+        assert con.execute("SELECT count(*) FROM blobs").fetchone()[0] <= 2

@@ -56,3 +56,14 @@ def test_store_and_checkpoints_use_wal_without_a_sync_per_commit(tmp_path: Path)
     with open_checkpointer(tmp_path / "checkpoints.sqlite") as saver:
         assert saver.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert saver.conn.execute("PRAGMA synchronous").fetchone() == (1,)
+
+
+def test_keep_blobs_drops_every_other_state(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store.sqlite")
+    refs = [store.put_blob({"state": i, "memory": list(range(i))}) for i in range(5)]
+    store.keep_blobs({refs[3], refs[4]})
+    assert _count(tmp_path / "store.sqlite", "blobs") == 2
+    assert store.blob(refs[4])["state"] == 4 and store.blob(refs[3])["state"] == 3
+    with pytest.raises(KeyError):
+        store.blob(refs[0])
+    store.close()

@@ -139,8 +139,16 @@ class Loop:
                 self.optimizer.load_state(self.store.blob(ref))
                 self._loaded_ref = ref
 
-    def _save_optimizer(self) -> str:
-        ref = self.store.put_blob(self.optimizer.state())
+    def _save_optimizer(self, state: LoopState) -> str:
+        """Store the optimizer's state and drop the states no checkpoint can name any more.
+
+        The latest durable checkpoint names `state["opt_ref"]` (or, after a kill between this
+        node's writes and its checkpoint, the ref returned here): both are kept, every older
+        state goes, so a run folder holds one or two optimizer states however long it runs.
+        """
+        with self.store.transaction():
+            ref = self.store.put_blob(self.optimizer.state())
+            self.store.keep_blobs({ref, state.get("opt_ref")} - {None})
         self._loaded_ref = ref
         return ref
 
@@ -176,7 +184,7 @@ class Loop:
             raise RuntimeError(f"{type(self.optimizer).__name__} proposed duplicate ids {ids}")
         with self.store.transaction():  # one commit for the step's proposals and optimizer state
             self.store.put_candidates(step, candidates)
-            ref = self._save_optimizer()
+            ref = self._save_optimizer(state)
         for c in candidates:
             self.emit(
                 {
@@ -293,7 +301,7 @@ class Loop:
         step = state.get("step", 0)
         evals = [e for cid in state.get("pending", []) if (e := self.store.evaluation(cid))]
         self.optimizer.observe(evals)
-        ref = self._save_optimizer()
+        ref = self._save_optimizer(state)
         best, improved = state.get("best"), False
         direction = self.task.direction
         for e in evals:

@@ -158,6 +158,11 @@ class RunStore:
         self._write("INSERT OR IGNORE INTO blobs VALUES (?,?)", (ref, text))
         return ref
 
+    def keep_blobs(self, refs: set[str]) -> None:
+        """Delete every stored blob but `refs` (the states a checkpoint may still name)."""
+        marks = ",".join("?" * len(refs))
+        self._write(f"DELETE FROM blobs WHERE ref NOT IN ({marks})", tuple(sorted(refs)))
+
     def blob(self, ref: str) -> dict[str, Any]:
         """The JSON stored under `ref` (KeyError when unknown)."""
         data = self._one("SELECT data FROM blobs WHERE ref=?", (ref,))
