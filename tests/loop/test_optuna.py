@@ -202,3 +202,25 @@ def test_sqlite_studies_use_wal_without_a_sync_per_commit(tmp_path: Path) -> Non
     assert study_storage(f"sqlite:///{tmp_path / 'x.sqlite'}?timeout=30") == (
         f"sqlite:///{tmp_path / 'x.sqlite'}?timeout=30"
     )
+
+
+@pytest.mark.parametrize("name", ["optuna", "llambo"])
+def test_without_a_run_folder_the_study_lives_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """`workbench validate` and the Python API build optimizers with no run folder: nothing
+    is written (the pre-run check used to create and drop a throwaway SQLite study)."""
+    ctx = _ctx(tmp_path / "task")
+    ctx.run_dir = None
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    opt = make_optimizer(name, {}, ctx)
+    assert opt.study_name == "workbench"  # type: ignore[attr-defined]
+    assert isinstance(opt.study._storage, optuna.storages.InMemoryStorage)  # type: ignore[attr-defined]
+    if name == "optuna":
+        (c,) = opt.propose(1)
+        opt.observe([Evaluation(c.id, "ok", {"score": 1.0})])
+        assert len(opt.study.trials) == 1  # type: ignore[attr-defined]
+    opt.close()
+    assert list(cwd.iterdir()) == []

@@ -36,6 +36,7 @@ __all__ = [
     "OptunaSettings",
     "dispose_storage",
     "optuna_distributions",
+    "study_location",
     "study_storage",
     "tell_evaluations",
 ]
@@ -69,7 +70,21 @@ def optuna_distributions(space: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def study_storage(url: str) -> Any:
+def study_location(
+    storage: str | None, study_name: str | None, run_dir: Path | None
+) -> tuple[str | None, str]:
+    """The storage URL and study name an Optuna-based optimizer uses.
+
+    Settings win; else the study is ``optuna.sqlite`` in the run folder, named after it; with
+    no run folder (`workbench validate`, the Python API) it lives in memory (URL None).
+    """
+    if storage is None and run_dir is not None:
+        storage = f"sqlite:///{(run_dir / 'optuna.sqlite').resolve()}"
+    name = study_name or (run_dir.resolve().name if run_dir is not None else "") or "workbench"
+    return storage, name
+
+
+def study_storage(url: str | None) -> Any:
     """The Optuna storage for `url`; on SQLite, with the journal in WAL mode and synchronous=NORMAL.
 
     Optuna leaves SQLite in its rollback-journal mode with synchronous=FULL, so every commit
@@ -88,6 +103,8 @@ def study_storage(url: str) -> Any:
     import optuna
     from sqlalchemy.engine import make_url
 
+    if url is None:
+        return optuna.storages.InMemoryStorage()
     parsed = make_url(url)
     path = parsed.database
     if parsed.get_backend_name() != "sqlite" or parsed.query or path in (None, "", ":memory:"):
@@ -158,11 +175,9 @@ class OptunaOptimizer(Optimizer):
             raise NotSetUp("sampler 'gp' needs PyTorch: `pip install torch`, or use sampler: tpe")
         if self.settings.sampler == "cmaes" and importlib.util.find_spec("cmaes") is None:
             raise NotSetUp("sampler 'cmaes' needs the cmaes package: `pip install cmaes`")
-        run_dir = ctx.run_dir or Path(".")
-        self.storage_url = (
-            self.settings.storage or f"sqlite:///{(run_dir / 'optuna.sqlite').resolve()}"
+        self.storage_url, self.study_name = study_location(
+            self.settings.storage, self.settings.study_name, ctx.run_dir
         )
-        self.study_name = self.settings.study_name or run_dir.resolve().name or "workbench"
         # seed null: a fresh seed, kept in the state so a resume continues the same sequence
         self.seed = ctx.seed if ctx.seed is not None else random.SystemRandom().randrange(2**31)
         try:

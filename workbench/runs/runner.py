@@ -83,18 +83,18 @@ def check_task(task_file: TaskFile, source: str | Path | None = None) -> dict[st
     """
     task = build_task(task_file)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            ctx = OptimizerContext(task=task, seed=task_file.seed, run_dir=Path(tmp))
-            try:
-                opt = make_optimizer(task_file.optimizer.name, task_file.optimizer.settings, ctx)
-            except SettingsError as exc:
-                if source is None:
-                    raise
-                raise config_error(source, exc.problems) from None
-            try:
-                return opt.plan()
-            finally:
-                opt.close()
+        # no run folder: what the optimizer would persist stays in memory
+        ctx = OptimizerContext(task=task, seed=task_file.seed, run_dir=None)
+        try:
+            opt = make_optimizer(task_file.optimizer.name, task_file.optimizer.settings, ctx)
+        except SettingsError as exc:
+            if source is None:
+                raise
+            raise config_error(source, exc.problems) from None
+        try:
+            return opt.plan()
+        finally:
+            opt.close()
     finally:
         task.close()
 

@@ -50,7 +50,6 @@ from __future__ import annotations
 import logging
 import random
 import warnings
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,6 +64,7 @@ from workbench.optimizers.llambo.sampler import LlamboSampler
 from workbench.optimizers.optuna import (
     dispose_storage,
     optuna_distributions,
+    study_location,
     study_storage,
     tell_evaluations,
 )
@@ -145,9 +145,7 @@ class LlamboOptimizer(Optimizer):
             msg = f"must be > handover_start ({s.handover_start}), got {s.handover_end}"
             raise SettingsError([(("optimizer", "settings", "handover_end"), msg)])
         self.space = optuna_distributions(self.space_specs)
-        run_dir = ctx.run_dir or Path(".")
-        self.storage_url = s.storage or f"sqlite:///{(run_dir / 'optuna.sqlite').resolve()}"
-        self.study_name = s.study_name or run_dir.resolve().name or "workbench"
+        self.storage_url, self.study_name = study_location(s.storage, s.study_name, ctx.run_dir)
         self.seed = ctx.seed if ctx.seed is not None else random.SystemRandom().randrange(2**31)
         try:
             self.study = optuna.create_study(
