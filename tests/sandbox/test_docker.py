@@ -298,8 +298,18 @@ def test_user_image_without_python_uses_exec_path(docker_sandbox: DockerSandbox)
         from tests.fixtures.needs import missing
 
         missing(f"{base} not present (run: workbench sandbox build)")
+
+    def probes() -> list[str]:
+        return [
+            c.id
+            for c in docker_sandbox.client.containers.list(all=True)
+            if c.image.tags == [base] and c.attrs["Config"]["Cmd"] == ["python3", "-c", "pass"]
+        ]
+
+    before = probes()
     with DockerSandbox(base, pool_size=1, client=docker_sandbox.client) as sb:
         assert sb.pool.agent is False
+        assert probes() == before  # the python3 probe that could not start was removed
         res = sb.run({"x.txt": "data"}, ["sh", "-c", "cat x.txt; echo; id -u"], fetch=["x.txt"])
         assert (res.status, res.stdout.split(), res.files) == (
             "ok",

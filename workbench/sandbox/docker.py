@@ -12,6 +12,7 @@ from the host's cgroup files when readable (research note §0 and §D).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import threading
@@ -195,19 +196,29 @@ class DockerSandbox(Sandbox):
         """Whether the image can run the supervisor (always true for the built image)."""
         if self.image == default_image():
             return True
+        # create + start + remove by hand: `containers.run(remove=True)` leaves the container
+        # behind when it cannot start (no python3 is exactly that case)
+        container = None
         try:
-            self.client.containers.run(
+            container = self.client.containers.create(
                 self.image,
                 ["python3", "-c", "pass"],
-                remove=True,
                 network_mode="none",
                 user="65534:65534",
                 runtime=runtime,
+                labels={"workbench.probe": self.run_id},
             )
+            container.start()
+            ok = container.wait(timeout=60).get("StatusCode") == 0
         except (docker.errors.DockerException, *ENGINE_ERRORS):
+            ok = False
+        finally:
+            if container is not None:
+                with contextlib.suppress(docker.errors.DockerException, *ENGINE_ERRORS):
+                    container.remove(force=True)
+        if not ok:
             log.info("image %s has no python3: one docker exec per run (slower)", self.image)
-            return False
-        return True
+        return ok
 
     def run(
         self,
