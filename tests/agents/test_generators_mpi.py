@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-import workbench.agents  # noqa: F401  (registers sample, funcoder, pgtd)
 from tests.agents.scripted_mpi import DROPS, HEAD, RANKS, RIGHT, SIGNATURE, CharModel, tiny_problem
 from tests.fixtures.needs import missing
-from workbench.agents.funcoder.prompts import CONQUER_SYSTEM_CPP, DIVIDE_SYSTEM_CPP
 from workbench.llm import ChatRequest, ScriptedLLM
+from workbench.optimizers.codegen.funcoder.prompts import CONQUER_SYSTEM_CPP, DIVIDE_SYSTEM_CPP
 from workbench.runs import start_run
 from workbench.tasks.mpi import library_dir, load_problem
 

@@ -14,9 +14,9 @@ import yaml
 from tests.agents.scripted_mpi import tiny_problem
 from tests.codegen.real_model_run import optimize_on_real_model
 from tests.fixtures.needs import missing
-from workbench.agents.funcoder.prompts import PROMPT_VERSION_CPP as FUNCODER_CPP
-from workbench.agents.pgtd.prompts import PROMPT_VERSION_CPP as PGTD_CPP
-from workbench.agents.sample.prompts import PROMPT_VERSION_CPP as SAMPLE_CPP
+from workbench.optimizers.codegen.funcoder.prompts import PROMPT_VERSION_CPP as FUNCODER_CPP
+from workbench.optimizers.codegen.pgtd.prompts import PROMPT_VERSION_CPP as PGTD_CPP
+from workbench.optimizers.codegen.sample.prompts import PROMPT_VERSION_CPP as SAMPLE_CPP
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from workbench.agents.codetree import CodeTree
-from workbench.agents.pgtd import TokenModel, assemble_program, raw_program
-from workbench.agents.view import MpiView, ProblemView, PublicReward, PythonView
 from workbench.llm import ScriptedLLM
+from workbench.optimizers.codegen.codetree import CodeTree
+from workbench.optimizers.codegen.pgtd import TokenModel, assemble_program, raw_program
+from workbench.optimizers.codegen.view import MpiView, ProblemView, PublicReward, PythonView
 from workbench.sandbox import LocalSandbox
 from workbench.tasks.code import problem_from_dict
 from workbench.tasks.mpi import MpiProblem, check_source, load_library

@@ -19,8 +19,8 @@ from tests.agents.test_pgtd_assembly import (
     prefill_of,
 )
 from tests.fixtures.needs import missing
-from workbench.agents.pgtd import assemble_program
-from workbench.agents.view import MpiView
+from workbench.optimizers.codegen.pgtd import assemble_program
+from workbench.optimizers.codegen.view import MpiView
 from workbench.sandbox import LocalSandbox, Sandbox
 from workbench.tasks.mpi import DriverCache, evaluate_many
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.agents.funcoder import adopt, program_of
-from workbench.agents.view import (
+from workbench.errors import ConfigError
+from workbench.optimizers import OptimizerContext
+from workbench.optimizers.codegen.funcoder import adopt, program_of
+from workbench.optimizers.codegen.view import (
     MpiView,
     PublicReward,
     PythonView,
@@ -14,9 +16,7 @@ from workbench.agents.view import (
     extract_cpp_program,
     problem_view,
 )
-from workbench.agents.view.mpi import public_run
-from workbench.errors import ConfigError
-from workbench.optimizers import OptimizerContext
+from workbench.optimizers.codegen.view.mpi import public_run
 from workbench.tasks.mpi import (
     MpiProblem,
     MpiResult,
@@ -162,7 +162,7 @@ def test_public_reward_is_the_pass_rate_of_run_public() -> None:
             self.seen: list[list[str]] = []
 
         def run_public(self, codes, sandbox, timeout_s):  # type: ignore[no-untyped-def]
-            from workbench.agents.view import PublicRun
+            from workbench.optimizers.codegen.view import PublicRun
 
             self.seen.append(list(codes))
             return [PublicRun(0.75)]
@@ -196,16 +196,16 @@ int main() {{ return 0; }}
     code = program_of(new, "dot_product")
     assert code.index("double part(") < code.index("double dot_product(")
     wrong = reply.replace(SIG, "double dot_product(std::vector<double> x, std::vector<double> y)")
-    from workbench.agents.codetree import CodeParseError
+    from workbench.optimizers.codegen.codetree import CodeParseError
 
     with pytest.raises(CodeParseError, match="parameter 1 of dot_product"):
         adopt(tree, wrong, "dot_product", check=view.signature_problems)
 
 
 def test_generators_accept_an_mpi_task() -> None:
-    from workbench.agents.funcoder import FunCoderOptimizer
-    from workbench.agents.pgtd import PGTDOptimizer
-    from workbench.agents.sample import SampleOptimizer
+    from workbench.optimizers.codegen.funcoder import FunCoderOptimizer
+    from workbench.optimizers.codegen.pgtd import PGTDOptimizer
+    from workbench.optimizers.codegen.sample import SampleOptimizer
 
     ctx = OptimizerContext(task=MpiTask("dot", PROBLEM))
     assert SampleOptimizer(ctx, {}).view.language == "cpp"
@@ -215,7 +215,11 @@ def test_generators_accept_an_mpi_task() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["workbench.agents.view", "workbench.agents.view.mpi", "workbench.agents.view.python"],
+    [
+        "workbench.optimizers.codegen.view",
+        "workbench.optimizers.codegen.view.mpi",
+        "workbench.optimizers.codegen.view.python",
+    ],
 )
 def test_docstring_examples(name: str) -> None:
     import doctest

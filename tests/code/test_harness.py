@@ -257,7 +257,7 @@ def test_run_on_inputs_outcomes(local_sandbox: Sandbox) -> None:
 
 
 def test_run_matrix_feeds_consensus(local_sandbox: Sandbox) -> None:
-    from workbench.agents.funcoder import Outcome, select_consensus
+    from workbench.optimizers.codegen.funcoder import Outcome, select_consensus
 
     codes = [
         "def f(x):\n    return x * 2\n",

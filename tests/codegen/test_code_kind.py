@@ -144,8 +144,8 @@ TASK_FILES = sorted(
 
 @pytest.mark.parametrize("path", TASK_FILES, ids=lambda p: p.name)
 def test_shipped_task_files_load(path: Path) -> None:
-    import workbench.agents.funcoder
-    import workbench.agents.sample  # noqa: F401
+    import workbench.optimizers.codegen.funcoder
+    import workbench.optimizers.codegen.sample  # noqa: F401
     from workbench.runs import check_task
 
     task_file = load_task_file(path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.needs import missing
-from workbench.agents.codetree import (
+from workbench.optimizers.codegen.codetree import (
     CodeParseError,
     assemble,
     check_signature,

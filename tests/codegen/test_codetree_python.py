@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.agents.codetree import (
+from workbench.errors import ModelAnswerError
+from workbench.optimizers.codegen.codetree import (
     CodeParseError,
     assemble,
     check_signature,
@@ -16,7 +17,6 @@ from workbench.agents.codetree import (
     replace_function,
     set_body,
 )
-from workbench.errors import ModelAnswerError
 
 DIVIDE_REPLY = '''Let me break this into smaller pieces.
 

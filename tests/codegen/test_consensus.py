@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.agents.funcoder import (
+from workbench.optimizers.codegen.funcoder import (
     CRASH_PENALTY,
     FIRM_FAILURE_PENALTY,
     Outcome,

@@ -8,17 +8,17 @@ import importlib
 import pytest
 
 MODULES = [
-    "workbench.agents.codetree.base",
-    "workbench.agents.codetree.python",
-    "workbench.agents.codetree.cfamily",
-    "workbench.agents.codetree.ops",
-    "workbench.agents.funcoder.consensus",
-    "workbench.agents.pgtd.assembly",
-    "workbench.agents.pgtd.cache",
-    "workbench.agents.pgtd.tree",
-    "workbench.agents.pgtd.search",
-    "workbench.agents.pgtd.llm",
-    "workbench.agents.pgtd.prompts",
+    "workbench.optimizers.codegen.codetree.base",
+    "workbench.optimizers.codegen.codetree.python",
+    "workbench.optimizers.codegen.codetree.cfamily",
+    "workbench.optimizers.codegen.codetree.ops",
+    "workbench.optimizers.codegen.funcoder.consensus",
+    "workbench.optimizers.codegen.pgtd.assembly",
+    "workbench.optimizers.codegen.pgtd.cache",
+    "workbench.optimizers.codegen.pgtd.tree",
+    "workbench.optimizers.codegen.pgtd.search",
+    "workbench.optimizers.codegen.pgtd.llm",
+    "workbench.optimizers.codegen.pgtd.prompts",
 ]
 
 

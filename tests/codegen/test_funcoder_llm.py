@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-import workbench.agents.funcoder  # noqa: F401  (registers `funcoder`)
 from tests.codegen.real_model_run import run_on_real_model
-from workbench.agents.funcoder.prompts import PROMPT_VERSION
+from workbench.optimizers.codegen.funcoder.prompts import PROMPT_VERSION
 
 TASK = """
 name: tiny-max

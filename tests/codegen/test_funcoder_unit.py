@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
-import workbench.agents.funcoder  # noqa: F401  (registers `funcoder`)
-from workbench.agents.funcoder import FunCoderOptimizer, parse_inputs
-from workbench.agents.funcoder.prompts import CONQUER_SYSTEM, DIVIDE_SYSTEM, PROMPT_VERSION
 from workbench.llm import Budget, ChatRequest, ScriptedLLM
 from workbench.optimizers import OptimizerContext, SettingsError, make_optimizer
+from workbench.optimizers.codegen.funcoder import FunCoderOptimizer, parse_inputs
+from workbench.optimizers.codegen.funcoder.prompts import (
+    CONQUER_SYSTEM,
+    DIVIDE_SYSTEM,
+    PROMPT_VERSION,
+)
 from workbench.runs import start_run
 from workbench.sandbox import Sandbox
 from workbench.tasks import build_task, parse_task_text
@@ -252,7 +255,7 @@ def test_state_resumes_in_a_fresh_optimizer(local_sandbox: Sandbox) -> None:
 def test_docstring_examples_of_the_generator_modules() -> None:
     import doctest
 
-    from workbench.agents.funcoder import steps
+    from workbench.optimizers.codegen.funcoder import steps
 
     result = doctest.testmod(steps)
     assert result.attempted > 0 and result.failed == 0

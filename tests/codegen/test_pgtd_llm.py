@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-import workbench.agents.pgtd  # noqa: F401  (registers the `pgtd` optimizer)
 from tests.codegen.real_model_run import optimize_on_real_model
-from workbench.agents.pgtd.optimizer import PGTDOptimizer
-from workbench.agents.pgtd.prompts import PROMPT_VERSION
 from workbench.llm import LLMClient
 from workbench.optimizers import OptimizerContext
+from workbench.optimizers.codegen.pgtd.optimizer import PGTDOptimizer
+from workbench.optimizers.codegen.pgtd.prompts import PROMPT_VERSION
 from workbench.sandbox import LocalSandbox
 from workbench.tasks.code import problem_from_dict
 from workbench.tasks.code.kind import CodeTask

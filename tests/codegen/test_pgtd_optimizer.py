@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from workbench.agents.pgtd.llm import TokenModel
-from workbench.agents.pgtd.optimizer import PGTDOptimizer
-from workbench.agents.pgtd.prompts import PROMPT_VERSION
 from workbench.contracts import Evaluation
 from workbench.errors import BudgetExceeded, ConfigError, EndpointError
 from workbench.llm import Budget, CompletionRequest, CompletionResult, ScriptedLLM, TokenLogprob
 from workbench.optimizers import OptimizerContext, make_optimizer
+from workbench.optimizers.codegen.pgtd.llm import TokenModel
+from workbench.optimizers.codegen.pgtd.optimizer import PGTDOptimizer
+from workbench.optimizers.codegen.pgtd.prompts import PROMPT_VERSION
 from workbench.sandbox import LocalSandbox
 from workbench.tasks.code import CodeProblem, problem_from_dict
 
@@ -190,7 +190,6 @@ def test_needs_a_code_task() -> None:
 
 
 def test_settings_are_validated_through_the_registry() -> None:
-    import workbench.agents.pgtd  # noqa: F401  (registers `pgtd`)
 
     ctx = OptimizerContext(task=CodeTask(mul_problem()))
     with pytest.raises(ConfigError, match=r"optimizer\.settings\.widht: unknown key"):
@@ -240,7 +239,7 @@ def test_token_model_ends_programs_at_the_fence() -> None:
 
 
 def test_stop_hook_makes_a_prefix_terminal() -> None:
-    from workbench.agents.pgtd import SearchTree
+    from workbench.optimizers.codegen.pgtd import SearchTree
 
     tree = SearchTree([0], eos_ids=[9], stop=lambda prefix: prefix[-1] == 7)
     children = tree.expand(tree.root, [(7, -0.1), (5, -0.2), (9, -0.3)])

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from workbench.agents.pgtd import PGTDSearch
 from workbench.errors import BudgetExceeded
+from workbench.optimizers.codegen.pgtd import PGTDSearch
 
 EOS, RET, A, B, PLUS, MINUS, TIMES, ONE = range(8)
 PROMPT = (99,)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from workbench.agents.pgtd import PrefixIndex, SearchTree, topk_priors, var_p_ucb
+from workbench.optimizers.codegen.pgtd import PrefixIndex, SearchTree, topk_priors, var_p_ucb
 
 ROOT_TOPK = [(1, -0.5), (2, -1.0), (3, -2.0), (4, -3.0)]
 # softmax over the three best logprobs only (-0.5, -1, -2): e^0, e^-0.5, e^-1.5 over 1.8296612

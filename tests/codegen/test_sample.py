@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-import workbench.agents.sample  # noqa: F401  (registers `sample`)
-from workbench.agents.sample import SampleOptimizer, extract_program
-from workbench.agents.sample.prompts import PROMPT_VERSION
 from workbench.llm import ChatRequest, ScriptedLLM
 from workbench.optimizers import OptimizerContext
+from workbench.optimizers.codegen.sample import SampleOptimizer, extract_program
+from workbench.optimizers.codegen.sample.prompts import PROMPT_VERSION
 from workbench.runs import start_run
 from workbench.tasks import build_task, parse_task_text
 

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-import workbench.agents.sample  # noqa: F401  (registers `sample`)
 from tests.codegen.real_model_run import run_on_real_model
-from workbench.agents.sample.prompts import PROMPT_VERSION
+from workbench.optimizers.codegen.sample.prompts import PROMPT_VERSION
 
 TASK = """
 name: tiny-add

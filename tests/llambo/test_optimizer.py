@@ -11,7 +11,6 @@ from typing import Any
 import optuna
 import pytest
 
-import workbench.optimizers.llambo  # noqa: F401  (registers `llambo`)
 from tests.llambo.helpers import context, good_script, random_config, toy_objective
 from workbench.contracts import Evaluation
 from workbench.errors import BudgetExceeded

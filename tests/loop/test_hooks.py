@@ -7,11 +7,11 @@ from typing import Any
 
 import workbench.sandbox
 from tests.loop.helpers import events, hpo_task, write_task
-from workbench.agents.pgtd.optimizer import PGTDOptimizer
-from workbench.agents.sample.common import sandbox_of
 from workbench.contracts import Candidate
 from workbench.llm import ScriptedLLM
 from workbench.optimizers import FunctionOptimizer, OptimizerContext, make_optimizer
+from workbench.optimizers.codegen.pgtd.optimizer import PGTDOptimizer
+from workbench.optimizers.codegen.sample.common import sandbox_of
 from workbench.runs import start_run
 from workbench.sandbox import LocalSandbox
 from workbench.tasks import EvalContext, load_task
@@ -67,7 +67,6 @@ def _numeric_script(request: Any) -> str:
 
 
 def test_optoprime_events_go_through_emit_not_the_call_hook() -> None:
-    import workbench.optimizers.optoprime  # noqa: F401  (registers `optoprime`)
 
     _, task = load_task(ROOT / "tasks" / "workflow" / "numeric.yaml")
     emitted: list[dict[str, Any]] = []

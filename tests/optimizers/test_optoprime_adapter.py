@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-import workbench.optimizers.optoprime  # noqa: F401  (registers `optoprime`)
 from workbench.contracts import Evaluation
 from workbench.errors import ConfigError
 from workbench.llm import ScriptedLLM

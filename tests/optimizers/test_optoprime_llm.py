@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import yaml
 
-import workbench.optimizers.optoprime  # noqa: F401  (registers `optoprime`)
 from workbench.cli import main
 from workbench.contracts import Candidate
 from workbench.llm import Budget, LLMClient

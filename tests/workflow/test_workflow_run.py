@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import yaml
 
-import workbench.optimizers.optoprime  # noqa: F401  (registers `optoprime`)
 from workbench.cli import main
 from workbench.llm import ScriptedLLM
 from workbench.optimizers.optoprime.optimizer import PROMPT_VERSION

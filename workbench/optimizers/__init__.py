@@ -49,9 +49,9 @@ OPTIMIZERS: dict[str, Registered] = {
     "exemplars": Registered(_PROMPT, "exemplars"),
     "exemplars_opt": Registered(_PROMPT, "exemplars"),
     "joint": Registered(_PROMPT, "joint"),
-    "sample": Registered("workbench.agents.sample.generator:SampleOptimizer"),
-    "funcoder": Registered("workbench.agents.funcoder.generator:FunCoderOptimizer"),
-    "pgtd": Registered("workbench.agents.pgtd.optimizer:PGTDOptimizer"),
+    "sample": Registered("workbench.optimizers.codegen.sample.generator:SampleOptimizer"),
+    "funcoder": Registered("workbench.optimizers.codegen.funcoder.generator:FunCoderOptimizer"),
+    "pgtd": Registered("workbench.optimizers.codegen.pgtd.optimizer:PGTDOptimizer"),
 }
 """Every optimizer a task file may name, and the class that implements it."""
 

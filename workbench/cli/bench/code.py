@@ -131,9 +131,6 @@ def run_problem(
     seed: int = 0,
 ) -> ProblemRecord:
     """Run generator `name` on one problem through the loop; returns its record."""
-    import workbench.agents.funcoder  # each package registers its optimizer name
-    import workbench.agents.pgtd
-    import workbench.agents.sample  # noqa: F401
     from workbench.errors import ConfigError, EndpointError, RunError
     from workbench.runs import start_run
     from workbench.tasks import parse_task_text

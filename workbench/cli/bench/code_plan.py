@@ -166,7 +166,7 @@ def observed_completions(path: Path = SMOKE) -> dict[str, float]:
 
 def problem_views(problems: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     """The view each generator has of each problem (HumanEval loaded once; no hidden tests)."""
-    from workbench.agents.view import problem_view
+    from workbench.optimizers.codegen.view import problem_view
     from workbench.tasks import parse_task_text
     from workbench.tasks.loader import build_task
 
@@ -223,8 +223,8 @@ def _completion(
 def _sample_plan(
     name: str, kind: str, problem: str, view: Any, observed: dict[str, float]
 ) -> RunPlan:
-    from workbench.agents.sample import SampleSettings
-    from workbench.agents.sample.prompts import repair_messages, solve_messages
+    from workbench.optimizers.codegen.sample import SampleSettings
+    from workbench.optimizers.codegen.sample.prompts import repair_messages, solve_messages
 
     gen = BENCH_GENERATORS[name]
     s = SampleSettings.model_validate(gen.settings_for(kind))
@@ -257,9 +257,13 @@ def _sample_plan(
 def _funcoder_plan(
     name: str, kind: str, problem: str, view: Any, observed: dict[str, float]
 ) -> RunPlan:
-    from workbench.agents.funcoder import FunCoderSettings
-    from workbench.agents.funcoder.prompts import conquer_messages, divide_messages, tests_messages
-    from workbench.agents.funcoder.steps import context_of
+    from workbench.optimizers.codegen.funcoder import FunCoderSettings
+    from workbench.optimizers.codegen.funcoder.prompts import (
+        conquer_messages,
+        divide_messages,
+        tests_messages,
+    )
+    from workbench.optimizers.codegen.funcoder.steps import context_of
 
     gen = BENCH_GENERATORS[name]
     s = FunCoderSettings.model_validate(gen.settings_for(kind))
@@ -309,8 +313,8 @@ def _funcoder_plan(
 def _pgtd_plan(
     name: str, kind: str, problem: str, view: Any, observed: dict[str, float]
 ) -> RunPlan:
-    from workbench.agents.pgtd import PGTDSettings
-    from workbench.agents.pgtd.prompts import assistant_prefix, chat_messages
+    from workbench.optimizers.codegen.pgtd import PGTDSettings
+    from workbench.optimizers.codegen.pgtd.prompts import assistant_prefix, chat_messages
 
     gen = BENCH_GENERATORS[name]
     s = PGTDSettings.model_validate(gen.settings_for(kind))

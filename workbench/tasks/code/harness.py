@@ -329,7 +329,7 @@ def run_matrix(
     Returns:
         ``matrix[i][j]`` for candidate i on input j: ``{"status": "ok"|"crash"|"timeout",
         "value": JSON value (``{"__repr__": ...}`` when JSON cannot hold it), "error": str|None}``
-        -- the shape of `workbench.agents.funcoder.Outcome.from_dict`.
+        -- the shape of `workbench.optimizers.codegen.funcoder.Outcome.from_dict`.
     """
     tests = _input_tests(entry_point, inputs)
     limits = _with_limits({}, sandbox).get("limits")

@@ -56,8 +56,6 @@ def run_one(
     name, settings = BENCH_OPTIMIZERS[bench_name]
     settings = dict(settings)
     if name == "llambo":
-        import workbench.optimizers.llambo  # noqa: F401  (registers `llambo`)
-
         settings.setdefault("context", task.task_file.description)
     budget = task.task_file.budget.model_copy(update={"evaluations": evaluations})
     task_file = task.task_file.model_copy(update={"seed": seed, "budget": budget, "parallel": 1})

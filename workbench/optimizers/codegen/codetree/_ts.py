@@ -6,7 +6,7 @@ import re
 
 import tree_sitter
 
-from workbench.agents.codetree.base import Param
+from workbench.optimizers.codegen.codetree.base import Param
 
 Node = tree_sitter.Node
 

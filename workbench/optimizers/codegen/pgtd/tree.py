@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from workbench.agents.pgtd.cache import PrefixIndex
+from workbench.optimizers.codegen.pgtd.cache import PrefixIndex
 
 __all__ = [
     "Counters",

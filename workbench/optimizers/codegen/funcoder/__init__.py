@@ -1,6 +1,6 @@
 """FunCoder (divide, conquer, functional consensus): the pure pieces and the generator."""
 
-from workbench.agents.funcoder.consensus import (
+from workbench.optimizers.codegen.funcoder.consensus import (
     CRASH_PENALTY,
     FIRM_FAILURE_PENALTY,
     ConsensusResult,
@@ -9,9 +9,15 @@ from workbench.agents.funcoder.consensus import (
     outputs_equal,
     select_consensus,
 )
-from workbench.agents.funcoder.generator import FunCoderOptimizer, FunCoderSettings
-from workbench.agents.funcoder.prompts import PROMPT_VERSION
-from workbench.agents.funcoder.steps import adopt, context_of, parse_inputs, program_of, stub_of
+from workbench.optimizers.codegen.funcoder.generator import FunCoderOptimizer, FunCoderSettings
+from workbench.optimizers.codegen.funcoder.prompts import PROMPT_VERSION
+from workbench.optimizers.codegen.funcoder.steps import (
+    adopt,
+    context_of,
+    parse_inputs,
+    program_of,
+    stub_of,
+)
 
 __all__ = [
     "CRASH_PENALTY",

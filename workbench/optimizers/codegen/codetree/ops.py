@@ -6,9 +6,13 @@ they return are new objects (the input tree is not changed).
 
 from __future__ import annotations
 
-from workbench.agents.codetree.base import CodeTree, FunctionNode, normalize_language
-from workbench.agents.codetree.cfamily import parse_c, parse_c_signature, render_c_function
-from workbench.agents.codetree.python import (
+from workbench.optimizers.codegen.codetree.base import CodeTree, FunctionNode, normalize_language
+from workbench.optimizers.codegen.codetree.cfamily import (
+    parse_c,
+    parse_c_signature,
+    render_c_function,
+)
+from workbench.optimizers.codegen.codetree.python import (
     parse_python,
     parse_python_signature,
     render_python_function,

@@ -1,6 +1,6 @@
 """Problem views: a `code` or `mpi` task's problem as the code generators may see it.
 
->>> from workbench.agents.view import MpiView
+>>> from workbench.optimizers.codegen.view import MpiView
 >>> from workbench.tasks.mpi import load_problem, library_dir
 >>> view = MpiView(load_problem(library_dir() / "reduce_dot_product"))
 >>> view.language, view.entry, view.problem.solution
@@ -9,10 +9,10 @@
 
 from typing import Any
 
-from workbench.agents.view.base import ProblemView, Program, PublicReward, PublicRun
-from workbench.agents.view.mpi import MpiView, canonical_type, extract_cpp_program
-from workbench.agents.view.python import PythonView, extract_python_program
 from workbench.errors import ConfigError
+from workbench.optimizers.codegen.view.base import ProblemView, Program, PublicReward, PublicRun
+from workbench.optimizers.codegen.view.mpi import MpiView, canonical_type, extract_cpp_program
+from workbench.optimizers.codegen.view.python import PythonView, extract_python_program
 
 __all__ = [
     "MpiView",

@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.agents.pgtd.assembly import raw_program
-from workbench.agents.pgtd.prompts import FENCE_CLOSE
 from workbench.errors import BudgetExceeded, ConfigError, EndpointError
 from workbench.llm import LLMClient, TokenLogprob
+from workbench.optimizers.codegen.pgtd.assembly import raw_program
+from workbench.optimizers.codegen.pgtd.prompts import FENCE_CLOSE
 
 __all__ = [
     "EOS_CANDIDATES",
@@ -92,7 +92,7 @@ def apply_chat_template(llm: LLMClient, messages: list[dict[str, str]]) -> tuple
     Returns:
         ``(text, how)``: `how` is ``"server"`` (llama-server's /apply-template) or ``"chatml"``.
     """
-    from workbench.agents.pgtd.prompts import render_chatml
+    from workbench.optimizers.codegen.pgtd.prompts import render_chatml
 
     url = server_url(llm)
     if url is not None:

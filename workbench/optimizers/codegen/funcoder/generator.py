@@ -53,21 +53,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.agents.codetree import CodeParseError, CodeTree, dependency_order
-from workbench.agents.funcoder.prompts import (
+from workbench.contracts import Candidate, Evaluation
+from workbench.errors import BudgetExceeded
+from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.codegen.codetree import CodeParseError, CodeTree, dependency_order
+from workbench.optimizers.codegen.funcoder.prompts import (
     PROMPT_VERSION,
     PROMPT_VERSION_CPP,
     conquer_messages,
     divide_messages,
     retry_message,
 )
-from workbench.agents.funcoder.steps import adopt, context_of, program_of
-from workbench.agents.funcoder.vote import conquer_whole, vote
-from workbench.agents.sample.common import calls_left, sandbox_of, track_best
-from workbench.agents.view import problem_view
-from workbench.contracts import Candidate, Evaluation
-from workbench.errors import BudgetExceeded
-from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.codegen.funcoder.steps import adopt, context_of, program_of
+from workbench.optimizers.codegen.funcoder.vote import conquer_whole, vote
+from workbench.optimizers.codegen.sample.common import calls_left, sandbox_of, track_best
+from workbench.optimizers.codegen.view import problem_view
 from workbench.quantities import Count, CountOrZero, NonNegative, Seconds
 
 __all__ = ["FunCoderOptimizer", "FunCoderSettings"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.agents.view import Program, extract_python_program
 from workbench.contracts import Evaluation
 from workbench.errors import ConfigError
 from workbench.optimizers.base import OptimizerContext
+from workbench.optimizers.codegen.view import Program, extract_python_program
 from workbench.tasks.code import CodeProblem
 
 __all__ = ["Program", "calls_left", "code_problem", "extract_program", "sandbox_of"]

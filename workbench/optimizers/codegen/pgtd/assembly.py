@@ -12,7 +12,7 @@ front of it, and prose after the code is trimmed. Code that `extract` rejects st
 written, so the harness's compiler or loader error is its feedback.
 
 Example:
-    >>> from workbench.agents.view import MpiView
+    >>> from workbench.optimizers.codegen.view import MpiView
     >>> from workbench.tasks.mpi import load_problem, library_dir
     >>> view = MpiView(load_problem(library_dir() / "reduce_dot_product"))
     >>> body = "  double s = 0;\\n  MPI_Barrier(MPI_COMM_WORLD);\\n  return s;\\n}\\n"
@@ -23,8 +23,8 @@ Example:
 
 from __future__ import annotations
 
-from workbench.agents.pgtd.prompts import FENCE_CLOSE
-from workbench.agents.view.base import ProblemView
+from workbench.optimizers.codegen.pgtd.prompts import FENCE_CLOSE
+from workbench.optimizers.codegen.view.base import ProblemView
 
 __all__ = ["assemble_program", "raw_program"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.agents.codetree import (
+from workbench.optimizers.codegen.codetree import (
     CodeParseError,
     CodeTree,
     FunctionNode,
@@ -14,7 +14,7 @@ from workbench.agents.codetree import (
     parse_python,
     render_python_function,
 )
-from workbench.agents.view.base import ProblemView, Program, PublicRun
+from workbench.optimizers.codegen.view.base import ProblemView, Program, PublicRun
 from workbench.tasks.code import CodeProblem, complete_code
 
 __all__ = ["STUB_BODY", "PythonView", "extract_python_program"]

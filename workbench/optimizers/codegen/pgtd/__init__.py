@@ -6,13 +6,13 @@ turns a rollout's text into the program the `sample` generator would build from 
 `PGTDOptimizer` runs the search on the loop.
 """
 
-from workbench.agents.pgtd.assembly import assemble_program, raw_program
-from workbench.agents.pgtd.cache import PrefixIndex
-from workbench.agents.pgtd.llm import TokenModel
-from workbench.agents.pgtd.optimizer import PGTDOptimizer, PGTDSettings
-from workbench.agents.pgtd.prompts import PROMPT_VERSION
-from workbench.agents.pgtd.search import PGTDSearch, SearchResult
-from workbench.agents.pgtd.tree import (
+from workbench.optimizers.codegen.pgtd.assembly import assemble_program, raw_program
+from workbench.optimizers.codegen.pgtd.cache import PrefixIndex
+from workbench.optimizers.codegen.pgtd.llm import TokenModel
+from workbench.optimizers.codegen.pgtd.optimizer import PGTDOptimizer, PGTDSettings
+from workbench.optimizers.codegen.pgtd.prompts import PROMPT_VERSION
+from workbench.optimizers.codegen.pgtd.search import PGTDSearch, SearchResult
+from workbench.optimizers.codegen.pgtd.tree import (
     Counters,
     Node,
     Program,

@@ -38,19 +38,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.agents.pgtd.assembly import assemble_program
-from workbench.agents.pgtd.llm import TokenModel, apply_chat_template, find_eos_ids
-from workbench.agents.pgtd.prompts import (
+from workbench.contracts import Candidate, Evaluation
+from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.codegen.pgtd.assembly import assemble_program
+from workbench.optimizers.codegen.pgtd.llm import TokenModel, apply_chat_template, find_eos_ids
+from workbench.optimizers.codegen.pgtd.prompts import (
     PROMPT_VERSION,
     PROMPT_VERSION_CPP,
     assistant_prefix,
     chat_messages,
 )
-from workbench.agents.pgtd.search import PGTDSearch
-from workbench.agents.pgtd.tree import Program, program_key
-from workbench.agents.view import PublicReward, problem_view
-from workbench.contracts import Candidate, Evaluation
-from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.codegen.pgtd.search import PGTDSearch
+from workbench.optimizers.codegen.pgtd.tree import Program, program_key
+from workbench.optimizers.codegen.view import PublicReward, problem_view
 from workbench.quantities import Count, FiniteFloat, NonNegative, Positive
 
 __all__ = ["PGTDOptimizer", "PGTDSettings"]

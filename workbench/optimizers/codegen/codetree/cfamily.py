@@ -22,7 +22,7 @@ import tree_sitter
 import tree_sitter_c
 import tree_sitter_cpp
 
-from workbench.agents.codetree._ts import (
+from workbench.optimizers.codegen.codetree._ts import (
     Node,
     clean_comment,
     collect_params,
@@ -35,7 +35,7 @@ from workbench.agents.codetree._ts import (
     syntax_errors,
     text_of,
 )
-from workbench.agents.codetree.base import (
+from workbench.optimizers.codegen.codetree.base import (
     CodeParseError,
     CodeTree,
     FunctionNode,

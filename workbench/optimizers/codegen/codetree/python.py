@@ -11,7 +11,7 @@ import ast
 import re
 import textwrap
 
-from workbench.agents.codetree.base import (
+from workbench.optimizers.codegen.codetree.base import (
     CodeParseError,
     CodeTree,
     FunctionNode,

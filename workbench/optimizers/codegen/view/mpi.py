@@ -14,7 +14,7 @@ import dataclasses
 import re
 from typing import Any
 
-from workbench.agents.codetree import (
+from workbench.optimizers.codegen.codetree import (
     CodeParseError,
     CodeTree,
     FunctionNode,
@@ -23,7 +23,7 @@ from workbench.agents.codetree import (
     parse_c,
     render_c_function,
 )
-from workbench.agents.view.base import ProblemView, Program, PublicRun
+from workbench.optimizers.codegen.view.base import ProblemView, Program, PublicRun
 from workbench.tasks.mpi import DriverCache, MpiProblem, MpiResult, evaluate_many
 
 __all__ = ["STUB_COMMENT", "MpiView", "canonical_type", "extract_cpp_program"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.agents.view import ProblemView
+from workbench.optimizers.codegen.view import ProblemView
 
 __all__ = [
     "PROMPT_VERSION",

@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.agents.pgtd.tree import Counters, Node, Program, SearchTree, program_key
 from workbench.errors import BudgetExceeded
+from workbench.optimizers.codegen.pgtd.tree import Counters, Node, Program, SearchTree, program_key
 
 __all__ = ["PGTDSearch", "SearchResult"]
 

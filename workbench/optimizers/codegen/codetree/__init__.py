@@ -4,7 +4,7 @@ Used by FunCoder (divide: the stubs a reply introduces; conquer: children before
 by the MPI task kind (one function in a C++ file).
 """
 
-from workbench.agents.codetree.base import (
+from workbench.optimizers.codegen.codetree.base import (
     CodeParseError,
     CodeTree,
     FunctionNode,
@@ -13,8 +13,12 @@ from workbench.agents.codetree.base import (
     extract_code,
     normalize_language,
 )
-from workbench.agents.codetree.cfamily import parse_c, parse_c_signature, render_c_function
-from workbench.agents.codetree.ops import (
+from workbench.optimizers.codegen.codetree.cfamily import (
+    parse_c,
+    parse_c_signature,
+    render_c_function,
+)
+from workbench.optimizers.codegen.codetree.ops import (
     assemble,
     check_signature,
     dependency_order,
@@ -24,7 +28,7 @@ from workbench.agents.codetree.ops import (
     replace_function,
     set_body,
 )
-from workbench.agents.codetree.python import (
+from workbench.optimizers.codegen.codetree.python import (
     parse_python,
     parse_python_signature,
     render_python_function,

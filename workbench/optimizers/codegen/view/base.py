@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.agents.codetree import CodeTree, FunctionNode
+from workbench.optimizers.codegen.codetree import CodeTree, FunctionNode
 
 __all__ = ["ProblemView", "Program", "PublicReward", "PublicRun"]
 
@@ -34,7 +34,7 @@ class PublicRun:
         pass_rate: share of public checks passed (python: tests; mpi: rank counts).
         passed: pass/fail per public check (empty when the program did not get to run them).
         outcomes: per check, ``{"status": "ok"|"crash"|"timeout", "value": ...}`` (the shape of
-            `workbench.agents.funcoder.Outcome.from_dict`): what the program did there.
+            `workbench.optimizers.codegen.funcoder.Outcome.from_dict`): what the program did there.
         feedback: the text a model reads about this run.
     """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from workbench.agents.codetree import (
+from workbench.optimizers.codegen.codetree import (
     CodeParseError,
     CodeTree,
     FunctionNode,

@@ -14,11 +14,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.agents.sample.common import calls_left, track_best
-from workbench.agents.sample.prompts import prompt_version, repair_messages, solve_messages
-from workbench.agents.view import problem_view
 from workbench.contracts import Candidate, Evaluation
 from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.codegen.sample.common import calls_left, track_best
+from workbench.optimizers.codegen.sample.prompts import (
+    prompt_version,
+    repair_messages,
+    solve_messages,
+)
+from workbench.optimizers.codegen.view import problem_view
 from workbench.quantities import Count, NonNegative
 
 __all__ = ["SampleOptimizer", "SampleSettings"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbench.agents.codetree import CodeTree
-from workbench.agents.funcoder.consensus import Outcome, select_consensus
-from workbench.agents.funcoder.prompts import tests_messages
-from workbench.agents.funcoder.steps import parse_inputs, program_of
+from workbench.optimizers.codegen.codetree import CodeTree
+from workbench.optimizers.codegen.funcoder.consensus import Outcome, select_consensus
+from workbench.optimizers.codegen.funcoder.prompts import tests_messages
+from workbench.optimizers.codegen.funcoder.steps import parse_inputs, program_of
 from workbench.tasks.code import run_matrix
 
 if TYPE_CHECKING:
-    from workbench.agents.funcoder.generator import FunCoderOptimizer
+    from workbench.optimizers.codegen.funcoder.generator import FunCoderOptimizer
 
 __all__ = ["conquer_whole", "consensus_order", "vote"]
 
