@@ -23,7 +23,7 @@ from typing import Any
 
 import optuna
 
-from workbench.cli.bench import SUITE_DIR, load_suite
+from workbench.bench import SUITE_DIR, load_suite
 from workbench.optimizers.optuna import optuna_distributions
 
 SLOW = {"rf-breast", "rf-diabetes", "rf-digits", "svm-breast", "mlp-wine", "mlp-breast"}

@@ -14,7 +14,7 @@ Examples::
 
 Before running, the projection of the whole selection is printed (`--dry-run`: only that) and
 the bench refuses with exit status 2 when it exceeds `--max-hours` (default 2). The projection
-(`workbench.cli.bench.code_plan`) assumes every run spends its whole budget, renders each
+(`workbench.bench.code_plan`) assumes every run spends its whole budget, renders each
 generator's prompts for each problem (tokens ~ chars/3.5, an approximation), takes completion
 sizes from bench/results/codegen-smoke.json (HumanEval) and solution.cpp (MPI), counts
 llama-server prefix reuse only where consecutive calls share a prompt prefix, and adds 0.52 s

@@ -52,11 +52,10 @@ from rich.console import Console
 from rich.table import Table
 
 from workbench.llm import LLMConfig, ResponseCache, open_llm
-from workbench.optimizers.prompt import prompts
-from workbench.runs import check_task
+from workbench.optimizers.prompt import prompts, race_rungs
+from workbench.runs import check_task, run_prompt
 from workbench.tasks import build_task, parse_task_text
 from workbench.tasks.prompt import estimate_tokens
-from workbench.tasks.prompt.budget import race_rungs
 
 RESULTS = Path(__file__).parent / "results"
 OUT, MEASURED = RESULTS / "prompt.json", RESULTS / "prompt_measure.json"
@@ -475,8 +474,6 @@ def run_bench(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run every (task, method, seed) on fresh servers; rows, and the measured figures (with
     `extra` given, also the per-task `token_scale`, put into it)."""
-    from workbench.optimizers.prompt import run_prompt
-
     servers = start_servers(args)
     started = time.time()
     rows: list[dict[str, Any]] = []

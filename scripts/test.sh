@@ -15,5 +15,7 @@ workbench llm setup --model smollm2-135m-instruct
 echo "==> ruff"
 ruff check workbench tests bench
 ruff format --check workbench tests bench
+echo "==> import-linter (the layers of DESIGN.md)"
+lint-imports
 echo "==> pytest"
 pytest "$@"

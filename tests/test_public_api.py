@@ -6,6 +6,9 @@ When you change a layer's `__all__` on purpose, update its entry below in the sa
 from __future__ import annotations
 
 import importlib
+import json
+import subprocess
+import sys
 
 import pytest
 
@@ -13,10 +16,15 @@ PUBLIC = {
     "workbench": [
         "BudgetExceeded",
         "ConfigError",
+        "Module",
+        "OptoPrime",
         "RunError",
         "UserError",
         "WorkbenchError",
         "__version__",
+        "bundle",
+        "node",
+        "optimize",
     ],
     "workbench.errors": [
         "BudgetExceeded",
@@ -98,6 +106,29 @@ PUBLIC = {
         "docker_allowed",
         "open_sandbox",
     ],
+    "workbench.bench": [
+        "BENCH_GENERATORS",
+        "BENCH_OPTIMIZERS",
+        "DEFAULT_CODE_MODEL",
+        "HUMANEVAL_SUBSET",
+        "ProblemRecord",
+        "RunRecord",
+        "SUITE_DIR",
+        "SuiteTask",
+        "bench_server",
+        "format_table",
+        "initial_configs",
+        "load_reference",
+        "load_suite",
+        "normalised_regret",
+        "run_bench",
+        "run_code_bench",
+        "run_one",
+        "select_problems",
+        "summarize",
+        "summarize_code",
+    ],
+    "workbench.testing": ["OptimizerCase", "Subject", "json_problem", "open_subject"],
     "workbench.trace": [
         "BackwardPass",
         "CodeCall",
@@ -171,15 +202,19 @@ PUBLIC = {
     ],
     "workbench.runs": [
         "EventLog",
+        "PromptRunResult",
         "RunDir",
         "RunResult",
+        "Session",
         "check_task",
         "create_run",
         "default_runs_dir",
         "find_run",
         "list_runs",
+        "prepare_run",
         "read_events",
         "resume_run",
+        "run_prompt",
         "start_run",
         "write_report",
     ],
@@ -197,3 +232,21 @@ def test_every_public_name_exists(module: str) -> None:
     mod = importlib.import_module(module)
     missing = [name for name in mod.__all__ if not hasattr(mod, name)]
     assert not missing, f"{module}.__all__ lists names it does not define: {missing}"
+
+
+HEAVY = ("langgraph", "openai", "docker")
+
+
+def test_import_workbench_stays_light() -> None:
+    """`import workbench` (the short API) loads none of the heavy packages; `wb.OptoPrime` and
+    `wb.optimize` import theirs when used. A fresh interpreter, so nothing is imported yet."""
+    code = (
+        "import json, sys\n"
+        "import workbench as wb\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(json.dumps({'heavy': heavy, 'dir': 'OptoPrime' in dir(wb)}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    assert json.loads(out.splitlines()[-1]) == {"heavy": [], "dir": True}

@@ -12,7 +12,7 @@ import yaml
 
 from tests.agents.scripted_mpi import RIGHT, CharModel, tiny_problem
 from tests.fixtures.needs import missing
-from workbench.cli.bench.code import (
+from workbench.bench.code import (
     BENCH_GENERATORS,
     WALL_TIME_S,
     ProblemRecord,

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from workbench.cli.bench import (
+from workbench.bench import (
     HUMANEVAL_SUBSET,
     ProblemRecord,
-    app,
     run_code_bench,
     select_problems,
     summarize_code,
 )
-from workbench.cli.bench.code import format_markdown, problems_table, summary_table
+from workbench.bench.code import format_markdown, problems_table, summary_table
+from workbench.cli.bench import app
 from workbench.errors import ConfigError
 from workbench.llm import ChatRequest, ScriptedLLM
 from workbench.tasks.code.humaneval import load_humaneval

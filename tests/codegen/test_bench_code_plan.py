@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures.needs import missing
+from workbench.bench.code import run_code_bench, run_problem, select_problems
+from workbench.bench.code_plan import chat_tokens, plan_run, problem_views, project
 from workbench.cli.bench import app
-from workbench.cli.bench.code import run_code_bench, run_problem, select_problems
-from workbench.cli.bench.code_plan import chat_tokens, plan_run, problem_views, project
 from workbench.llm import (
     ChatRequest,
     CompletionRequest,
@@ -28,7 +28,7 @@ from workbench.llm import (
     TokenLogprob,
 )
 
-bench_code = importlib.import_module("workbench.cli.bench.code")  # the package re-exports `code`
+bench_code = importlib.import_module("workbench.bench.code")  # the module the CLI calls into
 MPI_PROBLEM = "reduce_argmin"
 WRONG_PY = "def has_close_elements(numbers, threshold):\n    return len(numbers) < -{i}\n"
 INPUTS = "has_close_elements([1.0, 2.0], 0.5)\nhas_close_elements([1.0, 1.1], 0.5)\n"

@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from tests.llambo.helpers import good_script, tree_config
-from workbench.cli.bench import (
+from workbench.bench import (
     RunRecord,
     format_table,
     initial_configs,
@@ -20,7 +20,7 @@ from workbench.cli.bench import (
     run_one,
     summarize,
 )
-from workbench.cli.bench.hpo import project
+from workbench.bench.hpo import project
 from workbench.llm import ScriptedLLM
 from workbench.optimizers.llambo.cost import read_server_log
 

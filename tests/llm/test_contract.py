@@ -50,9 +50,14 @@ def _mock_openai() -> LLMClient:
         return httpx2.Response(200, json=completion_reply(" a", {"content": items} if k else None))
 
     def tokenizer(request: httpx.Request) -> httpx.Response:
-        data = json.loads(request.content)
+        data = json.loads(request.content) if request.content else {}
         if request.url.path == "/tokenize":
             return httpx.Response(200, json={"tokens": list(data["content"].encode())})
+        if request.url.path == "/apply-template":  # llama-server's shape
+            turns = "".join(f"<|{m['role']}|>{m['content']}\n" for m in data["messages"])
+            return httpx.Response(200, json={"prompt": turns + "<|assistant|>"})
+        if request.url.path == "/props":
+            return httpx.Response(200, json={"eos_token": "<|end|>", "model_path": "m.gguf"})
         return httpx.Response(200, json={"content": bytes(data["tokens"]).decode()})
 
     return wrap(mock_client(handler, tokenizer=tokenizer), LLMConfig(cache=False))
@@ -88,6 +93,22 @@ def test_completion_with_top_k(client: LLMClient) -> None:
     result = client.complete(ids, max_tokens=1, logprobs=2)
     assert result.tokens and len(result.tokens[0].top) == 2
     assert all(isinstance(tid, int) for _, tid, _ in result.tokens[0].top)
+
+
+def test_chat_template_and_special_tokens(client: LLMClient) -> None:
+    """Optional look-ups (PG-TD renders its prompt and finds the end of a turn with them): a
+    backend that knows answers through the LLM layer's wrappers, one that does not says so."""
+    messages = [{"role": "user", "content": "Write f."}]
+    try:
+        text = client.chat_template(messages)
+    except NotImplementedError:
+        assert isinstance(client, ScriptedLLM)
+        assert client.special_tokens() == {}
+        return
+    assert "Write f." in text and not text.rstrip().endswith("Write f.")  # an open turn follows
+    tokens = client.special_tokens()
+    assert tokens.get("eos_token") or tokens.get("eot_token"), tokens
+    assert client.usage.calls == 0  # look-ups are not model calls: no budget is spent
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from workbench.errors import BudgetExceeded
-from workbench.llm import Budget, ChatRequest, ScriptedLLM
+import workbench.llm
+from workbench.errors import BudgetExceeded, ConfigError
+from workbench.llm import Budget, ChatRequest, LLMConfig, ScriptedLLM
 from workbench.optimizers.optoprime import OptoPrime, answer_schema
 from workbench.trace import Graph, backward, bundle, node
 
@@ -263,3 +266,104 @@ def test_docstring_example_runs() -> None:
     with Graph("doc").activate():
         result = doctest.testmod(module, report=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+# -- which model: the default one, a model string, or the caller's client ------------------------
+
+
+class Opener:
+    """Stands in for `workbench.llm.open_llm` (how tests replace the default model): it yields a
+    `ScriptedLLM` and records each config it opened and closed."""
+
+    def __init__(self, script: Any) -> None:
+        self.script = script
+        self.opened: list[Any] = []
+        self.closed: list[Any] = []
+
+    @contextlib.contextmanager
+    def __call__(self, config: Any, **_: Any) -> Iterator[ScriptedLLM]:
+        self.opened.append(config)
+        try:
+            yield ScriptedLLM(self.script)
+        finally:
+            self.closed.append(config)
+
+
+class ClosingLLM(ScriptedLLM):
+    """A caller's client that remembers whether it was closed."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
+@pytest.fixture
+def opener(monkeypatch: pytest.MonkeyPatch) -> Opener:
+    fake = Opener(Recorder(_answer({"x0": 2.0})))
+    monkeypatch.setattr(workbench.llm, "open_llm", fake)
+    return fake
+
+
+def test_without_llm_the_default_model_opens_on_the_first_call_and_closes_with_close(
+    graph: Graph, opener: Opener
+) -> None:
+    x = node(1.0, trainable=True, name="x")
+    opt = OptoPrime([x])
+    assert opt.llm is None and opener.opened == []  # nothing starts before a call
+    backward(x * 2.0, "the output should be 4")
+    assert opt.step() == {"updated": {"x0": 2.0}}
+    assert opener.opened == [LLMConfig()] and opener.closed == []
+    backward(x * 2.0, "again")
+    opt.step()
+    assert len(opener.opened) == 1  # one model for every call
+    opt.close()
+    assert opener.closed == [LLMConfig()] and opt.llm is None
+    opt.close()  # closing twice is harmless
+    assert len(opener.closed) == 1
+
+
+def test_a_model_string_is_opened_and_closed_by_the_with_block(
+    graph: Graph, opener: Opener
+) -> None:
+    x = node(1.0, trainable=True, name="x")
+    config = LLMConfig(model="endpoint:m", base_url="http://127.0.0.1:9/v1")
+    for llm in ("local", config):
+        with OptoPrime([x], llm=llm) as opt:
+            backward(x * 2.0, "the output should be 4")
+            opt.step()
+        assert opener.opened[-1] == llm and opener.closed[-1] == llm
+    assert x.data == 2.0
+
+
+def test_a_bad_model_string_fails_when_the_optimizer_is_made(graph: Graph, opener: Opener) -> None:
+    x = node(1.0, trainable=True, name="x")
+    with pytest.raises(ConfigError, match="not understood"):
+        OptoPrime([x], llm="gpt-4o")
+    assert opener.opened == []
+
+
+def test_a_client_passed_in_stays_the_callers(graph: Graph, opener: Opener) -> None:
+    x = node(1.0, trainable=True, name="x")
+    client = ClosingLLM(Recorder(_answer({"x0": 3.0})))
+    with OptoPrime([x], llm=client) as opt:
+        backward(x * 2.0, "the output should be 6")
+        opt.step()
+    assert x.data == 3.0 and opt.llm is client and not client.closed
+    assert opener.opened == []  # the default model was never opened
+
+
+def test_a_client_set_before_the_first_call_is_used_and_left_open(
+    graph: Graph, opener: Opener
+) -> None:
+    """The loop's adapter makes the optimizer without a model and sets the run's client later."""
+    x = node(1.0, trainable=True, name="x")
+    opt = OptoPrime([x])
+    client = ClosingLLM(Recorder(_answer({"x0": 5.0})))
+    opt.llm = client
+    backward(x * 2.0, "the output should be 10")
+    opt.step()
+    opt.close()
+    assert x.data == 5.0 and opt.llm is client and not client.closed
+    assert opener.opened == []

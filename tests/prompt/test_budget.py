@@ -7,8 +7,8 @@ import math
 import pytest
 
 from workbench.errors import ConfigError
-from workbench.optimizers.exemplars import Exemplar, make_selector
-from workbench.tasks.prompt import ProtegiSettings, mutation_schedule, project_calls
+from workbench.optimizers.prompt import ProtegiSettings, mutation_schedule, project_calls
+from workbench.optimizers.prompt.exemplars import Exemplar, make_selector
 
 
 def test_seed_instruction_only() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import ConfigError
-from workbench.optimizers.exemplars import (
+from workbench.optimizers.prompt.exemplars import (
     DiversitySelector,
     Exemplar,
     ExemplarPool,

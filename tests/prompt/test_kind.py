@@ -10,6 +10,8 @@ import pytest
 from workbench.contracts import Candidate
 from workbench.errors import ConfigError
 from workbench.llm import ScriptedLLM
+from workbench.optimizers.prompt import project_task
+from workbench.runs import check_task
 from workbench.tasks import EvalContext, build_task, load_task_file
 from workbench.tasks.prompt.kind import PromptTask
 
@@ -127,9 +129,6 @@ SHIPPED = sorted((Path(__file__).parents[2] / "tasks" / "prompt").glob("*.yaml")
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_shipped_task_files_validate_and_project(path: Path) -> None:
-    from workbench.optimizers.prompt import project_task
-    from workbench.runs import check_task
-
     tf = load_task_file(path)
     check_task(tf)
     proj = project_task(tf)

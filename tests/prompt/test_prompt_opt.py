@@ -15,7 +15,10 @@ import pytest
 from tests.prompt.test_kind import _content, solver, write_task
 from workbench.errors import ConfigError
 from workbench.llm import ScriptedLLM
-from workbench.optimizers.prompt import run_prompt
+from workbench.optimizers import OptimizerContext
+from workbench.optimizers.prompt import PromptOptimizer
+from workbench.runs import run_prompt
+from workbench.tasks import EvalContext, build_task, load_task_file
 
 
 class OptModel:
@@ -192,8 +195,6 @@ def test_bad_settings_name_the_field(tmp_path: Path) -> None:
 def _drive(task: Any, make: Callable[[], Any], steps: int, cut: int | None) -> list[dict[str, Any]]:
     """Propose/evaluate/observe one at a time; at `cut`, continue in a fresh optimizer
     restored from the JSON state."""
-    from workbench.tasks import EvalContext
-
     opt = make()
     payloads = []
     for step in range(steps):
@@ -220,10 +221,6 @@ def _drive(task: Any, make: Callable[[], Any], steps: int, cut: int | None) -> l
 def test_state_round_trips_through_json(
     tmp_path: Path, method: str, settings: dict[str, Any]
 ) -> None:
-    from workbench.optimizers import OptimizerContext
-    from workbench.optimizers.prompt import PromptOptimizer
-    from workbench.tasks import build_task, load_task_file
-
     task = build_task(load_task_file(write_task(tmp_path, evals=9)))
     task.use_client(solver())  # type: ignore[attr-defined]
     opt_model = OptModel(answer="<INS>Try {s}.</INS>")  # depends on the seeded request
@@ -239,10 +236,6 @@ def test_state_round_trips_through_json(
 
 
 def test_pool_holds_exactly_the_correct_validation_outputs(tmp_path: Path) -> None:
-    from workbench.optimizers import OptimizerContext
-    from workbench.optimizers.prompt import PromptOptimizer
-    from workbench.tasks import EvalContext, build_task, load_task_file
-
     task = build_task(load_task_file(write_task(tmp_path, evals=4)))
     task.use_client(solver())  # type: ignore[attr-defined]
     ctx = OptimizerContext(task=task, seed=0, make_llm=OptModel().make)

@@ -1,5 +1,5 @@
-"""The public surfaces of `workbench.tasks.prompt` and `workbench.optimizers.exemplars` are
-pinned, and their docstring examples run."""
+"""The public surfaces of `workbench.tasks.prompt`, `workbench.optimizers.prompt` and
+`workbench.optimizers.prompt.exemplars` are pinned, and their docstring examples run."""
 
 from __future__ import annotations
 
@@ -8,19 +8,23 @@ import importlib
 
 import pytest
 
-import workbench.optimizers.exemplars as exemplars
+import workbench.optimizers.prompt as optimizers_prompt
+import workbench.optimizers.prompt.exemplars as exemplars
 import workbench.tasks.prompt as prompt
 
 PROMPT = {
-    "DEFAULT_TEMPLATE", "KIND", "INSTRUCTION_OPTIMIZERS", "SELECTORS", "ApeSettings",
-    "CallProjection",
-    "ExactMatch", "Example", "FunctionScorer", "MultipleChoice", "MutationSettings",
-    "NormalizedMatch", "NumericMatch", "OproSettings", "PromptTemplate", "ProtegiSettings",
-    "RandomSearchSettings", "RegexMatch", "ScoreResult", "Scorer", "SelectorSettings", "Shot",
-    "ShotLike", "Splits", "bbh_scorer", "estimate_tokens", "extract_answer", "extract_choice",
-    "extract_number", "list_bbh_tasks", "load_bbh", "load_jsonl", "make_scorer",
-    "mutation_schedule", "normalize", "parse_options", "parse_settings", "project_calls", "split",
-    "RaceSettings", "race_candidates", "race_cost", "race_rungs",
+    "DEFAULT_TEMPLATE", "KIND", "ExactMatch", "Example", "FunctionScorer", "MultipleChoice",
+    "NormalizedMatch", "NumericMatch", "PromptTemplate", "RegexMatch", "ScoreResult", "Scorer",
+    "Shot", "ShotLike", "Splits", "bbh_scorer", "estimate_tokens", "extract_answer",
+    "extract_choice", "extract_number", "list_bbh_tasks", "load_bbh", "load_jsonl",
+    "make_scorer", "normalize", "parse_options", "split",
+}  # fmt: skip
+OPTIMIZERS_PROMPT = {
+    "INSTRUCTION_OPTIMIZERS", "PROMPT_OPTIMIZERS", "PROMPT_VERSION", "SELECTORS", "ApeSettings",
+    "CallProjection", "JointSettings", "MutationSettings", "OproSettings", "Plan",
+    "PromptOptimizer", "ProtegiSettings", "RaceSettings", "RandomSearchSettings",
+    "SelectorSettings", "make_plan", "mutation_schedule", "parse_instruction", "parse_settings",
+    "project_calls", "project_plan", "project_task", "race_candidates", "race_cost", "race_rungs",
 }  # fmt: skip
 EXEMPLARS = {
     "DiversitySelector", "Evaluate", "Exemplar", "ExemplarPool", "ExemplarSelector",
@@ -29,7 +33,10 @@ EXEMPLARS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(("module", "names"), [(prompt, PROMPT), (exemplars, EXEMPLARS)])
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [(prompt, PROMPT), (optimizers_prompt, OPTIMIZERS_PROMPT), (exemplars, EXEMPLARS)],
+)
 def test_all_is_pinned(module: object, names: set[str]) -> None:
     assert set(module.__all__) == names  # type: ignore[attr-defined]
     for name in names:
@@ -40,17 +47,19 @@ def test_all_is_pinned(module: object, names: set[str]) -> None:
     "module",
     [
         "workbench.tasks.prompt",
-        "workbench.tasks.prompt.budget",
         "workbench.tasks.prompt.data",
         "workbench.tasks.prompt.extract",
+        "workbench.tasks.prompt.nearest",
         "workbench.tasks.prompt.scorers",
-        "workbench.tasks.prompt.race",
         "workbench.tasks.prompt.split",
         "workbench.tasks.prompt.template",
-        "workbench.optimizers.exemplars",
-        "workbench.optimizers.exemplars.heuristic",
-        "workbench.optimizers.exemplars.pool",
-        "workbench.optimizers.exemplars.search",
+        "workbench.optimizers.prompt",
+        "workbench.optimizers.prompt.budget",
+        "workbench.optimizers.prompt.rungs",
+        "workbench.optimizers.prompt.exemplars",
+        "workbench.optimizers.prompt.exemplars.heuristic",
+        "workbench.optimizers.prompt.exemplars.pool",
+        "workbench.optimizers.prompt.exemplars.search",
     ],
 )
 def test_docstring_examples(module: str) -> None:

@@ -10,12 +10,21 @@ from typing import Any
 import pytest
 
 from tests.prompt.test_kind import _content, solver, write_task
-from tests.prompt.test_prompt_opt import OptModel
+from tests.prompt.test_prompt_opt import OptModel, _drive
+from workbench.contracts import Candidate
 from workbench.errors import ConfigError
 from workbench.llm import ScriptedLLM
-from workbench.optimizers.prompt import make_plan, run_prompt
+from workbench.optimizers import OptimizerContext
+from workbench.optimizers.prompt import (
+    PromptOptimizer,
+    make_plan,
+    race_candidates,
+    race_cost,
+    race_rungs,
+)
+from workbench.runs import run_prompt
+from workbench.tasks import EvalContext, build_task, load_task_file
 from workbench.tasks.prompt import split
-from workbench.tasks.prompt.budget import race_candidates, race_cost, race_rungs
 
 RACE = "racing: {examples: 20, screen: 2, eta: 2}"
 
@@ -146,8 +155,6 @@ def test_promotions_rank_by_merged_scores(tmp_path: Path) -> None:
         return f"So the answer is {a + b if good else a + b + 1}."
 
     path = write_task(tmp_path, "ape", _with_race("{}"), 200)
-    from workbench.tasks import build_task, load_task_file
-
     task: Any = build_task(load_task_file(path))
     lucky = {e.input for e in task.splits.val[:2]}
     res = run_prompt(
@@ -202,9 +209,6 @@ def test_a_loop_budget_below_the_race_is_refused(tmp_path: Path) -> None:
 
 
 def test_payload_val_indices_pick_validation_examples(tmp_path: Path) -> None:
-    from workbench.contracts import Candidate
-    from workbench.tasks import EvalContext, build_task, load_task_file
-
     task: Any = build_task(load_task_file(write_task(tmp_path)))
     task.use_client(solver())
     ev = task.evaluate(Candidate("c", {"instruction": "x", "val": [4, 1]}), EvalContext())
@@ -227,11 +231,6 @@ def test_payload_val_indices_pick_validation_examples(tmp_path: Path) -> None:
 def test_a_race_resumes_from_json_state(
     tmp_path: Path, method: str, settings: dict[str, Any], cut: int
 ) -> None:
-    from tests.prompt.test_prompt_opt import _drive
-    from workbench.optimizers import OptimizerContext
-    from workbench.optimizers.prompt import PromptOptimizer
-    from workbench.tasks import build_task, load_task_file
-
     task: Any = build_task(load_task_file(write_task(tmp_path, evals=50)))
     task.use_client(solver())
     opt_model = OptModel(answer="<INS>Try {s}.</INS>")  # depends on the seeded request

@@ -15,9 +15,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import workbench.llm
 from tests.prompt.test_kind import solver, write_task
 from tests.prompt.test_prompt_opt import OptModel
+from workbench.cli import app
 from workbench.llm import ScriptedLLM
+from workbench.optimizers.prompt import project_task
 from workbench.runs import start_run
 
 
@@ -110,10 +113,6 @@ def _fake_open_llm(
 def test_cli_prints_the_projection_and_the_test_accuracy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workbench.llm
-    from workbench.cli import app
-    from workbench.optimizers.prompt import project_task
-
     monkeypatch.setattr(workbench.llm, "open_llm", _fake_open_llm)
     path = write_task(tmp_path, "opro", "{candidates_per_step: 2}", evals=5)
     expected = project_task(path)

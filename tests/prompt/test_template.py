@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workbench.errors import ConfigError
-from workbench.optimizers.exemplars import Exemplar
+from workbench.optimizers.prompt.exemplars import Exemplar
 from workbench.tasks.prompt import PromptTemplate, Shot, estimate_tokens
 
 SHOTS = [

@@ -287,6 +287,21 @@ def test_bad_optimizer_setting_is_refused_by_validate(
     assert_refused(rc, err, f"optimizer.settings.{field}: {why}", line_of(text, "optimizer:"))
 
 
+@pytest.mark.parametrize("case", [0, 4, 13])  # optuna, pgtd, ape
+def test_bad_optimizer_setting_is_refused_by_optimize_leaving_no_run_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: int
+) -> None:
+    """`optimize` builds the optimizer once, inside the run's session: a setting it rejects
+    removes the run folder just made (and the runs folder, if the run made it)."""
+    kind, optimizer, field, why = BAD_SETTINGS[case]
+    text = kind_text(kind, optimizer)
+    folder = write(tmp_path, text, MODULES[kind])
+    rc = cli(["optimize", str(folder / "task.yaml"), "--runs-dir", str(folder / "runs")])
+    err = capsys.readouterr().err
+    assert_refused(rc, err, f"optimizer.settings.{field}: {why}", line_of(text, "optimizer:"))
+    assert not (folder / "runs").exists()
+
+
 BAD_SECTIONS = [
     # (kind, its section, field path shown, why) -- each was accepted, or refused without its field
     ("prompt", PROMPT.replace("train: 20", "train: .inf"), "prompt.split.train", NOT_FINITE),

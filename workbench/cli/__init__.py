@@ -1,8 +1,9 @@
 """The `workbench` command line: the only place that prints to the terminal.
 
-Each command group lives in its own module (`llm.py`, `sandbox.py`, `run.py`); this module wires
-them into one typer app and turns Workbench's errors into one clear line and an exit code:
-`UserError` -> 2, `RunError` -> 1. `--debug` (or `WORKBENCH_DEBUG=1`) shows the traceback instead.
+Each command group lives in its own module (`llm.py`, `sandbox.py`, `run.py`, `bench.py`); this
+module wires them into one typer app and turns Workbench's errors into one clear line and an exit
+code: `UserError` -> 2, `RunError` -> 1. `--debug` (or `WORKBENCH_DEBUG=1`) shows the traceback
+instead.
 """
 
 from __future__ import annotations

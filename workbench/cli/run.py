@@ -134,12 +134,11 @@ def optimize(
     import_timeout: float = IMPORT_TIMEOUT,
 ) -> None:
     """Run an optimization described by a task file, to its budget."""
-    from workbench.runs import check_task, list_runs, start_run
+    from workbench.runs import list_runs, prepare_run
     from workbench.tasks import load_task_file
 
     # a module hanging at import is stopped here, before a run folder exists
     task_file = load_task_file(task, import_timeout_s=import_timeout)
-    plan = check_task(task_file, task)
     if resume_latest:
         mine = [
             r
@@ -150,9 +149,12 @@ def optimize(
         if mine and not (mine[-1].read_json("summary.json") or {}).get("finished"):
             resume(str(mine[-1].path), runs_dir)
             return
-    _print_plan(plan)
-    with _Progress(task_file.budget.evaluations) as progress:
-        result = start_run(task_file, runs_dir, use_cache=not no_cache, on_event=progress)
+    # the task and the optimizer are built once, in the run's session; bad settings leave no
+    # run folder
+    with prepare_run(task_file, runs_dir, use_cache=not no_cache, source=task) as session:
+        _print_plan(session.plan)
+        with _Progress(task_file.budget.evaluations) as progress:
+            result = session.run(on_event=progress)
     _finish(result)
 
 

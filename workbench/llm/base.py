@@ -64,6 +64,21 @@ class LLMClient(ABC):
         """Text of token ids."""
         raise NotImplementedError(f"{type(self).__name__} cannot detokenize")
 
+    def chat_template(self, messages: Sequence[dict[str, Any]]) -> str:
+        """The chat rendered with the model's own template, ending with an open assistant
+        turn (what the model sees for `messages`); for token-level search over a chat model.
+
+        Raises:
+            NotImplementedError: the backend cannot tell (callers fall back to a generic
+                template such as ChatML).
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no chat template")
+
+    def special_tokens(self) -> dict[str, str]:
+        """The model's named special tokens (``eos_token``, ``eot_token``, ...); empty when the
+        backend does not say."""
+        return {}
+
     def request_structured(
         self, request: ChatRequest, schema: type[T], *, repair: bool = True
     ) -> StructuredResult[T]:

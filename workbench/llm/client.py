@@ -5,6 +5,7 @@ wrappers (see `workbench.llm.resolve`)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -148,17 +149,41 @@ class OpenAIClient(LLMClient):
         data = self._post("/detokenize", {"tokens": [int(i) for i in ids], "model": self.model})
         return str(data["content"] if "content" in data else data["prompt"])
 
+    def chat_template(self, messages: Sequence[dict[str, Any]]) -> str:
+        """Through llama-server's /apply-template (NotImplementedError where it is missing)."""
+        data = self._post("/apply-template", {"messages": list(messages)})
+        if not isinstance(data.get("prompt"), str):
+            raise NotImplementedError(f"{self.base_url}/apply-template gave no prompt")
+        return str(data["prompt"])
+
+    def special_tokens(self) -> dict[str, str]:
+        """``eos_token`` / ``eot_token`` from llama-server's /props ({} where it is missing)."""
+        try:
+            data = self._request("GET", "/props")
+        except NotImplementedError:
+            return {}
+        return {
+            k: v
+            for k in ("eos_token", "eot_token", "bos_token")
+            if isinstance(v := data.get(k), str) and v
+        }
+
     def close(self) -> None:
         self._openai.close()
         self._http.close()
 
     # -- plumbing -------------------------------------------------------------------------------
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", path, body)
+
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         if self._real_network:
             check_allow_model_requests()
         url = server_root(self.base_url) + path
         try:
-            response = self._http.post(url, json=body)
+            response = self._http.request(method, url, json=body)
         except httpx.HTTPError as exc:
             raise LLMRequestError(f"cannot reach {url}: {exc}", retryable=True) from exc
         if response.status_code == 404:
@@ -169,7 +194,13 @@ class OpenAIClient(LLMClient):
                 status=response.status_code,
                 retryable=response.status_code >= 500,
             )
-        return dict(response.json())
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise LLMRequestError(f"{url} answered with no JSON: {response.text[:200]!r}") from exc
+        if not isinstance(data, dict):
+            raise LLMRequestError(f"{url} answered {type(data).__name__}, not a JSON object")
+        return data
 
     def _call(self, fn: Any, **args: Any) -> Any:
         """Call the openai package and translate its errors (STYLE habit 8)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -39,6 +40,12 @@ class WrapperLLM(LLMClient):
 
     def detokenize(self, ids: list[int]) -> str:
         return self.inner.detokenize(ids)
+
+    def chat_template(self, messages: Sequence[dict[str, Any]]) -> str:
+        return self.inner.chat_template(messages)
+
+    def special_tokens(self) -> dict[str, str]:
+        return self.inner.special_tokens()
 
     @property
     def usage(self) -> Usage:

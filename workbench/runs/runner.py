@@ -8,8 +8,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import tempfile
+import shutil
 import threading
 import time
 from collections import Counter
@@ -19,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from workbench.agents import Loop, LoopSettings, RunStore, open_checkpointer, run_graph
-from workbench.errors import BudgetExceeded
+from workbench.errors import BudgetExceeded, UserError
 from workbench.optimizers import Optimizer, OptimizerContext, SettingsError, make_optimizer
 from workbench.runs.rundir import EventLog, RunDir, create_run, default_runs_dir, read_events
 from workbench.tasks import EvalContext, TaskFile, build_task, load_task_file, parse_task_text
 from workbench.tasks.loader import config_error
 
-__all__ = ["RunResult", "check_task", "resume_run", "start_run"]
+__all__ = ["RunResult", "Session", "check_task", "prepare_run", "resume_run", "start_run"]
 
 log = logging.getLogger(__name__)
 Event = dict[str, Any]
@@ -168,116 +169,178 @@ def _llm_config(task_file: TaskFile, use_cache: bool) -> Any:
     return (task_file.llm or LLMConfig()).model_copy(update={"cache": False})
 
 
-def _execute(
-    run: RunDir,
-    task_file: TaskFile,
-    *,
-    use_cache: bool,
-    on_event: Callable[[Event], None] | None,
-    optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None,
-    make_llm: Callable[..., Any] | None = None,
-    make_task_llm: Callable[..., Any] | None = None,
-) -> RunResult:
-    started = time.time()
-    task = build_task(task_file)
-    resumed = run.events_jsonl.is_file() and run.events_jsonl.stat().st_size > 0
-    # A kill between an evaluation's event and the step's checkpoint makes the resumed loop
-    # announce that evaluation again: the log keeps one event per evaluation.
-    announced = {
-        e.get("id") for e in read_events(run.events_jsonl) if e.get("type") == "evaluation"
-    }
-    events = EventLog(run.events_jsonl)
-    store = RunStore(run.store_sqlite)
-    sandbox = _LazySandbox(task_file.sandbox)
-    loop_ref: list[Loop] = []
+class Session:
+    """One run being executed: its task, optimizer, contexts, stores and event log.
 
-    def emit(event: Event) -> None:
+    Built once (`prepare_run`, `resume_run`): the task and the optimizer are built and the
+    optimizer's `plan()` asked here, before anything runs, so a command can show the plan and
+    then `run()`. Every resource is closed by `close()` (or the ``with`` block), in the reverse
+    order of opening, also when building fails halfway.
+    """
+
+    def __init__(
+        self,
+        run: RunDir,
+        task_file: TaskFile,
+        *,
+        use_cache: bool,
+        optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None = None,
+        make_llm: Callable[..., Any] | None = None,
+        make_task_llm: Callable[..., Any] | None = None,
+    ) -> None:
+        self.run_dir, self.task_file, self.use_cache = run, task_file, use_cache
+        self.started = time.time()
+        self.on_event: Callable[[Event], None] | None = None
+        self._loop: Loop | None = None
+        self._early: list[Event] | None = []  # what building emitted, logged when the run starts
+        self._stack = contextlib.ExitStack()
+        with self._stack:  # closes what was opened if building fails
+            self.resumed = run.events_jsonl.is_file() and run.events_jsonl.stat().st_size > 0
+            # A kill between an evaluation's event and the step's checkpoint makes the resumed
+            # loop announce that evaluation again: the log keeps one event per evaluation.
+            self._announced = {
+                e.get("id") for e in read_events(run.events_jsonl) if e.get("type") == "evaluation"
+            }
+            self.events = EventLog(run.events_jsonl)
+            self._stack.callback(self.events.close)
+            self.store = RunStore(run.store_sqlite)
+            self._stack.callback(self.store.close)
+            self.sandbox = _LazySandbox(task_file.sandbox)
+            self._stack.callback(self.sandbox.close)
+            budget = _llm_budget(task_file)
+            self.ctx = OptimizerContext(
+                seed=task_file.seed,
+                run_dir=run.path,
+                llm_config=_llm_config(task_file, use_cache),
+                budget=budget,
+                on_call=self._recorder("optimizer"),
+                make_llm=make_llm,
+                emit=self._emit,
+                open_sandbox=self.sandbox,
+            )
+            self._stack.callback(self.ctx.close)
+            self.eval_ctx = EvalContext(
+                open_sandbox=self.sandbox,
+                run_dir=run.path,
+                seed=task_file.seed,
+                budget=budget,
+                on_call=self._recorder("task"),
+                make_llm=make_task_llm,
+            )
+            self._stack.callback(self.eval_ctx.close)
+            self.task = build_task(task_file)
+            self._stack.callback(self.task.close)
+            self.ctx.task = self.task
+            if optimizer is None:
+                spec = task_file.optimizer
+                self.opt = make_optimizer(spec.name, spec.settings, self.ctx)
+            else:
+                self.opt = optimizer if isinstance(optimizer, Optimizer) else optimizer(self.ctx)
+            self._stack.callback(self.opt.close)
+            self.task.start(self.eval_ctx)
+            self.plan = self.opt.plan()
+            self._stack = self._stack.pop_all()  # built: the resources now live with the session
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close everything the session opened (the optimizer first, the event log last)."""
+        self._stack.close()
+
+    # -- events ------------------------------------------------------------------------------
+    def _emit(self, event: Event) -> None:
         event = {"type": "optimizer", **event}  # an event without a type still gets one
-        if loop_ref:
-            loop_ref[0].emit(event)
+        if self._loop is not None:
+            self._loop.emit(event)
         else:
-            handle({"t": time.time(), **event})
+            self._handle({"t": time.time(), **event})
 
-    def recorder(role: str) -> Callable[[Any], None]:
+    def _recorder(self, role: str) -> Callable[[Any], None]:
         def on_call(record: Any) -> None:
             data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
-            emit({"type": "llm_call", "role": role, **data})
+            self._emit({"type": "llm_call", "role": role, **data})
 
         return on_call
 
-    def handle(event: Event) -> None:
+    def _handle(self, event: Event) -> None:
+        if self._early is not None and event.get("type") != "run":
+            self._early.append(event)  # the optimizer spoke while it was built
+            return
         if event.get("type") == "evaluation":
-            if event.get("id") in announced:
+            if event.get("id") in self._announced:
                 return
-            announced.add(event.get("id"))
-        events.write(event)
+            self._announced.add(event.get("id"))
+        self.events.write(event)
         if event.get("type") == "best":
-            run.write_best(
+            self.run_dir.write_best(
                 {k: event.get(k) for k in ("id", "score", "step", "payload", "evaluation")}
             )
-        if on_event is not None:
-            on_event(event)
+        if self.on_event is not None:
+            self.on_event(event)
 
-    budget = _llm_budget(task_file)
-    ctx = OptimizerContext(
-        task=task,
-        seed=task_file.seed,
-        run_dir=run.path,
-        llm_config=_llm_config(task_file, use_cache),
-        budget=budget,
-        on_call=recorder("optimizer"),
-        make_llm=make_llm,
-        emit=emit,
-        open_sandbox=sandbox,
-    )
-    eval_ctx = EvalContext(
-        open_sandbox=sandbox,
-        run_dir=run.path,
-        seed=task_file.seed,
-        budget=budget,
-        on_call=recorder("task"),
-        make_llm=make_task_llm,
-    )
-    handle(
-        {"t": started, "type": "run", "run": run.name, "path": str(run.path), "resumed": resumed}
-    )
-    opt: Optimizer | None = None
-    state: dict[str, Any] = {}
-    reason: str | None = None
-    try:
-        if optimizer is None:
-            opt = make_optimizer(task_file.optimizer.name, task_file.optimizer.settings, ctx)
-        else:
-            opt = optimizer if isinstance(optimizer, Optimizer) else optimizer(ctx)
-        task.start(eval_ctx)
-        plan = opt.plan()
-        if plan is not None:
-            handle({"t": time.time(), "type": "plan", **plan})
+    # -- the run -----------------------------------------------------------------------------
+    def run(self, on_event: Callable[[Event], None] | None = None) -> RunResult:
+        """Run the loop to its end (or resume it), finalize, and write the summary."""
+        self.on_event = on_event
+        run, task_file = self.run_dir, self.task_file
+        self._handle(
+            {
+                "t": self.started,
+                "type": "run",
+                "run": run.name,
+                "path": str(run.path),
+                "resumed": self.resumed,
+            }
+        )
+        early, self._early = self._early or [], None
+        for event in early:
+            self._handle(event)
+        if self.plan is not None:
+            self._handle({"t": time.time(), "type": "plan", **self.plan})
+        state, reason = self._loop_to_end()
+        previous = (run.read_json("summary.json") or {}).get("final")
+        final = _finalize(self.task, self.opt, self.store, state, self.eval_ctx, previous)
+        if final is not None and final is not previous:
+            self._handle({"t": time.time(), "type": "final", **final})
+        usage = getattr(self.ctx._client, "usage", None)
+        summary = _summarize(run, task_file, self.store, state, reason, self.started, usage)
+        summary.update(direction=self.task.direction, metric=self.task.primary)
+        # the plan again, now that the run has spent what it spent
+        summary.update(task_llm=self.eval_ctx.llm_usage(), plan=self.opt.plan(), final=final)
+        run.write_summary(summary)
+        return RunResult(run, state, summary)
+
+    def _loop_to_end(self) -> tuple[dict[str, Any], str | None]:
         environment = "in-process"
-        if task.needs_sandbox:
-            environment = f"sandbox:{getattr(sandbox(), 'image_id', 'unknown')}"
-        b = task_file.budget
+        if self.task.needs_sandbox:
+            environment = f"sandbox:{getattr(self.sandbox(), 'image_id', 'unknown')}"
+        b = self.task_file.budget
         settings = LoopSettings(
-            parallel=task_file.parallel,
+            parallel=self.task_file.parallel,
             max_iterations=b.iterations,
             max_evaluations=b.evaluations,
             wall_time_s=b.wall_time_s,
-            target=task_file.stop.target,
-            patience=task_file.stop.patience,
-            use_cache=use_cache,
+            target=self.task_file.stop.target,
+            patience=self.task_file.stop.patience,
+            use_cache=self.use_cache,
             environment=environment,
         )
-        loop = Loop(task, opt, store, settings, eval_ctx, sink=handle)
-        loop_ref.append(loop)
-        with open_checkpointer(run.checkpoints_sqlite) as saver:
+        loop = Loop(self.task, self.opt, self.store, settings, self.eval_ctx, sink=self._handle)
+        self._loop = loop
+        name = self.run_dir.name
+        with open_checkpointer(self.run_dir.checkpoints_sqlite) as saver:
             graph = loop.build(saver)
             try:
-                state = run_graph(graph, loop, run.name, handle)
-                reason = state.get("stop_reason")
+                state = run_graph(graph, loop, name, self._handle)
+                return state, state.get("stop_reason")
             except BudgetExceeded as exc:  # raised outside propose/evaluate: stop cleanly
-                state = dict(graph.get_state({"configurable": {"thread_id": run.name}}).values)
+                state = dict(graph.get_state({"configurable": {"thread_id": name}}).values)
                 reason = f"budget:{exc.limit}"
-                handle(
+                self._handle(
                     {
                         "t": time.time(),
                         "type": "stop",
@@ -287,25 +350,50 @@ def _execute(
                         "best": state.get("best"),
                     }
                 )
-        previous = (run.read_json("summary.json") or {}).get("final")
-        final = _finalize(task, opt, store, state, eval_ctx, previous)
-        if final is not None and final is not previous:
-            handle({"t": time.time(), "type": "final", **final})
-        usage = getattr(ctx._client, "usage", None)
-        summary = _summarize(run, task_file, store, state, reason, started, usage)
-        summary.update(direction=task.direction, metric=task.primary)
-        summary.update(task_llm=eval_ctx.llm_usage(), plan=opt.plan(), final=final)
-        run.write_summary(summary)
-        return RunResult(run, state, summary)
-    finally:
-        if opt is not None:
-            opt.close()
-        task.close()
-        eval_ctx.close()
-        ctx.close()
-        sandbox.close()
-        store.close()
-        events.close()
+                return state, reason
+
+
+def prepare_run(
+    task: str | Path | TaskFile,
+    runs_dir: Path | None = None,
+    *,
+    use_cache: bool = True,
+    optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None = None,
+    make_llm: Callable[..., Any] | None = None,
+    make_task_llm: Callable[..., Any] | None = None,
+    source: str | Path | None = None,
+) -> Session:
+    """Create a run folder for a task file and build its `Session` (nothing runs yet).
+
+    Settings the optimizer rejects raise `ConfigError` (with line numbers of the task file:
+    `task` when it is a path, else `source`) and leave no run folder behind.
+    """
+    if not isinstance(task, TaskFile):
+        source = task
+        task = load_task_file(task)
+    if source is not None:
+        source = str(Path(source).resolve())
+    root = runs_dir or default_runs_dir()
+    made_root = not root.exists()
+    run = create_run(task, root, source)
+    run.update_meta(use_cache=use_cache)
+    try:
+        return Session(
+            run,
+            task,
+            use_cache=use_cache,
+            optimizer=optimizer,
+            make_llm=make_llm,
+            make_task_llm=make_task_llm,
+        )
+    except UserError as exc:
+        shutil.rmtree(run.path, ignore_errors=True)  # made a moment ago: nothing of value in it
+        if made_root:
+            with contextlib.suppress(OSError):  # another run may have started there meanwhile
+                root.rmdir()
+        if isinstance(exc, SettingsError) and source is not None:
+            raise config_error(source, exc.problems) from None
+        raise
 
 
 def start_run(
@@ -331,21 +419,15 @@ def start_run(
         make_task_llm: builds the task's model client instead of `open_llm` (see
             `EvalContext.llm`); its calls share the run's budget and are logged too.
     """
-    source = None
-    if not isinstance(task, TaskFile):
-        source = str(Path(task).resolve())
-        task = load_task_file(task)
-    run = create_run(task, runs_dir or default_runs_dir(), source)
-    run.update_meta(use_cache=use_cache)
-    return _execute(
-        run,
+    with prepare_run(
         task,
+        runs_dir,
         use_cache=use_cache,
-        on_event=on_event,
         optimizer=optimizer,
         make_llm=make_llm,
         make_task_llm=make_task_llm,
-    )
+    ) as session:
+        return session.run(on_event)
 
 
 def resume_run(
@@ -365,12 +447,12 @@ def resume_run(
         rd.task_yaml.read_text(encoding="utf-8"), rd.path, source=str(rd.task_yaml)
     )
     use_cache = bool((rd.read_json("meta.json") or {}).get("use_cache", True))
-    return _execute(
+    with Session(
         rd,
         task_file,
         use_cache=use_cache,
-        on_event=on_event,
         optimizer=optimizer,
         make_llm=make_llm,
         make_task_llm=make_task_llm,
-    )
+    ) as session:
+        return session.run(on_event)

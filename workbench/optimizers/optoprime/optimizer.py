@@ -9,6 +9,11 @@ lists exactly the variable names (so a schema-constrained answer is always a usa
 suggestion); every part that still cannot be used (unknown names, wrong types, code that does
 not parse or breaks the signature) is counted, logged and shown to the model on the next call.
 
+Without an ``llm``, the optimizer opens ``workbench.llm``'s default model (``LLMConfig()``: the
+embedded ``local`` model) on its first call and closes it with ``close()`` or at the end of a
+``with`` block; a model string or ``LLMConfig`` is opened the same way. A client passed in stays
+the caller's: the optimizer never closes it.
+
 Example:
     >>> from workbench.llm import ScriptedLLM
     >>> from workbench.trace import backward, node
@@ -25,14 +30,19 @@ Example:
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, fields
+from types import TracebackType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+import workbench.llm
+from workbench.llm import LLMClient, LLMConfig, parse_model
 from workbench.optimizers.optoprime.parse import ParseResult, parse_answer
 from workbench.optimizers.optoprime.render import (
     DEFAULT_INSTRUCTION,
@@ -135,7 +145,10 @@ class OptoPrime:
 
     Args:
         parameters: The trainable parameters to change.
-        llm: A ``workbench.llm.LLMClient`` (``ScriptedLLM`` in tests).
+        llm: A ``workbench.llm.LLMClient`` (``ScriptedLLM`` in tests), which stays the caller's;
+            or a model string (``"local"``, ``"openai:gpt-4o-mini"``, ...) or ``LLMConfig``,
+            which the optimizer opens on its first call and closes in ``close()``; or None:
+            the same with ``workbench.llm``'s default model, ``LLMConfig()``.
         memory_size: How many past ``(variables, feedback)`` pairs to show (0: none).
         value_limit: Cut inputs/intermediates/outputs longer than this many characters.
         variable_limit: Cut variables longer than this (None: show them whole).
@@ -151,6 +164,7 @@ class OptoPrime:
         on_event: Called with every log event (a JSON dict) as it happens.
 
     Attributes:
+        llm: The client in use; None until the first call when the optimizer opens its own.
         log: Every event so far: ``optoprime_call``, ``optoprime_rejection``, ``optoprime_update``.
         counters: ``calls``, ``steps``, ``updates``, ``rejections`` and ``rejected:<kind>``.
         memory: The remembered ``(variables, feedback)`` pairs, oldest first.
@@ -160,7 +174,7 @@ class OptoPrime:
     def __init__(
         self,
         parameters: Iterable[ParameterNode],
-        llm: Any,
+        llm: LLMClient | LLMConfig | str | None = None,
         *,
         memory_size: int = 0,
         value_limit: int | None = 2000,
@@ -179,7 +193,16 @@ class OptoPrime:
             raise ValueError("OptoPrime needs at least one trainable parameter")
         if not temperatures:
             raise ValueError("temperatures must name at least one temperature")
-        self.llm = llm
+        self.llm: Any = None
+        self._llm_config: LLMConfig | str = LLMConfig()
+        if isinstance(llm, str | LLMConfig):
+            parse_model(llm if isinstance(llm, str) else llm.model)  # a bad string fails here
+            self._llm_config = llm
+        elif llm is not None:
+            self.llm = llm
+        self._owned: Any = None  # the client this optimizer opened (closed by `close`)
+        self._stack = ExitStack()
+        self._lock = threading.Lock()
         self.memory_size = memory_size
         self.memory: deque[tuple[dict[str, Any], str]] = deque(maxlen=max(memory_size, 0) or None)
         self.value_limit = value_limit
@@ -195,6 +218,38 @@ class OptoPrime:
         self.log: list[dict[str, Any]] = []
         self.counters: Counter[str] = Counter()
         self.problems: list[str] = []
+
+    # -- the model -----------------------------------------------------------------------------
+    def _client(self) -> Any:
+        """``self.llm``, opening the configured (or default) model if no client was given."""
+        with self._lock:
+            if self.llm is None:
+                # looked up on the module at call time, as `OptimizerContext.llm` does, so that
+                # patching `workbench.llm.open_llm` substitutes the default model (tests)
+                self._owned = self._stack.enter_context(workbench.llm.open_llm(self._llm_config))
+                self.llm = self._owned
+            return self.llm
+
+    def close(self) -> None:
+        """Close the model this optimizer opened (a client passed in is left open)."""
+        with self._lock:
+            try:
+                self._stack.close()
+            finally:
+                if self._owned is not None and self.llm is self._owned:
+                    self.llm = None  # a later call opens the model again
+                self._owned = None
+
+    def __enter__(self) -> OptoPrime:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     # -- events --------------------------------------------------------------------------------
     def _emit(self, event: dict[str, Any]) -> None:
@@ -262,17 +317,18 @@ class OptoPrime:
         return render_messages(prompt, system=SYSTEM_PROMPT), merged
 
     def _ask(self, messages: list[dict[str, str]], temperature: float, index: int) -> ParseResult:
+        llm = self._client()
         schema = answer_schema(self.parameters) if self.constrain_keys else None
         seed = None if self.seed is None else self.seed + index
         if schema is not None:
-            res = self.llm.structured(
+            res = llm.structured(
                 messages, schema, temperature=temperature, seed=seed, max_tokens=self.max_tokens
             )
             answer: Any = res.value.model_dump(by_alias=True) if res.ok else (res.raw or "")
             tokens = (res.prompt_tokens, res.completion_tokens)
             raw = res.raw
         else:
-            chat = self.llm.chat(
+            chat = llm.chat(
                 messages, temperature=temperature, seed=seed, max_tokens=self.max_tokens
             )
             answer = raw = chat.texts[0]

@@ -1,11 +1,11 @@
 """Instruction-stage strategies: APE, OPRO and ProTeGi proposal rules.
 
 Each strategy turns the scored history into the next batch of instructions (`Proposal`s) and
-makes exactly the optimizer-model calls `workbench.tasks.prompt.budget.project_calls` projects:
-one call per APE/OPRO proposal; per expanded ProTeGi prompt ``ceil(edits / edits_per_gradient)``
-gradient calls, ``edits`` edit calls and one minibatch run on training examples. A model answer
-with no instruction in it is counted (`parse_failures`) and replaced by the parent instruction,
-so every planned evaluation still happens.
+makes exactly the optimizer-model calls `workbench.optimizers.prompt.budget.project_calls`
+projects: one call per APE/OPRO proposal; per expanded ProTeGi prompt
+``ceil(edits / edits_per_gradient)`` gradient calls, ``edits`` edit calls and one minibatch run
+on training examples. A model answer with no instruction in it is counted (`parse_failures`) and
+replaced by the parent instruction, so every planned evaluation still happens.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.optimizers.prompt import prompts
-from workbench.tasks.prompt.budget import ApeSettings, OproSettings, ProtegiSettings
+from workbench.optimizers.prompt.budget import ApeSettings, OproSettings, ProtegiSettings
 
 __all__ = ["ApeStage", "InstructionStage", "OproStage", "Proposal", "ProtegiStage", "Record"]
 

@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError
 from workbench.optimizers.base import Optimizer, OptimizerContext
-from workbench.optimizers.exemplars import Exemplar, ExemplarPool
-from workbench.optimizers.prompt.exemplar import SelectorStage, TpeStage
+from workbench.optimizers.prompt.exemplar_stage import SelectorStage, TpeStage
+from workbench.optimizers.prompt.exemplars import Exemplar, ExemplarPool
 from workbench.optimizers.prompt.instruction import STAGES, InstructionStage, Record
 from workbench.optimizers.prompt.prompts import PROMPT_VERSION
 from workbench.optimizers.prompt.race import Race
@@ -266,9 +266,11 @@ class PromptOptimizer(Optimizer):
 
     # -- Optimizer API ------------------------------------------------------------------------
     def propose(self, n: int) -> list[Candidate]:
-        """The next candidates (empty when the plan is spent)."""
+        """The next candidates (empty when the plan is spent, or when asked for none)."""
+        if n <= 0:
+            return []
         out = []
-        for item in self._next_items(max(n, 0)):
+        for item in self._next_items(n):
             cid = f"p{self.count:04d}"
             self.count += 1
             meta = {"stage": item["stage"], "method": self.method, **item["meta"]}

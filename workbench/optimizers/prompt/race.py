@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.optimizers.prompt.instruction import Record
-from workbench.tasks.prompt.race import RaceSettings, race_rungs
+from workbench.optimizers.prompt.rungs import RaceSettings, race_rungs
 
 __all__ = ["Race"]
 

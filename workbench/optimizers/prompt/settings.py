@@ -3,8 +3,8 @@
 Registered names and their `optimizer.settings`:
 
 - ``ape`` / ``opro`` / ``protegi``: that method's settings model from
-  `workbench.tasks.prompt.budget` (flat), plus ``budget`` (validation evaluations, default the
-  task file's ``budget.evaluations``) and ``max_tokens`` (optimizer-model answers).
+  `workbench.optimizers.prompt.budget` (flat), plus ``budget`` (validation evaluations, default
+  the task file's ``budget.evaluations``) and ``max_tokens`` (optimizer-model answers).
 - ``exemplars``: ``selector`` (default ``random_search``) and its settings (flat: ``k``,
   ``num_candidates``, ``population``, ``generations``), ``budget``, ``source``. The seed
   instruction's validation run fills the pool (1 evaluation); heuristic selectors then spend one
@@ -33,18 +33,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.errors import ConfigError
-from workbench.quantities import Count, CountOrZero
-from workbench.tasks.prompt.budget import (
+from workbench.optimizers.prompt.budget import (
     INSTRUCTION_OPTIMIZERS,
     SELECTORS,
     CallProjection,
-    RaceSettings,
     parse_settings,
     project_calls,
+)
+from workbench.optimizers.prompt.rungs import (
+    RaceSettings,
     race_candidates,
     race_cost,
     race_rungs,
 )
+from workbench.quantities import Count, CountOrZero
 
 __all__ = ["JointSettings", "Plan", "make_plan", "project_plan"]
 

@@ -13,6 +13,7 @@ feedback for a model); `run_matrix` / `run_on_inputs` collect outputs for FunCod
 
 from workbench.tasks.base import Kind
 from workbench.tasks.code.examples import docstring_examples, entry_docstring
+from workbench.tasks.code.files import load_problems_file
 from workbench.tasks.code.harness import (
     CodeRequest,
     build_request,
@@ -44,7 +45,6 @@ from workbench.tasks.code.problem import (
     TestSpec,
     complete_code,
     defines,
-    load_problems_file,
     problem_from_dict,
     prompt_context,
 )

@@ -40,13 +40,9 @@ from workbench.errors import ConfigError, WorkbenchError
 from workbench.quantities import Seconds
 from workbench.tasks.base import EvalContext, Task
 from workbench.tasks.code.examples import docstring_examples
+from workbench.tasks.code.files import load_problems_file
 from workbench.tasks.code.harness import build_request, parse_result
-from workbench.tasks.code.problem import (
-    CodeProblem,
-    ProblemSpec,
-    load_problems_file,
-    problem_from_dict,
-)
+from workbench.tasks.code.problem import CodeProblem, ProblemSpec, problem_from_dict
 from workbench.tasks.code.results import CodeResult
 
 __all__ = ["CodeSection", "CodeTask", "InlineProblem", "code_task_factory", "load_section_problem"]

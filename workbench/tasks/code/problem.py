@@ -3,9 +3,9 @@
 `CodeProblem` is plain data (JSON via `to_dict` / `from_dict`). Public tests may be shown to a
 generator (FunCoder's "sys tests": the docstring's examples); hidden tests only score. A test is
 either assert-style statements (`TestCase.code`) or a call with an expected value
-(`TestCase.call` + `TestCase.expected`, both Python expressions). Loaders: `load_problems_file`
-here for a user's YAML/JSON file (or HumanEval-format JSONL), `load_humaneval` in
-`workbench.tasks.code.humaneval`.
+(`TestCase.call` + `TestCase.expected`, both Python expressions). Loaders:
+`workbench.tasks.code.files.load_problems_file` for a user's YAML/JSON file (or HumanEval-format
+JSONL), `load_humaneval` in `workbench.tasks.code.humaneval`.
 
 Example:
     >>> p = problem_from_dict({
@@ -21,17 +21,12 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import gzip
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from workbench.errors import ConfigError
-from workbench.tasks._yaml import safe_load
 
 __all__ = [
     "CodeProblem",
@@ -40,7 +35,6 @@ __all__ = [
     "TestSpec",
     "complete_code",
     "defines",
-    "load_problems_file",
     "problem_from_dict",
     "prompt_context",
     "top_level_names",
@@ -304,39 +298,3 @@ def problem_from_dict(data: dict[str, Any], *, where: str = "problem") -> CodePr
         context=prompt_context(spec.prompt, spec.entry_point),
         source=where,
     )
-
-
-def load_problems_file(path: str | Path) -> list[CodeProblem]:
-    """Load problems from a YAML or JSON file, or a HumanEval-format ``.jsonl[.gz]``.
-
-    YAML/JSON: one problem mapping, a list of them, or ``{"problems": [...]}``; each mapping has
-    ``task_id``, ``prompt`` (signature + docstring), ``entry_point``, ``public_tests`` and
-    ``hidden_tests`` (see `TestSpec`), and optionally ``setup`` and ``canonical_solution``.
-    JSONL: records with HumanEval's keys (task_id, prompt, entry_point, test, and optionally
-    canonical_solution), converted like `load_humaneval`.
-
-    Raises:
-        ConfigError: the file is missing, unreadable or invalid.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"problem file {str(p)!r} not found")
-    name = p.name.lower()
-    try:
-        if name.endswith((".jsonl", ".jsonl.gz")):
-            from workbench.tasks.code.humaneval import problem_from_record
-
-            opener = gzip.open if name.endswith(".gz") else open
-            with opener(p, "rt", encoding="utf-8") as f:
-                records = [json.loads(line) for line in f if line.strip()]
-            return [problem_from_record(r, source=str(p)) for r in records]
-        text = p.read_text(encoding="utf-8")
-        data = json.loads(text) if name.endswith(".json") else safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError, KeyError) as exc:
-        raise ConfigError(f"problem file {str(p)!r} cannot be read: {exc}") from exc
-    if isinstance(data, dict) and "problems" in data:
-        data = data["problems"]
-    items = data if isinstance(data, list) else [data]
-    if not items or not all(isinstance(d, dict) for d in items):
-        raise ConfigError(f"problem file {str(p)!r} must hold a problem mapping or a list of them")
-    return [problem_from_dict(d, where=f"{p}[{i}]") for i, d in enumerate(items)]

@@ -1,5 +1,6 @@
 """Prompt tasks (issue 8): labelled data, deterministic splits, pure scorers, the prompt
-template, and call projections for the instruction optimizers and exemplar selectors.
+template and the ``prompt`` task kind. The prompt optimizers (their settings, call projections
+and racing schedule included) are `workbench.optimizers.prompt`.
 
 Example:
     >>> from workbench.tasks.prompt import bbh_scorer, load_bbh, split
@@ -11,20 +12,6 @@ Example:
 """
 
 from workbench.tasks.base import Kind
-from workbench.tasks.prompt.budget import (
-    INSTRUCTION_OPTIMIZERS,
-    SELECTORS,
-    ApeSettings,
-    CallProjection,
-    MutationSettings,
-    OproSettings,
-    ProtegiSettings,
-    RandomSearchSettings,
-    SelectorSettings,
-    mutation_schedule,
-    parse_settings,
-    project_calls,
-)
 from workbench.tasks.prompt.data import Example, list_bbh_tasks, load_bbh, load_jsonl
 from workbench.tasks.prompt.extract import (
     extract_answer,
@@ -34,7 +21,6 @@ from workbench.tasks.prompt.extract import (
     parse_options,
 )
 from workbench.tasks.prompt.kind import PromptSection, build_prompt_task
-from workbench.tasks.prompt.race import RaceSettings, race_candidates, race_cost, race_rungs
 from workbench.tasks.prompt.scorers import (
     ExactMatch,
     FunctionScorer,
@@ -58,27 +44,17 @@ from workbench.tasks.prompt.template import (
 
 __all__ = [
     "DEFAULT_TEMPLATE",
-    "INSTRUCTION_OPTIMIZERS",
     "KIND",
-    "SELECTORS",
-    "ApeSettings",
-    "CallProjection",
     "ExactMatch",
     "Example",
     "FunctionScorer",
     "MultipleChoice",
-    "MutationSettings",
     "NormalizedMatch",
     "NumericMatch",
-    "OproSettings",
     "PromptTemplate",
-    "ProtegiSettings",
-    "RaceSettings",
-    "RandomSearchSettings",
     "RegexMatch",
     "ScoreResult",
     "Scorer",
-    "SelectorSettings",
     "Shot",
     "ShotLike",
     "Splits",
@@ -91,14 +67,8 @@ __all__ = [
     "load_bbh",
     "load_jsonl",
     "make_scorer",
-    "mutation_schedule",
     "normalize",
     "parse_options",
-    "parse_settings",
-    "project_calls",
-    "race_candidates",
-    "race_cost",
-    "race_rungs",
     "split",
 ]
 

@@ -3,14 +3,14 @@
 A candidate payload is ``{"instruction": str, "exemplars": [...]}`` where each exemplar is
 ``{"input", "output"}`` (optionally ``"target"``) or ``"train:<i>"`` (the i-th training pair,
 shown with its gold answer). ``"selection": "nearest"`` with ``"k"`` picks, per input, the k
-exemplars of the list nearest to it (TF-IDF). Evaluating runs the task model on the validation
-split (one chat call per example, temperature 0, batched over the client's concurrency), grades
-each output and returns the accuracy as the primary score, with one ``tests`` row per example
-(``input``, ``output``, ``target``, ``passed``) so optimizers can harvest correct outputs and
-read failures. `PromptTask.evaluate_test` runs a payload once on the test split; the run calls it
-through `PromptTask.finalize` on the final prompt. In a run the task model comes from the run's
-`EvalContext.llm` (`PromptTask.start`): its calls share the run's budget and are logged as
-``llm_call`` events with ``role: task``.
+exemplars of the list nearest to it (TF-IDF, `workbench.tasks.prompt.nearest`). Evaluating runs
+the task model on the validation split (one chat call per example, temperature 0, batched over
+the client's concurrency), grades each output and returns the accuracy as the primary score,
+with one ``tests`` row per example (``input``, ``output``, ``target``, ``passed``) so optimizers
+can harvest correct outputs and read failures. `PromptTask.evaluate_test` runs a payload once on
+the test split; the run calls it through `PromptTask.finalize` on the final prompt. In a run the
+task model comes from the run's `EvalContext.llm` (`PromptTask.start`): its calls share the
+run's budget and are logged as ``llm_call`` events with ``role: task``.
 
 Example task file::
 
@@ -51,10 +51,12 @@ from pydantic import (
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError, RunError
+from workbench.llm import LLMConfig, open_llm
 from workbench.quantities import Count
 from workbench.tasks._resolve import check_import_time
 from workbench.tasks.base import EvalContext, Task
 from workbench.tasks.prompt.data import Example, list_bbh_tasks, load_bbh, load_jsonl
+from workbench.tasks.prompt.nearest import NearestIndex
 from workbench.tasks.prompt.scorers import Scorer, bbh_scorer, make_scorer, scorer_module
 from workbench.tasks.prompt.split import Splits, split
 from workbench.tasks.prompt.template import PromptTemplate, Shot
@@ -140,8 +142,6 @@ class PromptSection(BaseModel):
     def _llm(cls, value: Any) -> Any:
         if value is None or isinstance(value, str):
             return value
-        from workbench.llm import LLMConfig  # the llm layer owns the schema; imported lazily
-
         return value if isinstance(value, LLMConfig) else LLMConfig.model_validate(value)
 
 
@@ -257,8 +257,6 @@ class PromptTask(Task):
             if self._client is None and self._ctx is not None:
                 self._client = self._ctx.llm(self.llm_config)
             if self._client is None:
-                from workbench.llm import open_llm
-
                 config = self.llm_config if self.llm_config is not None else "local"
                 self._client = self._stack.enter_context(open_llm(config))
             return self._client
@@ -295,11 +293,11 @@ class PromptTask(Task):
         shots = self.shots(payload)
         if payload.get("selection") != "nearest" or not shots:
             return lambda _query: shots
-        from workbench.optimizers.exemplars import Exemplar, NearestSelector
-
-        pool = [Exemplar(s.input, s.output, s.target) for s in shots]
-        selector = NearestSelector(pool, k=int(payload.get("k", self.section.k)))
-        return lambda query: [Shot(e.input, e.output, e.target) for e in selector.select(query)]
+        k = int(payload.get("k", self.section.k))
+        if k < 1:
+            raise ConfigError(f"exemplar selector 'nearest': k={k} must be at least 1")
+        index = NearestIndex([s.input for s in shots])
+        return lambda query: [shots[i] for i in index.nearest(query, k)]
 
     def messages(self, instruction: str, shots: list[Shot], input: str) -> list[dict[str, str]]:
         """The chat messages of one prompt (``render: text`` sends one user message)."""

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import BudgetExceeded, ConfigError, EndpointError
-from workbench.llm import LLMClient, TokenLogprob
+from workbench.llm import LLMClient, LLMRequestError, TokenLogprob
 from workbench.optimizers.codegen.pgtd.assembly import raw_program
-from workbench.optimizers.codegen.pgtd.prompts import FENCE_CLOSE
+from workbench.optimizers.codegen.pgtd.prompts import FENCE_CLOSE, render_chatml
 
 __all__ = [
     "EOS_CANDIDATES",
@@ -32,7 +32,6 @@ __all__ = [
     "apply_chat_template",
     "find_eos_ids",
     "require_problem",
-    "server_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -47,72 +46,32 @@ NO_PREFIX_HINT = (
 )
 
 
-def server_url(llm: LLMClient) -> str | None:
-    """The HTTP root of the server behind `llm` (through its wrappers), or None."""
-    from workbench.llm.client import server_root
-
-    node: Any = llm
-    for _ in range(16):
-        base = getattr(node, "base_url", None)
-        if isinstance(base, str):
-            return server_root(base)
-        node = getattr(node, "inner", None)
-        if node is None:
-            return None
-    return None
-
-
-def _get_json(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """GET (or POST `body` to) ``url + path``; None when the server has no such route."""
-    import httpx
-
-    from workbench.llm.guard import check_allow_model_requests
-
-    check_allow_model_requests()
-    try:
-        if body is None:
-            response = httpx.get(url + path, timeout=30.0)
-        else:
-            response = httpx.post(url + path, json=body, timeout=30.0)
-    except httpx.HTTPError as exc:
-        log.warning("pgtd: %s%s failed: %s", url, path, exc)
-        return None
-    if response.status_code >= 400:
-        return None
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def apply_chat_template(llm: LLMClient, messages: list[dict[str, str]]) -> tuple[str, str]:
     """The chat as text with the model's template, ending with an open assistant turn.
 
     Returns:
-        ``(text, how)``: `how` is ``"server"`` (llama-server's /apply-template) or ``"chatml"``.
+        ``(text, how)``: `how` is ``"server"`` (the backend's own template, e.g. llama-server's
+        /apply-template) or ``"chatml"`` (the backend cannot tell).
     """
-    from workbench.optimizers.codegen.pgtd.prompts import render_chatml
-
-    url = server_url(llm)
-    if url is not None:
-        data = _get_json(url, "/apply-template", {"messages": messages})
-        if data is not None and isinstance(data.get("prompt"), str):
-            return data["prompt"], "server"
-        log.warning("pgtd: %s has no /apply-template; rendering ChatML", url)
+    try:
+        return llm.chat_template(messages), "server"
+    except (NotImplementedError, LLMRequestError) as exc:
+        log.warning("pgtd: no chat template from the model (%s); rendering ChatML", exc)
     return render_chatml(messages), "chatml"
 
 
 def find_eos_ids(llm: LLMClient) -> list[int]:
-    """Token ids that end the model's turn: the server's EOS token (/props) and the usual
-    end-of-turn spellings that are one token in this vocabulary."""
+    """Token ids that end the model's turn: the model's EOS/EOT tokens (when the backend names
+    them) and the usual end-of-turn spellings that are one token in this vocabulary."""
     names = list(EOS_CANDIDATES)
-    url = server_url(llm)
-    if url is not None:
-        props = _get_json(url, "/props") or {}
-        for key in ("eos_token", "eot_token"):
-            if isinstance(props.get(key), str) and props[key]:
-                names.insert(0, props[key])
+    try:
+        named = llm.special_tokens()
+    except LLMRequestError as exc:
+        log.warning("pgtd: the model's special tokens are unknown (%s)", exc)
+        named = {}
+    for key in ("eot_token", "eos_token"):
+        if named.get(key):
+            names.insert(0, named[key])
     ids: list[int] = []
     for name in dict.fromkeys(names):
         try:

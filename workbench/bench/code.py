@@ -10,7 +10,7 @@ Budgets and stopping: each generator has its own natural budget in LLM calls (th
 kinds) and stops by its own rule at public 1.0 (`sample` / `funcoder` stop proposing; `pgtd`'s
 search stops at reward 1 and its task sets ``stop.target: 1.0``); `sample-n` spends all its
 samples. Wall time (`WALL_TIME_S`) is a safety net: the call budget, not the clock, ends a run.
-Before a run, `workbench.cli.bench.code_plan.project` projects every run spending its whole
+Before a run, `workbench.bench.code_plan.project` projects every run spending its whole
 budget; the CLI prints it, refuses over ``--max-hours`` (exit 2), and the JSON keeps it
 (``projection``) next to the measured wall time (``measured``) and per-record projected calls.
 
@@ -28,7 +28,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import statistics
 import tempfile
 import time
@@ -38,9 +37,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import typer
-
-from workbench.cli.bench.code_setup import (
+from workbench.bench.code_plan import project
+from workbench.bench.code_setup import (
     BENCH_GENERATORS,
     HUMANEVAL_SUBSET,
     WALL_TIME_S,
@@ -50,7 +48,13 @@ from workbench.cli.bench.code_setup import (
     select_problems,
     task_yaml,
 )
-from workbench.cli.bench.code_tables import format_markdown, problems_table, summary_table
+from workbench.bench.code_tables import format_markdown, problems_table, summary_table
+from workbench.bench.server import bench_server
+from workbench.errors import ConfigError, EndpointError, RunError
+from workbench.llm import MeteredLLM
+from workbench.runs import start_run
+from workbench.tasks import parse_task_text
+from workbench.tasks.mpi.metrics import pass_at_k
 
 __all__ = [
     "BENCH_GENERATORS",
@@ -61,7 +65,6 @@ __all__ = [
     "BenchGenerator",
     "ProblemRecord",
     "budget_text",
-    "code",
     "format_markdown",
     "mpi_library",
     "problems_table",
@@ -88,7 +91,7 @@ class ProblemRecord:
         projected_calls: the calls of the run's projection (its whole budget spent);
             projected_first_pass_calls: those when its first program passes the public
             checks; projected_wall_s: the projected time of the whole budget
-            (`workbench.cli.bench.code_plan`).
+            (`workbench.bench.code_plan`).
     """
 
     generator: str
@@ -131,10 +134,6 @@ def run_problem(
     seed: int = 0,
 ) -> ProblemRecord:
     """Run generator `name` on one problem through the loop; returns its record."""
-    from workbench.errors import ConfigError, EndpointError, RunError
-    from workbench.runs import start_run
-    from workbench.tasks import parse_task_text
-
     task_file = parse_task_text(task_yaml(name, kind, problem, sandbox, seed), runs_dir)
     evals: dict[str, dict[str, float]] = {}
     order: list[str] = []
@@ -178,8 +177,6 @@ def run_problem(
 
 
 def _pass_at(n: int, c: int) -> dict[str, float]:
-    from workbench.tasks.mpi.metrics import pass_at_k
-
     return {str(k): pass_at_k(n, c, k) for k in KS if k <= n}
 
 
@@ -238,21 +235,17 @@ def run_code_bench(
         sandbox: the sandbox backend of every task (``auto``, ``docker``, ``local``).
         make_llm: builds each run's client instead of `model` (tests: a `ScriptedLLM`).
         on_record: called after each run with its record and the result so far.
-        projection: `workbench.cli.bench.code_plan.project`'s result for these runs; it is
+        projection: `workbench.bench.code_plan.project`'s result for these runs; it is
             stored next to the measured wall time, and each record gets its run's projected
             calls and time (None: computed here).
 
     Raises:
         ConfigError: an unknown generator name.
     """
-    from workbench.errors import ConfigError
-
     unknown = [g for g in generators if g not in BENCH_GENERATORS]
     if unknown:
         raise ConfigError(f"unknown generator(s) {unknown}; known: {', '.join(BENCH_GENERATORS)}")
     if projection is None:
-        from workbench.cli.bench.code_plan import project
-
         projection = project(generators, problems)
     planned = {(r["generator"], r["problem"]): r for r in projection["runs"]}
     records: list[ProblemRecord] = []
@@ -286,10 +279,7 @@ def run_code_bench(
     with ExitStack() as stack:
         build = make_llm
         if build is None:
-            from workbench.cli.bench.hpo import _bench_llm
-            from workbench.llm import MeteredLLM
-
-            shared = stack.enter_context(_bench_llm(model))
+            shared, _ = stack.enter_context(bench_server(model))
 
             def build(budget: Any = None, on_call: Any = None) -> Any:
                 return MeteredLLM(shared, budget=budget, on_call=on_call)
@@ -308,89 +298,3 @@ def run_code_bench(
                 if on_record is not None:
                     on_record(rec, result())
     return result()
-
-
-def code(
-    generators: str = typer.Option("sample,funcoder,pgtd", help="Comma-separated generators."),
-    problems: str = typer.Option(
-        "humaneval", help="humaneval (20-problem subset), mpi, HumanEval/<n> or MPI names."
-    ),
-    limit: int = typer.Option(None, min=1, help="Only the first N problems."),
-    model: str = typer.Option(DEFAULT_CODE_MODEL, help="The LLM shared by every run."),
-    sandbox: str = typer.Option("auto", help="Sandbox backend: auto, docker or local."),
-    out: Path = typer.Option(None, help="Write the JSON result here (after every run)."),
-    runs_dir: Path = typer.Option(None, help="Keep the run folders here (default: temporary)."),
-    dry_run: bool = typer.Option(False, help="Print the time projection only; run nothing."),
-    max_hours: float = typer.Option(
-        2.0, min=0.0, help="Refuse (exit 2) when the projection exceeds this many hours."
-    ),
-) -> None:
-    """Run code generators x problems; print pass@1 / pass@k, LLM calls, tokens, wall time.
-
-    The projection of the whole bench (every run spending its whole budget) is printed first;
-    over `max_hours` it exits with status 2 without running.
-    """
-    from rich.console import Console
-
-    from workbench.cli.bench.code_plan import project
-    from workbench.cli.bench.code_tables import projection_table
-
-    console = Console()
-    if not console.is_terminal:  # a log file: wide enough that no column is cut
-        console = Console(width=160)
-    chosen = [g.strip() for g in generators.split(",") if g.strip()]
-    picked = select_problems(problems, limit)
-    unknown = [g for g in chosen if g not in BENCH_GENERATORS]
-    if unknown:
-        typer.echo(
-            f"unknown generator(s) {unknown}; known: {', '.join(BENCH_GENERATORS)}", err=True
-        )
-        raise typer.Exit(2)
-    projection = project(chosen, picked)
-    console.print(projection_table(projection))
-    hours = projection["total_h"]
-    if hours > max_hours:
-        typer.echo(
-            f"projected {hours:.2f} h > --max-hours {max_hours:g}: lower the budgets in "
-            "workbench/cli/bench/code_setup.py, pass fewer --problems / --limit, or raise "
-            "--max-hours",
-            err=True,
-        )
-        raise typer.Exit(2)
-    if dry_run:
-        return
-
-    def progress(r: ProblemRecord, partial: dict[str, Any]) -> None:
-        typer.echo(
-            f"{r.problem} {r.generator}: {r.status} passed={r.passed} n={r.samples} "
-            f"calls={r.llm_calls} {r.wall_s:.0f}s",
-            err=True,
-        )
-        if out is not None:
-            _write(out, partial)
-
-    result = run_code_bench(
-        chosen,
-        picked,
-        model=model,
-        runs_dir=runs_dir,
-        sandbox=sandbox,
-        on_record=progress,
-        projection=projection,
-    )
-    records = [ProblemRecord(**r) for r in result["records"]]
-    console.print(problems_table(records))
-    console.print(summary_table(result["summary"]))
-    measured = result["measured"]
-    typer.echo(
-        f"wall time {measured['wall_s'] / 3600:.2f} h (projected {projection['total_h']:.2f} h "
-        "with every budget spent)"
-    )
-    if out is not None:
-        _write(out, result)
-        typer.echo(f"wrote {out}")
-
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

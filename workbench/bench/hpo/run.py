@@ -1,26 +1,41 @@
-"""One bench run (optimizer x task x seed), the projection of a bench, and its LLM server."""
+"""The bench grid (`run_bench`), one run of it (optimizer x task x seed) and its projection."""
 
 from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.bench.hpo.suite import BENCH_OPTIMIZERS, SuiteTask, initial_configs
-from workbench.tasks.bayesmark import RunRecord
+import optuna
 
-__all__ = ["Projection", "bench_server", "project", "run_one", "token_counter"]
+from workbench.bench.hpo.suite import (
+    BENCH_OPTIMIZERS,
+    SuiteTask,
+    initial_configs,
+    load_reference,
+    load_suite,
+)
+from workbench.bench.server import bench_server
+from workbench.errors import ConfigError
+from workbench.llm import MeteredLLM
+from workbench.optimizers import make_optimizer
+from workbench.optimizers.llambo import LlamboSettings, prompts, tpe_share
+from workbench.optimizers.llambo.cost import estimate_step_cost, read_server_log
+from workbench.optimizers.llambo.serialize import config_row, snap_config
+from workbench.runs import start_run
+from workbench.tasks.bayesmark import RunRecord, summarize
+
+__all__ = ["Projection", "project", "run_bench", "run_one", "token_counter"]
 
 
 def _trial_losses(study: Any, sign: float) -> tuple[list[float], int]:
     """Losses in trial order and the number of evaluations that repeat an earlier one exactly."""
-    import optuna
-
     losses, keys, dups = [], set(), 0
     for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
         if t.state not in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL):
@@ -47,12 +62,6 @@ def run_one(
 
     `log_path`: the llama-server log, read for what the server processed during the run.
     """
-    import optuna
-
-    from workbench.optimizers import make_optimizer
-    from workbench.optimizers.llambo.cost import read_server_log
-    from workbench.runs import start_run
-
     name, settings = BENCH_OPTIMIZERS[bench_name]
     settings = dict(settings)
     if name == "llambo":
@@ -79,7 +88,6 @@ def run_one(
 
     make_llm = None
     if shared_llm is not None:
-        from workbench.llm import MeteredLLM
 
         def make_llm(budget: Any = None, on_call: Any = None) -> Any:
             return MeteredLLM(shared_llm, budget=budget, on_call=on_call)
@@ -113,6 +121,99 @@ def run_one(
         server_generated=server.generated if server else 0,
         llm_s=round((server.prompt_ms + server.generate_ms) / 1000, 1) if server else 0.0,
     )
+
+
+def run_bench(
+    optimizers: list[str],
+    tasks: list[str] | None,
+    seeds: list[int],
+    evaluations: int = 30,
+    model: str | None = None,
+    runs_dir: Path | None = None,
+    on_record: Callable[[RunRecord], None] | None = None,
+    *,
+    max_hours: float | None = None,
+    threads: int = 1,
+    prompt_tps: float = 68.0,
+    gen_tps: float = 26.0,
+    on_projection: Callable[[Projection], None] | None = None,
+) -> dict[str, Any]:
+    """Run optimizers x tasks x seeds; returns ``{"summary", "records", "setup"}`` (JSON).
+
+    Args:
+        optimizers: names in `BENCH_OPTIMIZERS`.
+        tasks: suite task names (None: all 9).
+        seeds: the seeds (each fixes the 5 initial points).
+        evaluations: evaluations per run, initial points included.
+        model: the LLM (`LLMConfig.model`, e.g. ``local:qwen2.5-coder-1.5b-instruct``), one
+            client shared by every run; None: the default local model.
+        runs_dir: where run folders go (default: a temporary folder).
+        on_record: called after each run.
+        max_hours: refuse to start when the projection exceeds it, and start no new run once
+            it has passed (the result then says ``stopped_early``).
+        threads: llama-server threads (one slot) for a local model.
+        prompt_tps, gen_tps: the model's prompt and generation rates for the projection.
+        on_projection: called with the projection before the first run.
+
+    Raises:
+        ConfigError: unknown optimizer or task, or a projection over `max_hours`.
+    """
+    unknown = [o for o in optimizers if o not in BENCH_OPTIMIZERS]
+    if unknown:
+        raise ConfigError(f"unknown optimizer(s) {unknown}; known: {', '.join(BENCH_OPTIMIZERS)}")
+    reference = load_reference()
+    suite = load_suite(tasks)
+    missing = [t.name for t in suite if t.name not in reference]
+    if missing:
+        raise ConfigError(f"no regret reference for {missing}: run bench/bayesmark_reference.py")
+    records: list[RunRecord] = []
+    started = time.time()
+    stopped = False
+    with ExitStack() as stack:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        shared, log_path = None, None
+        uses_llm = any(BENCH_OPTIMIZERS[o][0] == "llambo" for o in optimizers)
+        if uses_llm:
+            shared, log_path = stack.enter_context(bench_server(model, threads))
+        count = token_counter(shared)
+        projection = project(suite, optimizers, seeds, evaluations, count, prompt_tps, gen_tps)
+        if on_projection is not None:
+            on_projection(projection)
+        if max_hours is not None and projection.total_s > max_hours * 3600:
+            raise ConfigError(
+                f"the bench is projected to take {projection.total_s / 3600:.2f} h, over "
+                f"--max-hours {max_hours}; run fewer tasks/seeds/evaluations or raise --max-hours"
+            )
+        if runs_dir is None:
+            runs_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-hpo-")))
+        for task in suite:
+            for seed in seeds:
+                for name in optimizers:
+                    if max_hours is not None and time.time() - started > max_hours * 3600:
+                        stopped = True
+                        break
+                    rec = run_one(
+                        task, name, seed, evaluations, runs_dir, shared_llm=shared,
+                        log_path=log_path,
+                    )  # fmt: skip
+                    records.append(rec)
+                    if on_record is not None:
+                        on_record(rec)
+    return {
+        "summary": summarize(records, reference) if records else {},
+        "records": [asdict(r) for r in records],
+        "setup": {
+            "optimizers": optimizers,
+            "tasks": [t.name for t in suite],
+            "seeds": seeds,
+            "evaluations": evaluations,
+            "model": model,
+            "threads": threads,
+            "projection": asdict(projection) | {"total_s": projection.total_s},
+            "wall_s": round(time.time() - started, 1),
+            "stopped_early": stopped,
+        },
+    }
 
 
 @dataclass
@@ -160,10 +261,6 @@ def project(
     `calls_per_step` (re-asks, repairs). Evaluation time: one timed evaluation per task (after
     a warm-up one) plus `overhead_s` (loop, storage, TPE) per evaluation, for every optimizer.
     """
-    from workbench.optimizers.llambo import LlamboSettings, prompts, tpe_share
-    from workbench.optimizers.llambo.cost import estimate_step_cost
-    from workbench.optimizers.llambo.serialize import config_row, snap_config
-
     llm_s = eval_s = steps = 0.0
     sums = [0.0, 0.0, 0.0]  # first prompt, step prompt, step completion: weighted by runs
     for task in suite:
@@ -227,29 +324,3 @@ def token_counter(client: Any) -> Callable[[str], int]:
             return estimate(text)
 
     return count
-
-
-@contextmanager
-def bench_server(model: str | None, threads: int = 1) -> Iterator[tuple[Any, Path | None]]:
-    """One client for the whole benchmark (and the server log, for a local model)."""
-    from workbench.llm import DEFAULT_LOCAL_MODEL, LLMConfig, open_llm
-
-    model = model or "local"
-    if model == "local" or model.startswith("local:"):
-        from workbench.llm.local.server import start_llama_server
-
-        name = model.partition(":")[2] or DEFAULT_LOCAL_MODEL
-        with start_llama_server(name, parallel=1, threads=threads, ctx_per_slot=6144) as server:
-            config = LLMConfig(model=f"endpoint:{name}", base_url=server.base_url, cache=False)
-            with open_llm(config) as client:
-                yield client, server.log_path
-        return
-    with open_llm(LLMConfig(model=model, cache=False)) as client:
-        yield client, None
-
-
-@contextmanager
-def _bench_llm(model: str | None) -> Iterator[Any]:
-    """One client for a whole benchmark (1-slot, 1-thread server for a local model)."""
-    with bench_server(model) as (client, _):
-        yield client

@@ -12,9 +12,9 @@ import math
 from collections.abc import Sequence
 
 from workbench.errors import ConfigError
-from workbench.optimizers.exemplars.base import Evaluate, ExemplarSelector
-from workbench.optimizers.exemplars.pool import Exemplar
-from workbench.tasks.prompt.budget import mutation_schedule
+from workbench.optimizers.prompt.budget import mutation_schedule
+from workbench.optimizers.prompt.exemplars.base import Evaluate, ExemplarSelector
+from workbench.optimizers.prompt.exemplars.pool import Exemplar
 
 __all__ = ["MutationSelector", "RandomSearchSelector"]
 

@@ -1,5 +1,5 @@
 """What `workbench bench code` runs: the generators with their budgets, the problems, the task
-files (see `workbench.cli.bench.code` for the budget and stop rules)."""
+files (see `workbench.bench.code` for the budget and stop rules)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from workbench.errors import ConfigError
+from workbench.tasks.mpi.problem import library_dir
 
 __all__ = [
     "BENCH_GENERATORS",
@@ -57,7 +60,7 @@ WALL_TIME_S: dict[str, float] = {"code": 300, "mpi": 900}
 # bench name -> how it runs; each budget is in the method's natural unit, LLM calls per problem
 # (a chat with n samples counts n), the same on `code` and `mpi`. Sized so that the projection of
 # the whole bench (20 HumanEval + 10 MPI problems, sample + funcoder + pgtd, every run spending its
-# whole budget; `workbench.cli.bench.code_plan`) is <= 1.7 h at 68 / 26 tok/s (1.66 h: sample
+# whole budget; `workbench.bench.code_plan`) is <= 1.7 h at 68 / 26 tok/s (1.66 h: sample
 # ~16 min, funcoder ~60 min, pgtd ~24 min). FunCoder, the method under test, gets the most.
 BENCH_GENERATORS: dict[str, BenchGenerator] = {
     "sample": BenchGenerator(
@@ -102,8 +105,6 @@ BENCH_GENERATORS: dict[str, BenchGenerator] = {
 
 def mpi_library() -> list[str]:
     """The names of the `tasks/mpi/` problems, sorted."""
-    from workbench.tasks.mpi.problem import library_dir
-
     return sorted(p.name for p in library_dir().iterdir() if (p / "problem.yaml").is_file())
 
 
@@ -116,8 +117,6 @@ def select_problems(spec: str = "humaneval", limit: int | None = None) -> list[t
     Raises:
         ConfigError: an item is none of these.
     """
-    from workbench.errors import ConfigError
-
     library = mpi_library()
     out: list[tuple[str, str]] = []
     for item in (s.strip() for s in spec.split(",")):

@@ -37,7 +37,25 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.bench.code_setup import BENCH_GENERATORS, WALL_TIME_S, task_yaml
+from workbench.bench.code_setup import BENCH_GENERATORS, WALL_TIME_S, task_yaml
+from workbench.errors import ConfigError
+from workbench.optimizers.codegen.funcoder import FunCoderSettings
+from workbench.optimizers.codegen.funcoder.prompts import (
+    conquer_messages,
+    divide_messages,
+    tests_messages,
+)
+from workbench.optimizers.codegen.funcoder.steps import context_of
+from workbench.optimizers.codegen.pgtd import PGTDSettings
+from workbench.optimizers.codegen.pgtd.prompts import assistant_prefix, chat_messages
+from workbench.optimizers.codegen.sample import SampleSettings
+from workbench.optimizers.codegen.sample.prompts import repair_messages, solve_messages
+from workbench.optimizers.codegen.view import problem_view
+from workbench.tasks import parse_task_text
+from workbench.tasks.code.examples import docstring_examples
+from workbench.tasks.code.humaneval import load_humaneval
+from workbench.tasks.loader import build_task
+from workbench.tasks.mpi.problem import library_dir, load_problem
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -57,7 +75,7 @@ MESSAGE_TOKENS = 4  # ChatML per message: <|im_start|>role\n ... <|im_end|>\n
 # feedback in a repair prompt: MPI at the prompts' 1500-character cap (compiler errors fill it);
 # HumanEval at 800, twice the mean of a wrong program's public-test report on the subset (max 611)
 FEEDBACK_CHARS = {"code": 800, "mpi": 1500}
-SMOKE = Path(__file__).resolve().parents[3] / "bench" / "results" / "codegen-smoke.json"
+SMOKE = Path(__file__).resolve().parents[2] / "bench" / "results" / "codegen-smoke.json"
 
 
 @dataclass(frozen=True)
@@ -166,16 +184,9 @@ def observed_completions(path: Path = SMOKE) -> dict[str, float]:
 
 def problem_views(problems: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     """The view each generator has of each problem (HumanEval loaded once; no hidden tests)."""
-    from workbench.optimizers.codegen.view import problem_view
-    from workbench.tasks import parse_task_text
-    from workbench.tasks.loader import build_task
-
     views: dict[tuple[str, str], Any] = {}
     humaneval: dict[str, Any] = {}
     if any(kind == "code" for kind, _ in problems):
-        from workbench.tasks.code.examples import docstring_examples
-        from workbench.tasks.code.humaneval import load_humaneval
-
         humaneval = {p.task_id: p for p in load_humaneval()}
     for kind, problem in problems:
         if kind == "code" and problem in humaneval:  # = CodeTask.public_problem() of the task
@@ -206,8 +217,6 @@ def _completion(
     """Expected tokens per sample: the smoke mean (HumanEval) or ``solution.cpp`` (MPI; with
     `body`, only what follows the signature's ``{``, as `pgtd` generates it), capped."""
     if kind == "mpi":  # the generators' view holds no solution: read the library's
-        from workbench.tasks.mpi.problem import library_dir, load_problem
-
         folder = library_dir() / view.problem.name
         solution = load_problem(folder).solution if folder.is_dir() else None
         text = solution or view.problem.prompt
@@ -223,9 +232,6 @@ def _completion(
 def _sample_plan(
     name: str, kind: str, problem: str, view: Any, observed: dict[str, float]
 ) -> RunPlan:
-    from workbench.optimizers.codegen.sample import SampleSettings
-    from workbench.optimizers.codegen.sample.prompts import repair_messages, solve_messages
-
     gen = BENCH_GENERATORS[name]
     s = SampleSettings.model_validate(gen.settings_for(kind))
     budget = int(gen.budget.get("llm_calls", 10**6))
@@ -257,14 +263,6 @@ def _sample_plan(
 def _funcoder_plan(
     name: str, kind: str, problem: str, view: Any, observed: dict[str, float]
 ) -> RunPlan:
-    from workbench.optimizers.codegen.funcoder import FunCoderSettings
-    from workbench.optimizers.codegen.funcoder.prompts import (
-        conquer_messages,
-        divide_messages,
-        tests_messages,
-    )
-    from workbench.optimizers.codegen.funcoder.steps import context_of
-
     gen = BENCH_GENERATORS[name]
     s = FunCoderSettings.model_validate(gen.settings_for(kind))
     budget = int(gen.budget.get("llm_calls", 10**6))
@@ -313,9 +311,6 @@ def _funcoder_plan(
 def _pgtd_plan(
     name: str, kind: str, problem: str, view: Any, observed: dict[str, float]
 ) -> RunPlan:
-    from workbench.optimizers.codegen.pgtd import PGTDSettings
-    from workbench.optimizers.codegen.pgtd.prompts import assistant_prefix, chat_messages
-
     gen = BENCH_GENERATORS[name]
     s = PGTDSettings.model_validate(gen.settings_for(kind))
     budget = min(int(gen.budget.get("llm_calls", 10**6)), s.max_calls)
@@ -345,8 +340,6 @@ def plan_run(
     Raises:
         ConfigError: a generator the projection cannot plan.
     """
-    from workbench.errors import ConfigError
-
     gen = BENCH_GENERATORS.get(name)
     planner = _PLANNERS.get(gen.optimizer) if gen is not None else None
     if planner is None:

@@ -1,11 +1,12 @@
 """Exemplar stage on the propose/observe loop: selectors replayed, and TPE over pairs.
 
-The selectors in `workbench.optimizers.exemplars` search through a synchronous ``evaluate``
-callback. Here the loop evaluates, so `SelectorStage` *replays* the selector: a fresh selector
-with the same seed is fitted with a callback that answers from the scores observed so far and
-stops at the first exemplar set not yet scored, which becomes the next proposal. Selectors are
-deterministic given their seed and the scores, so the replay makes exactly the choices a direct
-`fit` would (random search, whose choices ignore scores, may propose several sets at once).
+The selectors in `workbench.optimizers.prompt.exemplars` search through a synchronous
+``evaluate`` callback. Here the loop evaluates, so `SelectorStage` *replays* the selector: a
+fresh selector with the same seed is fitted with a callback that answers from the scores
+observed so far and stops at the first exemplar set not yet scored, which becomes the next
+proposal. Selectors are deterministic given their seed and the scores, so the replay makes
+exactly the choices a direct `fit` would (random search, whose choices ignore scores, may
+propose several sets at once).
 
 `TpeStage` is the joint search: Optuna's TPE over (instruction index, exemplar-set index) pairs.
 """
@@ -15,7 +16,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from workbench.optimizers.exemplars import Exemplar, ExemplarSelector, make_selector
+from workbench._imports import lazy_import
+from workbench.optimizers.prompt.exemplars import Exemplar, ExemplarSelector, make_selector
+
+optuna = lazy_import("optuna")  # imported by the first TPE stage only
 
 __all__ = ["SelectorStage", "TpeStage"]
 
@@ -121,8 +125,6 @@ class TpeStage:
         budget: int,
         known: dict[tuple[int, int], float] | None = None,
     ) -> None:
-        import optuna
-
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.instructions, self.sets, self.budget = instructions, sets, budget
         self.seed = seed

@@ -1,29 +1,29 @@
-"""`workbench bench`: benchmarks of optimizers and generators on task suites.
+"""bench layer: the benchmark engine behind `workbench bench` and the `bench/*.py` scripts.
 
-- `hpo` (`workbench.cli.bench.hpo`): optimizers x Bayesmark tasks x seeds, normalised regret.
-- `code` (`workbench.cli.bench.code`): code generators x HumanEval subset / MPI library, pass@k.
+- `hpo` (`workbench.bench.hpo`): optimizers x Bayesmark tasks x seeds, normalised regret.
+- `code` (`workbench.bench.code`): code generators x HumanEval subset / MPI library, pass@k.
+
+The engine returns data (records, summaries, projections, tables) and reports progress through
+callbacks; the CLI (`workbench bench`) parses the options and prints.
 """
 
 from __future__ import annotations
 
-import typer
-
-from workbench.cli.bench.code import (
+from workbench.bench.code import (
     BENCH_GENERATORS,
+    DEFAULT_CODE_MODEL,
     HUMANEVAL_SUBSET,
     ProblemRecord,
-    code,
     run_code_bench,
     select_problems,
     summarize_code,
 )
-from workbench.cli.bench.hpo import (
+from workbench.bench.hpo import (
     BENCH_OPTIMIZERS,
     SUITE_DIR,
     RunRecord,
     SuiteTask,
     format_table,
-    hpo,
     initial_configs,
     load_reference,
     load_suite,
@@ -32,19 +32,19 @@ from workbench.cli.bench.hpo import (
     run_one,
     summarize,
 )
+from workbench.bench.server import bench_server
 
 __all__ = [
     "BENCH_GENERATORS",
     "BENCH_OPTIMIZERS",
+    "DEFAULT_CODE_MODEL",
     "HUMANEVAL_SUBSET",
     "SUITE_DIR",
     "ProblemRecord",
     "RunRecord",
     "SuiteTask",
-    "app",
-    "code",
+    "bench_server",
     "format_table",
-    "hpo",
     "initial_configs",
     "load_reference",
     "load_suite",
@@ -56,14 +56,3 @@ __all__ = [
     "summarize",
     "summarize_code",
 ]
-
-app = typer.Typer(help="Benchmarks: optimizers x tasks x seeds.", no_args_is_help=True)
-
-
-@app.callback()
-def _group() -> None:
-    """Benchmarks: optimizers x tasks x seeds."""
-
-
-app.command("hpo")(hpo)
-app.command("code")(code)

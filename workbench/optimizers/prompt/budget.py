@@ -5,7 +5,7 @@ set, i.e. ``V`` task-model calls (one chat call per validation example). `projec
 chosen method and its settings into the exact number of task-model and optimizer-model calls the
 run will make, so the CLI can print it up front and an integration test can check it against
 ``Usage.calls``. Calls are counted as `workbench.llm.CallRecord`s are: cache hits included.
-With racing (`RaceSettings`, `workbench.tasks.prompt.race`) the unit is the validation
+With racing (`RaceSettings`, `workbench.optimizers.prompt.rungs`) the unit is the validation
 example-evaluation instead (one task-model call on one validation example); the optimizers'
 `project_plan` turns these projections into races (``val_examples``).
 
@@ -43,8 +43,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workbench.errors import ConfigError
+from workbench.optimizers.base import SettingsError
+from workbench.optimizers.prompt.rungs import RaceSettings, race_candidates, race_cost, race_rungs
 from workbench.quantities import Count, CountOrZero, NonNegative
-from workbench.tasks.prompt.race import RaceSettings, race_candidates, race_cost, race_rungs
 
 __all__ = [
     "INSTRUCTION_OPTIMIZERS",
@@ -245,8 +246,6 @@ def parse_settings(
         return model.model_validate(dict(given or {}))
     except ValidationError as exc:
         if at is not None:
-            from workbench.optimizers.base import SettingsError  # the optimizers layer's error
-
             raise SettingsError.from_validation(exc, at) from None
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)

@@ -1,36 +1,25 @@
-"""Selectors that choose without scoring: random, nearest (TF-IDF) and diversity (k-means)."""
+"""Selectors that choose without scoring: random, nearest (TF-IDF) and diversity (k-means).
+
+The TF-IDF model and the nearest-neighbour rule are `workbench.tasks.prompt.nearest` (the task
+kind applies the same rule to a ``selection: nearest`` payload). scikit-learn is imported on
+first use (`workbench._imports.lazy_import`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.feature_extraction.text import TfidfVectorizer
 from threadpoolctl import threadpool_limits
 
-from workbench.optimizers.exemplars.base import ExemplarSelector
-from workbench.optimizers.exemplars.pool import Exemplar
+from workbench._imports import lazy_import
+from workbench.optimizers.prompt.exemplars.base import ExemplarSelector
+from workbench.optimizers.prompt.exemplars.pool import Exemplar
+from workbench.tasks.prompt.nearest import NearestIndex, tfidf
 
-if TYPE_CHECKING:
-    from scipy.sparse import spmatrix
+sklearn_cluster = lazy_import("sklearn.cluster")
 
 __all__ = ["DiversitySelector", "NearestSelector", "RandomSelector", "tfidf"]
-
-
-def tfidf(texts: Sequence[str]) -> tuple[TfidfVectorizer, spmatrix]:
-    """Fit a TF-IDF model on `texts`; rows are L2-normalised, so a dot product is the cosine.
-
-    Word unigrams and bigrams with sublinear term frequency; texts with no word at all (e.g.
-    only brackets, as in Dyck-language inputs) fall back to character 2-4-grams.
-    """
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-    try:
-        return vectorizer, vectorizer.fit_transform(texts)
-    except ValueError:  # empty vocabulary
-        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(2, 4), sublinear_tf=True)
-        return vectorizer, vectorizer.fit_transform(texts)
 
 
 class RandomSelector(ExemplarSelector):
@@ -66,23 +55,17 @@ class NearestSelector(ExemplarSelector):
 
     def __init__(self, exemplars: Sequence[Exemplar], *, k: int = 3, seed: int | None = None):
         super().__init__(exemplars, k=k, seed=seed)
-        self._vectorizer, self._matrix = tfidf([e.input for e in self.exemplars])
+        self._index = NearestIndex([e.input for e in self.exemplars])
 
     def similarities(self, query: str) -> np.ndarray:
         """Cosine similarity of `query` to every pool input."""
-        q = self._vectorizer.transform([query])
-        return np.asarray((self._matrix @ q.T).toarray()).ravel()
+        return self._index.similarities(query)
 
     def select(self, query: str | None = None) -> list[Exemplar]:
         """The nearest exemplars to `query` (required)."""
         if query is None:
             raise ValueError("NearestSelector.select needs the query input")
-        sims = self.similarities(query)
-        order = sorted(
-            (i for i, e in enumerate(self.exemplars) if e.input != query),
-            key=lambda i: (-sims[i], i),
-        )
-        return self._pick(list(reversed(order[: self.k])))
+        return self._pick(self._index.nearest(query, self.k))
 
 
 class DiversitySelector(ExemplarSelector):
@@ -102,7 +85,9 @@ class DiversitySelector(ExemplarSelector):
             return list(range(n))
         _, matrix = tfidf([e.input for e in self.exemplars])
         dense = matrix.toarray()
-        km = KMeans(n_clusters=self.k, n_init=10, random_state=self._rng.randrange(2**31))
+        km = sklearn_cluster.KMeans(
+            n_clusters=self.k, n_init=10, random_state=self._rng.randrange(2**31)
+        )
         with threadpool_limits(limits=1):
             labels = km.fit_predict(dense)
         chosen: list[int] = []

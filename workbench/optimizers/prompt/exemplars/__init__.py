@@ -2,7 +2,7 @@
 
 `make_selector(name, exemplars, settings, seed=, budget=)` is the one resolver from a task file's
 selector name and settings (validated by the settings models in
-`workbench.tasks.prompt.budget`, so the call projection reads the same defaults).
+`workbench.optimizers.prompt.budget`, so the call projection reads the same defaults).
 
 Example:
     >>> pool = [Exemplar(f"q{i}", f"a{i}", f"a{i}") for i in range(5)]
@@ -17,16 +17,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from workbench.optimizers.exemplars.base import Evaluate, ExemplarSelector
-from workbench.optimizers.exemplars.heuristic import (
+from workbench.optimizers.prompt.budget import SELECTORS, parse_settings
+from workbench.optimizers.prompt.exemplars.base import Evaluate, ExemplarSelector
+from workbench.optimizers.prompt.exemplars.heuristic import (
     DiversitySelector,
     NearestSelector,
     RandomSelector,
     tfidf,
 )
-from workbench.optimizers.exemplars.pool import Exemplar, ExemplarPool, Source
-from workbench.optimizers.exemplars.search import MutationSelector, RandomSearchSelector
-from workbench.tasks.prompt.budget import SELECTORS, parse_settings
+from workbench.optimizers.prompt.exemplars.pool import Exemplar, ExemplarPool, Source
+from workbench.optimizers.prompt.exemplars.search import MutationSelector, RandomSearchSelector
 
 __all__ = [
     "DiversitySelector",

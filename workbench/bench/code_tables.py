@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from workbench.cli.bench.code import ProblemRecord
+from rich.table import Table
+
+from workbench.bench.code_setup import budget_text
+
+if TYPE_CHECKING:  # code.py imports this module: the record type is for annotations only
+    from workbench.bench.code import ProblemRecord
 
 __all__ = [
     "format_markdown",
@@ -23,8 +27,6 @@ def _f(v: Any, digits: int = 2) -> str:
 
 def summary_table(summary: dict[str, Any]) -> Any:
     """A rich Table of `summarize_code`'s result, one row per (generator, kind)."""
-    from rich.table import Table
-
     table = Table(title="bench code: per generator")
     for col in ("generator", "kind", "problems", "pass@1", "pass@5", "calls", "prompt tok",
                 "compl tok", "wall s", "budget"):  # fmt: skip
@@ -43,8 +45,6 @@ def summary_table(summary: dict[str, Any]) -> Any:
 
 def problems_table(records: list[ProblemRecord]) -> Any:
     """A rich Table with one row per (generator, problem) record."""
-    from rich.table import Table
-
     table = Table(title="bench code: per problem")
     for col in ("generator", "problem", "pass", "n", "correct", "public", "hidden",
                 "calls/proj", "prompt tok", "compl tok", "wall s/proj", "stop"):  # fmt: skip
@@ -82,8 +82,6 @@ PROJECTION_HEAD = ["generator", "kind", "problems", "calls/problem", "first-pass
 
 def projection_rows(projection: dict[str, Any]) -> list[list[str]]:
     """One row per (generator, kind) of `code_plan.project`'s result, then the total row."""
-    from workbench.cli.bench.code_setup import budget_text
-
     first: dict[tuple[str, str], list[int]] = {}
     for run in projection["runs"]:
         first.setdefault((run["generator"], run["kind"]), []).append(run["first_pass_calls"])
@@ -106,8 +104,6 @@ def projection_rows(projection: dict[str, Any]) -> list[list[str]]:
 
 def projection_table(projection: dict[str, Any]) -> Any:
     """A rich Table of the bench's time projection (printed before every run)."""
-    from rich.table import Table
-
     rates = projection["rates"]
     table = Table(
         title=(

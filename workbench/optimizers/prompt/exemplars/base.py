@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 from workbench.errors import ConfigError
-from workbench.optimizers.exemplars.pool import Exemplar
+from workbench.optimizers.prompt.exemplars.pool import Exemplar
 
 __all__ = ["Evaluate", "ExemplarSelector"]
 

@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import optuna
+
+from workbench.errors import ConfigError, NotSetUp
+from workbench.optimizers.optuna import optuna_distributions
+from workbench.tasks import load_task
+
 __all__ = [
     "BENCH_OPTIMIZERS",
     "SUITE_DIR",
@@ -16,7 +22,7 @@ __all__ = [
     "load_suite",
 ]
 
-SUITE_DIR = Path(__file__).resolve().parents[4] / "tasks" / "hpo" / "bayesmark"
+SUITE_DIR = Path(__file__).resolve().parents[3] / "tasks" / "hpo" / "bayesmark"
 # bench name -> (optimizer name, settings)
 BENCH_OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "tpe": ("optuna", {"sampler": "tpe", "n_startup_trials": 5}),
@@ -51,9 +57,6 @@ class SuiteTask:
 
 def load_suite(names: list[str] | None = None, folder: Path = SUITE_DIR) -> list[SuiteTask]:
     """The suite's tasks (all, or those named), in file-name order."""
-    from workbench.errors import ConfigError
-    from workbench.tasks import load_task
-
     paths = sorted(folder.glob("*.yaml"))
     known = {p.stem: p for p in paths}
     if names:
@@ -70,8 +73,6 @@ def load_suite(names: list[str] | None = None, folder: Path = SUITE_DIR) -> list
 
 def load_reference(path: Path = SUITE_DIR / "reference.json") -> dict[str, dict[str, Any]]:
     """Per task: `clip` (median random loss) and `opt` (best loss of the reference search)."""
-    from workbench.errors import NotSetUp
-
     if not path.is_file():
         raise NotSetUp(f"no regret reference at {path}: run bench/bayesmark_reference.py")
     return json.loads(path.read_text(encoding="utf-8"))
@@ -79,10 +80,6 @@ def load_reference(path: Path = SUITE_DIR / "reference.json") -> dict[str, dict[
 
 def initial_configs(task: SuiteTask, seed: int, k: int = 5) -> list[dict[str, Any]]:
     """The `k` fixed initial configurations of (task, seed), shared by every optimizer."""
-    import optuna
-
-    from workbench.optimizers.optuna import optuna_distributions
-
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=10_000 + seed))
     space = optuna_distributions(task.search_space())
     return [dict(study.ask(fixed_distributions=space).params) for _ in range(k)]

@@ -1,10 +1,10 @@
 """Run a prompt task end to end: projection, the loop, then the final prompt on the test split.
 
-`run_prompt` wraps `workbench.runs.start_run` (which, like ``workbench optimize``, logs the
-plan first and scores the final prompt on the test split through the generic hooks) and adds a
-``prompt`` block to the run's summary.json (and prompt.json): validation and test accuracy,
-their gap, projected and actual calls, the pool size. `project_task` gives the projection of a
-task file without building an optimizer.
+`run_prompt` wraps `start_run` (which, like ``workbench optimize``, logs the plan first and
+scores the final prompt on the test split through the generic hooks) and adds a ``prompt`` block
+to the run's summary.json (and prompt.json): validation and test accuracy, their gap, projected
+and actual calls, the pool size. The projection of a task file without a run is
+`workbench.optimizers.prompt.project_task`.
 """
 
 from __future__ import annotations
@@ -14,52 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import ConfigError
-from workbench.optimizers.base import OptimizerContext
-from workbench.tasks import TaskFile, build_task, load_task_file
-from workbench.tasks.prompt.budget import CallProjection
+from workbench.optimizers import OptimizerContext
+from workbench.optimizers.prompt.optimizer import PromptOptimizer
+from workbench.optimizers.prompt.project import prompt_method
+from workbench.runs.runner import RunResult, start_run
+from workbench.tasks import TaskFile, load_task_file
 from workbench.tasks.prompt.kind import PromptTask
 
-__all__ = ["PROMPT_OPTIMIZERS", "PromptRunResult", "project_task", "run_prompt"]
-
-PROMPT_OPTIMIZERS = ("ape", "opro", "protegi", "exemplars", "exemplars_opt", "joint")
+__all__ = ["PromptRunResult", "run_prompt"]
 
 
 @dataclass
 class PromptRunResult:
     """What `run_prompt` returns: the loop's `RunResult` and the ``prompt`` summary block."""
 
-    run: Any
+    run: RunResult
     prompt: dict[str, Any]
-
-
-def _method(name: str) -> str:
-    return "exemplars" if name == "exemplars_opt" else name
-
-
-def project_task(task_file: TaskFile | str | Path) -> CallProjection:
-    """The projected task-model and optimizer-model calls of a prompt task file's run.
-
-    Raises:
-        ConfigError: not a prompt task, or not a prompt optimizer.
-    """
-    from workbench.optimizers.prompt.settings import make_plan, project_plan
-
-    tf = task_file if isinstance(task_file, TaskFile) else load_task_file(task_file)
-    if tf.kind != "prompt" or tf.optimizer.name not in PROMPT_OPTIMIZERS:
-        raise ConfigError(
-            f"project_task needs kind 'prompt' and one of {PROMPT_OPTIMIZERS}, got kind "
-            f"{tf.kind!r} with optimizer {tf.optimizer.name!r}"
-        )
-    task = build_task(tf)
-    assert isinstance(task, PromptTask)
-    s = task.splits
-    plan = make_plan(
-        _method(tf.optimizer.name), tf.optimizer.settings, task.evaluations, len(s.val)
-    )
-    return project_plan(
-        plan, val_size=len(s.val), test_size=len(s.test), train_size=len(s.train or s.val)
-    )
 
 
 def run_prompt(
@@ -90,16 +60,13 @@ def run_prompt(
             its calls share the run's budget and are logged with ``role: task``.
         task_client: a ready task-model client, used as is (outside the run's budget).
     """
-    from workbench.optimizers.prompt.optimizer import PromptOptimizer
-    from workbench.runs import start_run
-
     tf = task if isinstance(task, TaskFile) else load_task_file(task)
     made: list[PromptOptimizer] = []
 
     def factory(ctx: OptimizerContext) -> PromptOptimizer:
         if task_client is not None and isinstance(ctx.task, PromptTask):
             ctx.task.use_client(task_client)
-        opt = PromptOptimizer(ctx, _method(tf.optimizer.name), tf.optimizer.settings)
+        opt = PromptOptimizer(ctx, prompt_method(tf.optimizer.name), tf.optimizer.settings)
         made.append(opt)
         return opt
 
