@@ -86,14 +86,14 @@ SHIPPED = sorted((Path(__file__).resolve().parents[2] / "tasks" / "mpi").glob("*
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_mpi_tasks_validate_and_build_their_generator(path: Path) -> None:
     from tests.loop.helpers import cli
-    from workbench.optimizers import OptimizerContext, make_optimizer
+    from workbench.optimizers import RunContext, make_optimizer
     from workbench.tasks.loader import load_task
 
     assert cli(["validate", str(path)]) == 0
     task_file, task = load_task(path)
     assert task_file.kind == "mpi"
     spec = task_file.optimizer
-    opt = make_optimizer(spec.name, spec.settings, OptimizerContext(task=task))
+    opt = make_optimizer(spec.name, spec.settings, RunContext(task=task))
     assert opt.state()["prompt_version"].split("-")[-2] == "cpp"  # it took the C++ view
 
 

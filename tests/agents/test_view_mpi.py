@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from workbench.errors import ConfigError
-from workbench.optimizers import OptimizerContext
+from workbench.optimizers import RunContext
 from workbench.optimizers.codegen.funcoder import adopt, program_of
 from workbench.optimizers.codegen.view import (
     MpiView,
@@ -207,7 +207,7 @@ def test_generators_accept_an_mpi_task() -> None:
     from workbench.optimizers.codegen.pgtd import PGTDOptimizer
     from workbench.optimizers.codegen.sample import SampleOptimizer
 
-    ctx = OptimizerContext(task=MpiTask("dot", PROBLEM))
+    ctx = RunContext(task=MpiTask("dot", PROBLEM))
     assert SampleOptimizer(ctx, {}).view.language == "cpp"
     assert FunCoderOptimizer(ctx, {}).prompt_version == "funcoder-cpp-2"
     assert PGTDOptimizer(ctx, {}).prompt_version == "pgtd-cpp-1"

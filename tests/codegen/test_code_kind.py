@@ -9,7 +9,7 @@ import pytest
 from workbench.contracts import Candidate
 from workbench.errors import ConfigError
 from workbench.sandbox import Sandbox
-from workbench.tasks import EvalContext, build_task, load_task_file, parse_task_text
+from workbench.tasks import RunContext, build_task, load_task_file, parse_task_text
 from workbench.tasks.code import CodeTask
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def _task(text: str = INLINE, base: Path = REPO) -> CodeTask:
 
 
 def _eval(task: CodeTask, code: str, sandbox: Sandbox, language: str = "python"):
-    ctx = EvalContext(open_sandbox=lambda: sandbox)
+    ctx = RunContext(open_sandbox=lambda: sandbox)
     return task.evaluate(Candidate("c1", {"code": code, "language": language}), ctx)
 
 

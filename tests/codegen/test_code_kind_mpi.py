@@ -11,7 +11,7 @@ from tests.fixtures.needs import missing
 from workbench.contracts import Candidate
 from workbench.errors import ConfigError
 from workbench.sandbox import Sandbox
-from workbench.tasks import EvalContext, build_task, parse_task_text
+from workbench.tasks import RunContext, build_task, parse_task_text
 from workbench.tasks.mpi import MpiTask
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def mpi_local(local_sandbox: Sandbox) -> Sandbox:
 
 
 def _eval(task: MpiTask, code: str, sandbox: Sandbox, language: str = "cpp"):
-    ctx = EvalContext(open_sandbox=lambda: sandbox)
+    ctx = RunContext(open_sandbox=lambda: sandbox)
     return task.evaluate(Candidate("c", {"code": code, "language": language}), ctx)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from workbench.llm import Budget, ChatRequest, ScriptedLLM
-from workbench.optimizers import OptimizerContext, SettingsError, make_optimizer
+from workbench.optimizers import RunContext, SettingsError, make_optimizer
 from workbench.optimizers.codegen.funcoder import FunCoderOptimizer, parse_inputs
 from workbench.optimizers.codegen.funcoder.prompts import (
     CONQUER_SYSTEM,
@@ -96,10 +96,10 @@ class Script:
         return "```python\ncount_primes(10)\ncount_primes(0)\ncount_primes(30)\n```"
 
 
-def _ctx(script: Script, budget: Budget | None = None, text: str = TASK) -> OptimizerContext:
+def _ctx(script: Script, budget: Budget | None = None, text: str = TASK) -> RunContext:
     task = build_task(parse_task_text(text, REPO, source="t.yaml"))
     llm = ScriptedLLM(script, budget=budget)
-    return OptimizerContext(task=task, seed=0, budget=budget, make_llm=lambda **_: llm)
+    return RunContext(task=task, seed=0, budget=budget, make_llm=lambda **_: llm)
 
 
 def test_divide_conquer_consensus_picks_the_agreeing_majority(local_sandbox: Sandbox) -> None:
@@ -359,7 +359,7 @@ def test_test_inputs_are_asked_once_and_reused_by_the_repair_round(
 
     task = build_task(parse_task_text(TASK, REPO, source="t.yaml"))
     llm = ScriptedLLM(model)
-    ctx = OptimizerContext(task=task, seed=0, make_llm=lambda **_: llm)
+    ctx = RunContext(task=task, seed=0, make_llm=lambda **_: llm)
     opt = FunCoderOptimizer(ctx, {"conquer_samples": 3}, sandbox=local_sandbox)
     (first,) = opt.propose(1)
     from workbench.contracts import Evaluation
@@ -396,7 +396,7 @@ def test_a_tie_goes_to_the_divide_draft_whatever_the_seed(
 
     task = build_task(parse_task_text(TASK, REPO, source="t.yaml"))
     llm = ScriptedLLM(model)
-    ctx = OptimizerContext(task=task, seed=seed, make_llm=lambda **_: llm)
+    ctx = RunContext(task=task, seed=seed, make_llm=lambda **_: llm)
     opt = FunCoderOptimizer(ctx, {"conquer_samples": 3}, sandbox=local_sandbox)
     (cand,) = opt.propose(1)
     (vote,) = cand.meta["consensus"]

@@ -11,7 +11,7 @@ import pytest
 
 from tests.codegen.real_model_run import optimize_on_real_model
 from workbench.llm import LLMClient
-from workbench.optimizers import OptimizerContext
+from workbench.optimizers import RunContext
 from workbench.optimizers.codegen.pgtd.optimizer import PGTDOptimizer
 from workbench.optimizers.codegen.pgtd.prompts import PROMPT_VERSION
 from workbench.sandbox import LocalSandbox
@@ -34,7 +34,7 @@ def test_pgtd_completes_a_tiny_problem_within_its_call_budget(
 ) -> None:
     llm = make_llm_client(cache=False)
     task = CodeTask("tiny-add", problem_from_dict(PROBLEM))
-    ctx = OptimizerContext(task=task, make_llm=lambda **_: llm)
+    ctx = RunContext(task=task, make_llm=lambda **_: llm)
     opt = PGTDOptimizer(
         ctx, {"max_calls": 20, "horizon": 48, "early_stop": None}, sandbox=local_sandbox
     )

@@ -14,7 +14,7 @@ import pytest
 from workbench.contracts import Evaluation
 from workbench.errors import BudgetExceeded, ConfigError, EndpointError
 from workbench.llm import Budget, CompletionRequest, CompletionResult, ScriptedLLM, TokenLogprob
-from workbench.optimizers import OptimizerContext, make_optimizer
+from workbench.optimizers import RunContext, make_optimizer
 from workbench.optimizers.codegen.pgtd.llm import TokenModel
 from workbench.optimizers.codegen.pgtd.optimizer import PGTDOptimizer
 from workbench.optimizers.codegen.pgtd.prompts import PROMPT_VERSION
@@ -28,10 +28,14 @@ ENDING = "b\n```\nThis function multiplies."
 
 
 class CodeTask:
-    """The smallest task the optimizer accepts: it carries a `CodeProblem`."""
+    """The smallest task the optimizer accepts: it shows a `CodeProblem` (the
+    `ProvidesPublicProblem` capability)."""
 
     def __init__(self, problem: CodeProblem) -> None:
         self.problem = problem
+
+    def public_problem(self) -> CodeProblem:
+        return self.problem
 
 
 def mul_problem() -> CodeProblem:
@@ -98,7 +102,7 @@ def make(
     fn: Any, sandbox: LocalSandbox, budget: Budget | None = None, **settings: Any
 ) -> PGTDOptimizer:
     llm = ScriptedLLM(fn, budget=budget)
-    ctx = OptimizerContext(task=CodeTask(mul_problem()), make_llm=lambda **_: llm)
+    ctx = RunContext(task=CodeTask(mul_problem()), make_llm=lambda **_: llm)
     return PGTDOptimizer(ctx, {"horizon": 40, **settings}, sandbox=sandbox)
 
 
@@ -170,7 +174,7 @@ def test_endpoint_that_cannot_tokenize_fails_clearly(sandbox: LocalSandbox) -> N
             raise NotImplementedError("OpenAIClient cannot tokenize")
 
     llm = NoTokenizer(CharModel())
-    ctx = OptimizerContext(task=CodeTask(mul_problem()), make_llm=lambda **_: llm)
+    ctx = RunContext(task=CodeTask(mul_problem()), make_llm=lambda **_: llm)
     with pytest.raises(EndpointError, match=r"cannot tokenize.*vllm"):
         PGTDOptimizer(ctx, {}, sandbox=sandbox).propose(1)
 
@@ -179,19 +183,19 @@ def test_generator_sees_no_hidden_tests() -> None:
     from workbench.tasks.code.kind import CodeTask as KindTask
 
     task = KindTask("mul", mul_problem())
-    opt = PGTDOptimizer(OptimizerContext(task=task), {})
+    opt = PGTDOptimizer(RunContext(task=task), {})
     assert opt.problem.hidden_tests == [] and len(opt.problem.public_tests) == 2
     assert task.problem.hidden_tests  # the task keeps them for scoring
 
 
 def test_needs_a_code_task() -> None:
     with pytest.raises(ConfigError, match="kind: code"):
-        PGTDOptimizer(OptimizerContext(task=None), {})
+        PGTDOptimizer(RunContext(task=None), {})
 
 
 def test_settings_are_validated_through_the_registry() -> None:
 
-    ctx = OptimizerContext(task=CodeTask(mul_problem()))
+    ctx = RunContext(task=CodeTask(mul_problem()))
     with pytest.raises(ConfigError, match=r"optimizer\.settings\.widht: unknown key"):
         make_optimizer("pgtd", {"widht": 3}, ctx)
     opt = make_optimizer("pgtd", {"width": 2, "max_calls": 7}, ctx)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from workbench.llm import ChatRequest, ScriptedLLM
-from workbench.optimizers import OptimizerContext
+from workbench.optimizers import RunContext
 from workbench.optimizers.codegen.sample import SampleOptimizer, extract_program
 from workbench.optimizers.codegen.sample.prompts import PROMPT_VERSION
 from workbench.runs import start_run
@@ -143,7 +143,7 @@ def test_extract_program(reply: str, ok: bool) -> None:
 def test_state_round_trips_through_json() -> None:
     task = build_task(parse_task_text(_task(), REPO, source="t.yaml"))
     llm = ScriptedLLM(lambda r: WRONG)
-    ctx = OptimizerContext(task=task, seed=0, make_llm=lambda **_: llm)
+    ctx = RunContext(task=task, seed=0, make_llm=lambda **_: llm)
     opt = SampleOptimizer(ctx, {"samples": 2, "temperature": 0.5})
     (first,) = opt.propose(1)  # one queued sample stays
     fresh = SampleOptimizer(ctx, {"samples": 2, "temperature": 0.5})

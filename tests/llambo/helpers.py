@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workbench.optimizers import OptimizerContext
+from workbench.optimizers import RunContext
 from workbench.tasks import load_task
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def toy_objective(params: dict[str, Any]) -> float:
 
 
 def context(tmp_path: Path, make_llm: Callable[..., Any] | None, seed: int = 0) -> Any:
-    """An OptimizerContext on a toy hpo task with `SPACE` and a run folder."""
+    """An RunContext on a toy hpo task with `SPACE` and a run folder."""
     import yaml
 
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -52,7 +52,7 @@ def context(tmp_path: Path, make_llm: Callable[..., Any] | None, seed: int = 0) 
     _, task = load_task(tmp_path / "toy.yaml")
     run = tmp_path / "run"
     run.mkdir(exist_ok=True)
-    return OptimizerContext(task=task, seed=seed, run_dir=run, make_llm=make_llm)
+    return RunContext(task=task, seed=seed, run_dir=run, make_llm=make_llm)
 
 
 def random_config(rng: random.Random) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pytest
 from tests.loop.helpers import cli, hpo_task, run_dirs, write_task
 from workbench.contracts import Candidate, Evaluation
 from workbench.llm import ScriptedLLM
-from workbench.optimizers import FunctionOptimizer, OptimizerContext
+from workbench.optimizers import FunctionOptimizer, RunContext
 from workbench.runs import resume_run, start_run, write_report
 from workbench.tasks import load_task_file
 
@@ -58,7 +58,7 @@ def test_equal_candidates_hit_the_cache(tmp_path: Path, use_cache: bool, execute
 def test_llm_budget_ends_the_run_cleanly(tmp_path: Path) -> None:
     """An optimizer whose LLM runs out of calls: the run stops with best and summary written."""
 
-    def make(ctx: OptimizerContext) -> FunctionOptimizer:
+    def make(ctx: RunContext) -> FunctionOptimizer:
         def fn(n: int, seen: list[Evaluation]) -> list[dict[str, Any]]:
             answer = ctx.llm().chat([{"role": "user", "content": "x?"}]).texts[0]
             return [{"params": {"x": float(answer), "k": "b"}} for _ in range(n)]
@@ -224,7 +224,7 @@ def test_no_cache_also_turns_off_the_llm_response_cache(tmp_path: Path, use_cach
     """`--no-cache` (use_cache=False) reaches the optimizer's LLM config as `cache: false`."""
     seen: list[Any] = []
 
-    def make(ctx: OptimizerContext) -> FunctionOptimizer:
+    def make(ctx: RunContext) -> FunctionOptimizer:
         seen.append(ctx.llm_config)
         return _repeat([0.1])
 

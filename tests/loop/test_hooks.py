@@ -9,12 +9,12 @@ import workbench.sandbox
 from tests.loop.helpers import events, hpo_task, write_task
 from workbench.contracts import Candidate
 from workbench.llm import ScriptedLLM
-from workbench.optimizers import FunctionOptimizer, OptimizerContext, make_optimizer
+from workbench.optimizers import FunctionOptimizer, RunContext, make_optimizer
 from workbench.optimizers.codegen.pgtd.optimizer import PGTDOptimizer
 from workbench.optimizers.codegen.sample.common import sandbox_of
 from workbench.runs import start_run
 from workbench.sandbox import LocalSandbox
-from workbench.tasks import EvalContext, load_task
+from workbench.tasks import load_task
 from workbench.tasks.code import problem_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ def _objective(folder: Path) -> None:
 class Chatty(FunctionOptimizer):
     """Emits one event when built (before the loop exists) and one per proposal."""
 
-    def __init__(self, ctx: OptimizerContext) -> None:
+    def __init__(self, ctx: RunContext) -> None:
         super().__init__(lambda n, seen: [{"params": {"x": 0.1 * len(seen), "k": "a"}}] * n)
         self.ctx = ctx
         assert ctx.emit is not None
@@ -71,7 +71,7 @@ def test_optoprime_events_go_through_emit_not_the_call_hook() -> None:
     _, task = load_task(ROOT / "tasks" / "workflow" / "numeric.yaml")
     emitted: list[dict[str, Any]] = []
     calls: list[Any] = []
-    ctx = OptimizerContext(
+    ctx = RunContext(
         task=task,
         seed=0,
         on_call=calls.append,
@@ -81,7 +81,7 @@ def test_optoprime_events_go_through_emit_not_the_call_hook() -> None:
     opt = make_optimizer("optoprime", {"temperatures": [0.0]}, ctx)
     for _ in range(2):
         cands = opt.propose(1)
-        opt.observe([task.evaluate(c, EvalContext()) for c in cands])
+        opt.observe([task.evaluate(c, RunContext()) for c in cands])
     opt.close()
     ctx.close()
     assert [e for e in emitted if e["type"] == "optoprime_call"]
@@ -121,7 +121,7 @@ def test_optimizers_share_the_runs_sandbox(tmp_path: Path, monkeypatch: Any) -> 
     got: list[tuple[Any, bool]] = []
 
     class Sampler(FunctionOptimizer):
-        def __init__(self, ctx: OptimizerContext) -> None:
+        def __init__(self, ctx: RunContext) -> None:
             super().__init__(lambda n, seen: [{"params": {"x": 0.5, "k": "a"}}] * n)
             self.ctx = ctx
 
@@ -149,10 +149,13 @@ class _CodeTask:
             }
         )
 
+    def public_problem(self) -> Any:  # the `ProvidesPublicProblem` capability
+        return self.problem
+
 
 def test_pgtd_uses_the_runs_sandbox_and_leaves_it_open(tmp_path: Path) -> None:
     box = _Counted(LocalSandbox())
-    ctx = OptimizerContext(task=_CodeTask(), seed=0, open_sandbox=lambda: box)  # type: ignore[arg-type]
+    ctx = RunContext(task=_CodeTask(), seed=0, open_sandbox=lambda: box)  # type: ignore[arg-type]
     opt = PGTDOptimizer(ctx)
     assert opt._sandbox_now() is box
     opt.close()

@@ -14,7 +14,7 @@ import pytest
 from tests.loop.helpers import hpo_task, write_task
 from workbench.contracts import Evaluation
 from workbench.errors import ConfigError, NotSetUp
-from workbench.optimizers import OptimizerContext, make_optimizer
+from workbench.optimizers import RunContext, make_optimizer
 from workbench.tasks import load_task
 
 SPACE = {
@@ -26,7 +26,7 @@ SPACE = {
 }
 
 
-def _ctx(tmp_path: Path, seed: int = 0) -> OptimizerContext:
+def _ctx(tmp_path: Path, seed: int = 0) -> RunContext:
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "obj.py").write_text("def objective(p):\n    return 0.0\n")
     data = hpo_task("opt")
@@ -34,7 +34,7 @@ def _ctx(tmp_path: Path, seed: int = 0) -> OptimizerContext:
     _, task = load_task(write_task(tmp_path, data))
     run = tmp_path / f"run{seed}"
     run.mkdir(exist_ok=True)
-    return OptimizerContext(task=task, seed=seed, run_dir=run)
+    return RunContext(task=task, seed=seed, run_dir=run)
 
 
 def _score(params: dict) -> float:

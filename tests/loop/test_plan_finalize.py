@@ -17,7 +17,7 @@ from tests.loop.helpers import events, write_task
 from workbench.contracts import Candidate, Evaluation
 from workbench.optimizers import FunctionOptimizer
 from workbench.runs import start_run, write_report
-from workbench.tasks.base import EvalContext, Task, register_kind
+from workbench.tasks.base import RunContext, Task, register_kind
 
 
 class _Section(BaseModel):
@@ -33,12 +33,12 @@ class _Toy(Task):
         self.held_out = held_out
         self.finalized: list[str] = []
 
-    def evaluate(self, candidate: Candidate, ctx: EvalContext) -> Evaluation:
+    def evaluate(self, candidate: Candidate, ctx: RunContext) -> Evaluation:
         x = float(candidate.payload["x"])
         return Evaluation(candidate.id, "ok", scores={"score": -((x - 3) ** 2)}, primary="score")
 
     def finalize(
-        self, best: Candidate, evaluation: Evaluation | None, ctx: EvalContext
+        self, best: Candidate, evaluation: Evaluation | None, ctx: RunContext
     ) -> dict[str, Any] | None:
         if not self.held_out:
             return None

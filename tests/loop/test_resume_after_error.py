@@ -12,7 +12,7 @@ from tests.loop.helpers import events, hpo_task, run_dirs, write_task
 from workbench.agents import Loop, LoopSettings, RunStore, open_checkpointer, run_graph
 from workbench.optimizers import FunctionOptimizer
 from workbench.runs import resume_run, start_run
-from workbench.tasks import EvalContext, load_task
+from workbench.tasks import RunContext, load_task
 
 # Every *completed* execution of the objective appends a line: nothing may run twice.
 OBJECTIVE = """
@@ -89,7 +89,7 @@ def test_stream_callback_error_then_run_graph_resumes(tmp_path: Path, parallel: 
             ]
         )
         settings = LoopSettings(parallel=parallel, max_evaluations=BUDGET)
-        return Loop(task, opt, RunStore(tmp_path / "store.sqlite"), settings, EvalContext())
+        return Loop(task, opt, RunStore(tmp_path / "store.sqlite"), settings, RunContext())
 
     loop = make_loop()
     with open_checkpointer(tmp_path / "checkpoints.sqlite") as saver, pytest.raises(Boom):
@@ -125,7 +125,7 @@ def test_a_run_stopped_in_the_former_feedback_node_resumes(tmp_path: Path) -> No
         opt = FunctionOptimizer(lambda n, seen: [{"params": {"x": 0.1 * len(seen), "k": "a"}}])
         settings = LoopSettings(parallel=1, max_evaluations=BUDGET)
         store = RunStore(tmp_path / "store.sqlite")
-        return Loop(task, opt, store, settings, EvalContext(), sink=sink)
+        return Loop(task, opt, store, settings, RunContext(), sink=sink)
 
     def former_graph(loop: Loop, saver: Any) -> Any:
         g = StateGraph(LoopState)

@@ -12,8 +12,8 @@ import pytest
 from workbench.contracts import Evaluation
 from workbench.errors import ConfigError
 from workbench.llm import ScriptedLLM
-from workbench.optimizers import OptimizerContext, SettingsError, make_optimizer
-from workbench.tasks import EvalContext, load_task
+from workbench.optimizers import RunContext, SettingsError, make_optimizer
+from workbench.tasks import load_task
 from workbench.tasks.hpo import HpoSection, HpoTask
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,13 +40,13 @@ def numeric_script(step: float = 4.0) -> Any:
 def make(settings: dict[str, Any] | None = None, script: Any = None) -> tuple[Any, Any, Any]:
     _, task = load_task(NUMERIC)
     script = script or numeric_script()
-    ctx = OptimizerContext(task=task, seed=0, make_llm=lambda **kw: ScriptedLLM(script, **kw))
+    ctx = RunContext(task=task, seed=0, make_llm=lambda **kw: ScriptedLLM(script, **kw))
     return make_optimizer("optoprime", settings or {}, ctx), task, script
 
 
 def run_step(opt: Any, task: Any, n: int) -> list[Evaluation]:
     cands = opt.propose(n)
-    evals = [task.evaluate(c, EvalContext()) for c in cands]
+    evals = [task.evaluate(c, RunContext()) for c in cands]
     opt.observe(evals)
     return evals
 
@@ -60,7 +60,7 @@ def test_first_the_baseline_then_one_candidate_per_temperature() -> None:
     assert [c.meta["temperature"] for c in cands] == [0.0, 0.5, 1.0]
     assert [c.payload["params"]["x"] for c in cands] == [-1.0, -0.5, 0.0]
     assert all(c.parent_ids == [base.candidate_id] and c.meta["changed"] == ["x"] for c in cands)
-    evals = [task.evaluate(c, EvalContext()) for c in cands]
+    evals = [task.evaluate(c, RunContext()) for c in cands]
     opt.observe(evals)
     assert opt.values == {"x": 0.0}  # the best of the step: 3*0 + 2 is closest to 20
     calls = [e for e in opt.events if e["type"] == "optoprime_call"]
@@ -71,7 +71,7 @@ def test_first_the_baseline_then_one_candidate_per_temperature() -> None:
 def test_reaches_the_target_and_logs_through_the_call_hook() -> None:
     logged: list[Any] = []
     _, task = load_task(NUMERIC)
-    ctx = OptimizerContext(
+    ctx = RunContext(
         task=task,
         seed=0,
         on_call=logged.append,
@@ -165,7 +165,7 @@ def test_observe_is_idempotent() -> None:
 
 def test_settings_and_task_kind_are_checked(tmp_path: Path) -> None:
     _, task = load_task(NUMERIC)
-    ctx = OptimizerContext(task=task)
+    ctx = RunContext(task=task)
     with pytest.raises(SettingsError, match="temperatures"):
         make_optimizer("optoprime", {"temperatures": []}, ctx)
     with pytest.raises(SettingsError, match="unknown key"):
@@ -178,4 +178,4 @@ def test_settings_and_task_kind_are_checked(tmp_path: Path) -> None:
     )
     hpo = HpoTask("h", section, tmp_path)
     with pytest.raises(ConfigError, match="kind: workflow"):
-        make_optimizer("optoprime", {}, OptimizerContext(task=hpo))
+        make_optimizer("optoprime", {}, RunContext(task=hpo))

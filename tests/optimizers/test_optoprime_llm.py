@@ -14,7 +14,7 @@ from workbench.cli import main
 from workbench.contracts import Candidate
 from workbench.llm import Budget, LLMClient
 from workbench.optimizers.optoprime import OptoPrime
-from workbench.tasks import EvalContext, load_task
+from workbench.tasks import RunContext, load_task
 from workbench.trace import backward
 
 pytestmark = pytest.mark.llm
@@ -29,7 +29,7 @@ def test_one_step_on_the_numeric_example_changes_x_and_logs_it(
     records: list[Any] = []
     llm = make_llm_client(budget=Budget(calls=4), on_call=records.append, cache=False)
     _, task = load_task(NUMERIC)
-    ev = task.evaluate(Candidate("base", {"params": {}}), EvalContext())
+    ev = task.evaluate(Candidate("base", {"params": {}}), RunContext())
     x = task.trace_parameters()["x"]
     opt = OptoPrime([x], llm=llm, max_tokens=160, temperatures=[0.0], seed=0)
     backward(task.trace_output("base", {}), ev.feedback)

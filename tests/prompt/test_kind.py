@@ -12,7 +12,7 @@ from workbench.errors import ConfigError
 from workbench.llm import ScriptedLLM
 from workbench.optimizers.prompt import project_task
 from workbench.runs import check_task
-from workbench.tasks import EvalContext, build_task, load_task_file
+from workbench.tasks import RunContext, build_task, load_task_file
 from workbench.tasks.prompt.kind import PromptTask
 
 
@@ -47,7 +47,7 @@ prompt:
 def solver(good_word: str = "CAREFUL", budget: Any = None, on_call: Any = None) -> ScriptedLLM:
     """A task model: right when the system prompt holds `good_word` or exemplars are shown,
     else right only on inputs starting with an even digit (on `budget`, reporting to
-    `on_call`, as `EvalContext.make_llm` is called)."""
+    `on_call`, as `RunContext.make_llm` is called)."""
 
     def answer(request: object) -> str:
         msgs = request.messages  # type: ignore[attr-defined]
@@ -63,13 +63,13 @@ def test_evaluate_returns_accuracy_and_per_example_rows(tmp_path: Path) -> None:
     task = build_task(load_task_file(write_task(tmp_path)))
     assert isinstance(task, PromptTask)
     task.use_client(solver())
-    ev = task.evaluate(Candidate("c", {"instruction": "x", "exemplars": []}), EvalContext())
+    ev = task.evaluate(Candidate("c", {"instruction": "x", "exemplars": []}), RunContext())
     rows = ev.tests
     assert len(rows) == 6 and {"input", "output", "target", "passed"} <= rows[0].keys()
     expected = sum(int(r["input"].split("+")[0]) % 2 == 0 for r in rows) / 6
     assert ev.score == pytest.approx(expected)
     assert all(r["passed"] == (int(r["input"][0]) % 2 == 0) for r in rows)
-    good = task.evaluate(Candidate("d", {"instruction": "CAREFUL", "exemplars": []}), EvalContext())
+    good = task.evaluate(Candidate("d", {"instruction": "CAREFUL", "exemplars": []}), RunContext())
     assert good.score == 1.0
     assert task.usage.calls == 12
 
@@ -84,10 +84,10 @@ def test_exemplar_ids_and_dicts_render_as_turns(tmp_path: Path) -> None:
 
     task.use_client(ScriptedLLM(answer))
     payload = {"instruction": "i", "exemplars": ["train:0", {"input": "1+1", "output": "2"}]}
-    task.evaluate(Candidate("c", payload), EvalContext())
+    task.evaluate(Candidate("c", payload), RunContext())
     assert set(seen) == {1 + 2 * 2 + 1}
     bad = task.evaluate(
-        Candidate("c", {"instruction": "i", "exemplars": ["train:99"]}), EvalContext()
+        Candidate("c", {"instruction": "i", "exemplars": ["train:99"]}), RunContext()
     )
     assert bad.status == "error" and "train:99" in bad.feedback
 
@@ -104,7 +104,7 @@ def test_nearest_rule_picks_k_per_input(tmp_path: Path) -> None:
     task.use_client(ScriptedLLM(answer))
     pool = [{"input": f"{a}+{a}", "output": str(2 * a)} for a in range(6)]
     payload = {"instruction": "i", "exemplars": pool, "selection": "nearest", "k": 1}
-    task.evaluate(Candidate("c", payload), EvalContext())
+    task.evaluate(Candidate("c", payload), RunContext())
     assert all(len(f.split("|")[1].split(",")) == 1 for f in firsts)
 
 

@@ -15,10 +15,10 @@ import pytest
 from tests.prompt.test_kind import _content, solver, write_task
 from workbench.errors import ConfigError
 from workbench.llm import ScriptedLLM
-from workbench.optimizers import OptimizerContext
+from workbench.optimizers import RunContext
 from workbench.optimizers.prompt import PromptOptimizer
 from workbench.runs import run_prompt
-from workbench.tasks import EvalContext, build_task, load_task_file
+from workbench.tasks import build_task, load_task_file
 
 
 class OptModel:
@@ -206,7 +206,7 @@ def _drive(task: Any, make: Callable[[], Any], steps: int, cut: int | None) -> l
         if not cands:
             break
         payloads.append(cands[0].payload)
-        opt.observe([task.evaluate(c, EvalContext()) for c in cands])
+        opt.observe([task.evaluate(c, RunContext()) for c in cands])
     return payloads
 
 
@@ -226,7 +226,7 @@ def test_state_round_trips_through_json(
     opt_model = OptModel(answer="<INS>Try {s}.</INS>")  # depends on the seeded request
 
     def make() -> PromptOptimizer:
-        ctx = OptimizerContext(task=task, seed=3, make_llm=opt_model.make)
+        ctx = RunContext(task=task, seed=3, make_llm=opt_model.make)
         return PromptOptimizer(ctx, method, dict(settings))
 
     whole = _drive(task, make, 9, None)
@@ -238,11 +238,11 @@ def test_state_round_trips_through_json(
 def test_pool_holds_exactly_the_correct_validation_outputs(tmp_path: Path) -> None:
     task = build_task(load_task_file(write_task(tmp_path, evals=4)))
     task.use_client(solver())  # type: ignore[attr-defined]
-    ctx = OptimizerContext(task=task, seed=0, make_llm=OptModel().make)
+    ctx = RunContext(task=task, seed=0, make_llm=OptModel().make)
     opt = PromptOptimizer(ctx, "exemplars", {"selector": "random_search", "k": 2})
     (seed,) = opt.propose(3)  # the seed runs alone: the pool must exist before any selection
     assert seed.meta["stage"] == "seed" and seed.payload["exemplars"] == []
-    ev = task.evaluate(seed, EvalContext())
+    ev = task.evaluate(seed, RunContext())
     opt.observe([ev])
     opt.observe([ev])  # idempotent
     right = {t["input"] for t in ev.tests if t["passed"]}

@@ -14,7 +14,7 @@ from tests.prompt.test_prompt_opt import OptModel, _drive
 from workbench.contracts import Candidate
 from workbench.errors import ConfigError
 from workbench.llm import ScriptedLLM
-from workbench.optimizers import OptimizerContext
+from workbench.optimizers import RunContext
 from workbench.optimizers.prompt import (
     PromptOptimizer,
     make_plan,
@@ -23,7 +23,7 @@ from workbench.optimizers.prompt import (
     race_rungs,
 )
 from workbench.runs import run_prompt
-from workbench.tasks import EvalContext, build_task, load_task_file
+from workbench.tasks import build_task, load_task_file
 from workbench.tasks.prompt import split
 
 RACE = "racing: {examples: 20, screen: 2, eta: 2}"
@@ -211,11 +211,11 @@ def test_a_loop_budget_below_the_race_is_refused(tmp_path: Path) -> None:
 def test_payload_val_indices_pick_validation_examples(tmp_path: Path) -> None:
     task: Any = build_task(load_task_file(write_task(tmp_path)))
     task.use_client(solver())
-    ev = task.evaluate(Candidate("c", {"instruction": "x", "val": [4, 1]}), EvalContext())
+    ev = task.evaluate(Candidate("c", {"instruction": "x", "val": [4, 1]}), RunContext())
     assert [t["val_index"] for t in ev.tests] == [4, 1]
     assert [t["input"] for t in ev.tests] == [task.splits.val[4].input, task.splits.val[1].input]
     assert task.usage.calls == 2
-    bad = task.evaluate(Candidate("d", {"instruction": "x", "val": [6]}), EvalContext())
+    bad = task.evaluate(Candidate("d", {"instruction": "x", "val": [6]}), RunContext())
     assert bad.status == "error" and "0..5" in (bad.feedback or "")
 
 
@@ -237,7 +237,7 @@ def test_a_race_resumes_from_json_state(
     race = {"examples": 20, "screen": 2, "eta": 2}
 
     def make() -> PromptOptimizer:
-        ctx = OptimizerContext(task=task, seed=3, make_llm=opt_model.make)
+        ctx = RunContext(task=task, seed=3, make_llm=opt_model.make)
         return PromptOptimizer(ctx, method, {**settings, "racing": race})
 
     whole = _drive(task, make, 40, None)

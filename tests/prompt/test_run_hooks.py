@@ -133,12 +133,12 @@ def test_cli_prints_the_projection_and_the_test_accuracy(
 
 def test_exemplars_resolves_by_name_in_a_fresh_process(tmp_path: Path) -> None:
     code = (
-        "from workbench.optimizers import make_optimizer, OptimizerContext\n"
+        "from workbench.optimizers import make_optimizer, RunContext\n"
         "from workbench.tasks import build_task, load_task_file\n"
         "import sys\n"
         "for name in ('exemplars', 'exemplars_opt'):\n"
         "    task = build_task(load_task_file(sys.argv[1]))\n"
-        "    opt = make_optimizer(name, {'selector': 'random'}, OptimizerContext(task=task))\n"
+        "    opt = make_optimizer(name, {'selector': 'random'}, RunContext(task=task))\n"
         "    print(name, type(opt).__name__, opt.method)\n"
     )
     path = write_task(tmp_path, "exemplars")

@@ -15,7 +15,7 @@ from workbench.contracts import Candidate
 from workbench.errors import ConfigError
 from workbench.llm import ScriptedLLM
 from workbench.sandbox import LocalSandbox
-from workbench.tasks import EvalContext, load_task, load_task_file
+from workbench.tasks import RunContext, load_task, load_task_file
 from workbench.tasks.workflow import WorkflowTask, parse_test_output
 from workbench.trace import ExceptionNode
 
@@ -35,8 +35,8 @@ def box() -> Iterator[LocalSandbox]:
 
 
 @pytest.fixture
-def ctx(box: LocalSandbox) -> EvalContext:
-    return EvalContext(open_sandbox=lambda: box)
+def ctx(box: LocalSandbox) -> RunContext:
+    return RunContext(open_sandbox=lambda: box)
 
 
 def write(tmp_path: Path, section: dict[str, Any], module: str, **top: Any) -> Path:
@@ -125,7 +125,7 @@ def test_two_tasks_from_one_file_do_not_share_values(tmp_path: Path) -> None:
     assert two.trace_parameters()["a"].data == 1.0
 
 
-def test_numeric_feedback_says_which_way_to_go(ctx: EvalContext) -> None:
+def test_numeric_feedback_says_which_way_to_go(ctx: RunContext) -> None:
     _, task = load_task(EXAMPLES / "numeric.yaml")
     low = task.evaluate(Candidate("a", {"params": {"x": 0.0}}), ctx)
     high = task.evaluate(Candidate("b", {"params": {"x": 10.0}}), ctx)
@@ -139,7 +139,7 @@ def test_numeric_feedback_says_which_way_to_go(ctx: EvalContext) -> None:
     assert bad.status == "error" and "unknown parameters ['y']" in bad.feedback
 
 
-def test_an_error_in_trainable_code_becomes_feedback(tmp_path: Path, ctx: EvalContext) -> None:
+def test_an_error_in_trainable_code_becomes_feedback(tmp_path: Path, ctx: RunContext) -> None:
     path = write(tmp_path, {"entry": "run", "feedback": "judge"}, MODULE)
     _, task = load_task(path)
     code = "def f(v):\n    return v / 0\n"
@@ -149,7 +149,7 @@ def test_an_error_in_trainable_code_becomes_feedback(tmp_path: Path, ctx: EvalCo
     assert isinstance(task.trace_output("z", {}), ExceptionNode)
 
 
-def test_unit_tests_run_in_the_sandbox_and_score_the_pass_rate(ctx: EvalContext) -> None:
+def test_unit_tests_run_in_the_sandbox_and_score_the_pass_rate(ctx: RunContext) -> None:
     _, task = load_task(EXAMPLES / "words.yaml")
     assert task.needs_sandbox
     first = task.evaluate(Candidate("a", {"params": {}}), ctx)
@@ -164,7 +164,7 @@ def test_unit_tests_run_in_the_sandbox_and_score_the_pass_rate(ctx: EvalContext)
     assert bad.feedback.startswith("Running the workflow failed with (SyntaxError)")
 
 
-def test_trainable_functions_can_run_in_the_sandbox(tmp_path: Path, ctx: EvalContext) -> None:
+def test_trainable_functions_can_run_in_the_sandbox(tmp_path: Path, ctx: RunContext) -> None:
     module = MODULE + "\nimport os\n"
     path = write(tmp_path, {"entry": "run", "feedback": "judge", "run_in": "sandbox"}, module)
     _, task = load_task(path)
@@ -193,12 +193,12 @@ def test_trainable_functions_run_in_the_sandbox_unless_process_is_named(
 
     tf, task = load_task(write(tmp_path, {"entry": "run", "feedback": "judge"}, MODULE))
     assert tf.section.run_in == "sandbox" and task.needs_sandbox  # the default
-    assert task.evaluate(candidate, EvalContext(open_sandbox=opened)).score == 22.0
+    assert task.evaluate(candidate, RunContext(open_sandbox=opened)).score == 22.0
     assert calls  # the call went through the run's sandbox
     named = write(tmp_path, {"entry": "run", "feedback": "judge", "run_in": "process"}, MODULE)
     _, in_process = load_task(named)
     assert not in_process.needs_sandbox
-    assert in_process.evaluate(candidate, EvalContext()).score == -196.0  # (1 - 99) * 2
+    assert in_process.evaluate(candidate, RunContext()).score == -196.0  # (1 - 99) * 2
 
 
 def test_examples_without_trainable_functions_need_no_sandbox() -> None:
@@ -206,7 +206,7 @@ def test_examples_without_trainable_functions_need_no_sandbox() -> None:
     assert needs == {"numeric": False, "words": True}  # values move nowhere; code runs boxed
 
 
-def test_a_prompt_parameter_is_scored_against_labelled_examples(ctx: EvalContext) -> None:
+def test_a_prompt_parameter_is_scored_against_labelled_examples(ctx: RunContext) -> None:
     tf, _ = load_task(EXAMPLES / "sentiment.yaml")
 
     def model(request: Any) -> str:
@@ -259,7 +259,7 @@ def test_config_changes_with_the_module_source(tmp_path: Path) -> None:
 
 @pytest.mark.docker
 def test_unit_test_example_in_docker(docker_sandbox: Any) -> None:
-    ctx = EvalContext(open_sandbox=lambda: docker_sandbox)
+    ctx = RunContext(open_sandbox=lambda: docker_sandbox)
     _, task = load_task(EXAMPLES / "words.yaml")
     first = task.evaluate(Candidate("a", {"params": {}}), ctx)
     assert first.scores["pass_rate"] == 0.25

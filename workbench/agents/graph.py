@@ -41,7 +41,7 @@ from workbench.agents.store import RunStore, cache_key
 from workbench.contracts import Evaluation, better
 from workbench.errors import BudgetExceeded, SandboxFailure
 from workbench.optimizers.base import Optimizer
-from workbench.tasks.base import EvalContext, Task
+from workbench.tasks.base import RunContext, Task
 
 __all__ = ["Loop", "LoopSettings", "LoopState"]
 
@@ -103,7 +103,7 @@ class Loop:
     optimizer: Optimizer
     store: RunStore
     settings: LoopSettings = field(default_factory=LoopSettings)
-    eval_ctx: EvalContext = field(default_factory=EvalContext)
+    eval_ctx: RunContext = field(default_factory=RunContext)
     sink: Callable[[Event], None] | None = None
     _loaded_ref: str | None = None
     _mark: float = field(default_factory=time.monotonic)

@@ -206,9 +206,12 @@ def problem_views(problems: list[tuple[str, str]]) -> dict[tuple[str, str], Any]
 
 @dataclass
 class _Carrier:
-    """A task that only carries its (public) problem, as `problem_view` accepts it."""
+    """A task that only carries its (public) problem (`ProvidesPublicProblem`)."""
 
     problem: Any
+
+    def public_problem(self) -> Any:
+        return self.problem
 
 
 def _completion(

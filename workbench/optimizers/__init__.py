@@ -14,14 +14,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from workbench._imports import import_object
-from workbench.optimizers.base import FunctionOptimizer, Optimizer, OptimizerContext, SettingsError
+from workbench.optimizers.base import FunctionOptimizer, Optimizer, RunContext, SettingsError
 
 __all__ = [
     "OPTIMIZERS",
     "FunctionOptimizer",
     "Optimizer",
-    "OptimizerContext",
     "Registered",
+    "RunContext",
     "SettingsError",
     "make_optimizer",
     "optimizer_names",
@@ -62,7 +62,7 @@ def optimizer_names() -> list[str]:
 
 
 def make_optimizer(
-    spec: str | Optimizer, settings: dict[str, Any] | None, ctx: OptimizerContext
+    spec: str | Optimizer, settings: dict[str, Any] | None, ctx: RunContext
 ) -> Optimizer:
     """Resolve an optimizer name, or a ``module:Class`` of the user's (or pass an Optimizer
     through).

@@ -3,7 +3,7 @@
 Every optimizer (Optuna's samplers, OptoPrime, LLAMBO, FunCoder, PG-TD, the prompt optimizers)
 implements this base and plugs into the one loop in `workbench.agents`. What an optimizer needs
 from the run (the task, the seed, the run folder, an LLM client with the run's budget and event
-hook) comes in an `OptimizerContext`.
+hook) comes in a `workbench.tasks.RunContext`.
 
 Example:
     >>> opt = FunctionOptimizer(lambda n, seen: [{"x": len(seen) + i} for i in range(n)])
@@ -13,76 +13,17 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
 from workbench.contracts import Candidate, Evaluation
-from workbench.errors import ConfigError, NotSetUp
-from workbench.tasks.base import Task
+from workbench.errors import ConfigError
+from workbench.tasks.base import RunContext
 
-__all__ = ["FunctionOptimizer", "Optimizer", "OptimizerContext", "SettingsError"]
-
-
-@dataclass
-class OptimizerContext:
-    """What the run gives an optimizer.
-
-    Attributes:
-        task: the task being optimized (its space, direction and description).
-        seed: the run's seed (optimizers own their RNG, seeded from it).
-        run_dir: the run folder (for storages such as Optuna's SQLite file), or None.
-        llm_config: the task file's `llm:` section (a `workbench.llm.LLMConfig`) or None.
-        budget: the run's shared `workbench.llm.Budget`, or None.
-        on_call: called with every LLM `CallRecord` (the run writes it to events.jsonl).
-        make_llm: builds the client instead of `workbench.llm.open_llm`, called as
-            ``make_llm(budget=..., on_call=...)`` (tests pass a `ScriptedLLM` this way).
-        emit: writes an optimizer's own event (a dict with its own ``type``) to the run's
-            event log, or None outside a run. Thread-safe.
-        open_sandbox: the run's sandbox, opened on first call (the same one the task
-            evaluates with); the run closes it, callers must not. None outside a run.
-    """
-
-    task: Task | None = None
-    seed: int | None = None
-    run_dir: Path | None = None
-    llm_config: Any = None
-    budget: Any = None
-    on_call: Callable[[Any], None] | None = None
-    make_llm: Callable[..., Any] | None = None
-    emit: Callable[[dict[str, Any]], None] | None = None
-    open_sandbox: Callable[[], Any] | None = None
-    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
-    _client: Any = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def llm(self) -> Any:
-        """The run's `workbench.llm.LLMClient`, opened on first use and closed with the run."""
-        with self._lock:
-            if self._client is None and self.make_llm is not None:
-                self._client = self.make_llm(budget=self.budget, on_call=self.on_call)
-            if self._client is None:
-                try:
-                    from workbench.llm import open_llm
-                except ImportError as exc:
-                    raise NotSetUp(
-                        f"this optimizer needs workbench.llm, which failed: {exc}"
-                    ) from exc
-                config = self.llm_config if self.llm_config is not None else "local"
-                cm = open_llm(config, budget=self.budget, on_call=self.on_call)
-                self._client = self._stack.enter_context(cm)
-            return self._client
-
-    def close(self) -> None:
-        """Close what the context opened (the LLM client)."""
-        self._stack.close()
-        self._client = None
+__all__ = ["FunctionOptimizer", "Optimizer", "RunContext", "SettingsError"]
 
 
 class SettingsError(ConfigError):

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError, NotSetUp
-from workbench.optimizers.base import Optimizer, OptimizerContext, SettingsError
+from workbench.optimizers.base import Optimizer, RunContext, SettingsError
 from workbench.quantities import CountOrZero
 
 __all__ = [
@@ -155,7 +155,7 @@ class OptunaOptimizer(Optimizer):
 
     name = "optuna"
 
-    def __init__(self, ctx: OptimizerContext, settings: OptunaSettings | dict[str, Any]) -> None:
+    def __init__(self, ctx: RunContext, settings: OptunaSettings | dict[str, Any]) -> None:
         import optuna
 
         # Optuna prints INFO lines to stderr by default; below the CLI nothing prints, so its

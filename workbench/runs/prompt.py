@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.optimizers import OptimizerContext
+from workbench.optimizers import RunContext
 from workbench.optimizers.prompt.optimizer import PromptOptimizer
 from workbench.optimizers.prompt.project import prompt_method
 from workbench.runs.runner import RunResult, start_run
@@ -63,7 +63,7 @@ def run_prompt(
     tf = task if isinstance(task, TaskFile) else load_task_file(task)
     made: list[PromptOptimizer] = []
 
-    def factory(ctx: OptimizerContext) -> PromptOptimizer:
+    def factory(ctx: RunContext) -> PromptOptimizer:
         if task_client is not None and isinstance(ctx.task, PromptTask):
             ctx.task.use_client(task_client)
         opt = PromptOptimizer(ctx, prompt_method(tf.optimizer.name), tf.optimizer.settings)

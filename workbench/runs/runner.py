@@ -21,9 +21,9 @@ from typing import Any
 
 from workbench.agents import Loop, LoopSettings, RunStore, open_checkpointer, run_graph
 from workbench.errors import BudgetExceeded, UserError
-from workbench.optimizers import Optimizer, OptimizerContext, SettingsError, make_optimizer
+from workbench.optimizers import Optimizer, RunContext, SettingsError, make_optimizer
 from workbench.runs.rundir import EventLog, RunDir, create_run, default_runs_dir, read_events
-from workbench.tasks import EvalContext, TaskFile, build_task, load_task_file, parse_task_text
+from workbench.tasks import TaskFile, build_task, load_task_file, parse_task_text
 from workbench.tasks.loader import config_error
 
 __all__ = ["RunResult", "Session", "check_task", "prepare_run", "resume_run", "start_run"]
@@ -85,7 +85,7 @@ def check_task(task_file: TaskFile, source: str | Path | None = None) -> dict[st
     task = build_task(task_file)
     try:
         # no run folder: what the optimizer would persist stays in memory
-        ctx = OptimizerContext(task=task, seed=task_file.seed, run_dir=None)
+        ctx = RunContext(task=task, seed=task_file.seed, run_dir=None)
         try:
             opt = make_optimizer(task_file.optimizer.name, task_file.optimizer.settings, ctx)
         except SettingsError as exc:
@@ -107,7 +107,7 @@ def _summarize(
     state: dict[str, Any],
     reason: str | None,
     started: float,
-    usage: Any,
+    usage: dict[str, Any] | None,
 ) -> dict[str, Any]:
     rows = store.evaluations()
     best = state.get("best")
@@ -128,7 +128,7 @@ def _summarize(
         "best": best_full,
         "elapsed_s": state.get("elapsed_s", 0.0),
         "session_wall_s": time.time() - started,
-        "llm": usage.to_dict() if usage is not None and hasattr(usage, "to_dict") else None,
+        "llm": usage,
     }
 
 
@@ -137,7 +137,7 @@ def _finalize(
     opt: Optimizer,
     store: RunStore,
     state: dict[str, Any],
-    eval_ctx: EvalContext,
+    eval_ctx: RunContext,
     previous: dict[str, Any] | None,
 ) -> dict[str, Any] | None:
     """`Task.finalize` on the optimizer's final candidate (once per run: a resumed finished
@@ -184,7 +184,7 @@ class Session:
         task_file: TaskFile,
         *,
         use_cache: bool,
-        optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None = None,
+        optimizer: Optimizer | Callable[[RunContext], Optimizer] | None = None,
         make_llm: Callable[..., Any] | None = None,
         make_task_llm: Callable[..., Any] | None = None,
     ) -> None:
@@ -208,7 +208,7 @@ class Session:
             self.sandbox = _LazySandbox(task_file.sandbox)
             self._stack.callback(self.sandbox.close)
             budget = _llm_budget(task_file)
-            self.ctx = OptimizerContext(
+            self.ctx = RunContext(
                 seed=task_file.seed,
                 run_dir=run.path,
                 llm_config=_llm_config(task_file, use_cache),
@@ -219,7 +219,7 @@ class Session:
                 open_sandbox=self.sandbox,
             )
             self._stack.callback(self.ctx.close)
-            self.eval_ctx = EvalContext(
+            self.eval_ctx = RunContext(
                 open_sandbox=self.sandbox,
                 run_dir=run.path,
                 seed=task_file.seed,
@@ -306,7 +306,7 @@ class Session:
         final = _finalize(self.task, self.opt, self.store, state, self.eval_ctx, previous)
         if final is not None and final is not previous:
             self._handle({"t": time.time(), "type": "final", **final})
-        usage = getattr(self.ctx._client, "usage", None)
+        usage = self.ctx.llm_usage()
         summary = _summarize(run, task_file, self.store, state, reason, self.started, usage)
         summary.update(direction=self.task.direction, metric=self.task.primary)
         # the plan again, now that the run has spent what it spent
@@ -358,7 +358,7 @@ def prepare_run(
     runs_dir: Path | None = None,
     *,
     use_cache: bool = True,
-    optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None = None,
+    optimizer: Optimizer | Callable[[RunContext], Optimizer] | None = None,
     make_llm: Callable[..., Any] | None = None,
     make_task_llm: Callable[..., Any] | None = None,
     source: str | Path | None = None,
@@ -402,7 +402,7 @@ def start_run(
     *,
     use_cache: bool = True,
     on_event: Callable[[Event], None] | None = None,
-    optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None = None,
+    optimizer: Optimizer | Callable[[RunContext], Optimizer] | None = None,
     make_llm: Callable[..., Any] | None = None,
     make_task_llm: Callable[..., Any] | None = None,
 ) -> RunResult:
@@ -413,11 +413,11 @@ def start_run(
         runs_dir: where run folders go (default `default_runs_dir()`).
         use_cache: reuse evaluations of equal candidates within the run.
         on_event: called with every progress event (also written to events.jsonl).
-        optimizer: an Optimizer, or a function of the run's `OptimizerContext` returning one,
+        optimizer: an Optimizer, or a function of the run's `RunContext` returning one,
             instead of the task file's `optimizer:` (tests, Python API).
-        make_llm: builds the LLM client instead of `open_llm` (see `OptimizerContext`).
+        make_llm: builds the LLM client instead of `open_llm` (see `RunContext`).
         make_task_llm: builds the task's model client instead of `open_llm` (see
-            `EvalContext.llm`); its calls share the run's budget and are logged too.
+            `RunContext.llm`); its calls share the run's budget and are logged too.
     """
     with prepare_run(
         task,
@@ -435,7 +435,7 @@ def resume_run(
     runs_dir: Path | None = None,
     *,
     on_event: Callable[[Event], None] | None = None,
-    optimizer: Optimizer | Callable[[OptimizerContext], Optimizer] | None = None,
+    optimizer: Optimizer | Callable[[RunContext], Optimizer] | None = None,
     make_llm: Callable[..., Any] | None = None,
     make_task_llm: Callable[..., Any] | None = None,
 ) -> RunResult:

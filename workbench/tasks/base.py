@@ -15,65 +15,96 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+import workbench.llm
 from workbench._imports import import_object
 from workbench.contracts import Candidate, Direction, Evaluation
-from workbench.errors import ConfigError, NotSetUp
+from workbench.errors import ConfigError
+from workbench.llm import Budget, CallRecord, LLMClient, LLMConfig
+from workbench.sandbox import Sandbox, SandboxConfig
+from workbench.trace import ParameterNode
 
 if TYPE_CHECKING:
+    from workbench.tasks.code.problem import CodeProblem
     from workbench.tasks.schema import TaskFile
 
-__all__ = ["EvalContext", "Kind", "Task", "get_kind", "kind_names", "register_kind"]
+__all__ = [
+    "Kind",
+    "ProvidesPublicProblem",
+    "ProvidesSandboxConfig",
+    "ProvidesTraceParameters",
+    "RunContext",
+    "Task",
+    "get_kind",
+    "kind_names",
+    "register_kind",
+]
 
 
 @dataclass
-class EvalContext:
-    """What a task may use while evaluating: the sandbox, the run folder, the run's LLM budget.
+class RunContext:
+    """What a run hands an optimizer (an agent) or a task: one typed context for both.
+
+    A run makes two: the optimizer's (its `task`, the task file's model as `llm_config`, model
+    calls logged with ``role: optimizer``) and the task's (model calls with ``role: task``).
+    Both share the run's `budget` and its sandbox.
 
     Attributes:
-        open_sandbox: returns the run's sandbox, opening it the first time (None: no sandbox).
-        run_dir: the run folder, or None outside a run.
-        seed: the run's seed.
-        budget: the run's shared `workbench.llm.Budget` (the optimizer's calls count too), or
-            None for no limit.
-        on_call: called with every `CallRecord` of a model the task calls (the run writes it
-            to events.jsonl as an ``llm_call`` event with ``role: task``).
-        make_llm: builds the task's model client instead of `workbench.llm.open_llm`, called as
+        task: the task being optimized (an optimizer reads its space, direction, description
+            and the capabilities below), or None.
+        seed: the run's seed (optimizers own their RNG, seeded from it).
+        run_dir: the run folder (storages such as Optuna's SQLite file), or None outside a run
+            (what would be stored there stays in memory).
+        llm_config: the model `llm()` opens when not told otherwise: a `workbench.llm.LLMConfig`
+            or model string (None: ``"local"``, the embedded model).
+        budget: the run's shared `Budget` (every model call of the run counts), or None.
+        on_call: called with every `CallRecord` of a model opened here (the run writes it to
+            events.jsonl as an ``llm_call`` event).
+        make_llm: builds the model client instead of `workbench.llm.open_llm`, called as
             ``make_llm(budget=..., on_call=...)`` (tests pass a `ScriptedLLM` this way).
+        emit: writes an optimizer's own event (a dict with its own ``type``) to the run's event
+            log, or None outside a run. Thread-safe.
+        open_sandbox: returns the run's sandbox, opening it the first time; the run closes it,
+            callers must not. None: no sandbox configured.
+        extra: anything a caller passes along to its own task or optimizer.
     """
 
-    open_sandbox: Callable[[], Any] | None = None
-    run_dir: Path | None = None
+    task: Task | None = None
     seed: int | None = None
+    run_dir: Path | None = None
+    llm_config: LLMConfig | str | None = None
+    budget: Budget | None = None
+    on_call: Callable[[CallRecord], None] | None = None
+    make_llm: Callable[..., LLMClient] | None = None
+    emit: Callable[[dict[str, Any]], None] | None = None
+    open_sandbox: Callable[[], Sandbox] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    budget: Any = None
-    on_call: Callable[[Any], None] | None = None
-    make_llm: Callable[..., Any] | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
-    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _clients: dict[str, LLMClient] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def sandbox(self) -> Any:
-        """The run's `workbench.sandbox.Sandbox`."""
+    def sandbox(self) -> Sandbox:
+        """The run's sandbox."""
         if self.open_sandbox is None:
             raise ConfigError("this task needs a sandbox, but none was configured for the run")
         return self.open_sandbox()
 
-    def llm(self, config: Any = None) -> Any:
-        """A model client for the task (the model a prompt is applied to), on the run's budget.
+    def llm(self, config: LLMConfig | str | None = None) -> LLMClient:
+        """A model client on the run's budget, opened on first use and closed with `close`.
 
-        Every call it makes is charged to `budget` and reported to `on_call`, like the
-        optimizer's calls. One client per distinct `config`, opened on first use and closed
-        with the context (`close`).
+        Every call it makes is charged to `budget` and reported to `on_call`. One client per
+        distinct model configuration.
 
         Args:
-            config: a `workbench.llm.LLMConfig` or model string (None: ``"local"``).
+            config: a `LLMConfig` or model string; None: `llm_config`, else ``"local"``.
         """
+        if config is None:
+            config = self.llm_config if self.llm_config is not None else "local"
         key = json.dumps(
-            config.model_dump(mode="json") if hasattr(config, "model_dump") else config,
+            config.model_dump(mode="json") if isinstance(config, BaseModel) else config,
             sort_keys=True,
             default=str,
         )
@@ -82,24 +113,15 @@ class EvalContext:
                 if self.make_llm is not None:
                     client = self.make_llm(budget=self.budget, on_call=self.on_call)
                 else:
-                    try:
-                        from workbench.llm import open_llm
-                    except ImportError as exc:
-                        raise NotSetUp(
-                            f"this task needs workbench.llm, which failed: {exc}"
-                        ) from exc
-                    cm = open_llm(
-                        config if config is not None else "local",
-                        budget=self.budget,
-                        on_call=self.on_call,
-                    )
+                    # through the module: a test or an embedding program may replace open_llm
+                    cm = workbench.llm.open_llm(config, budget=self.budget, on_call=self.on_call)
                     client = self._stack.enter_context(cm)
                 self._clients[key] = client
             return self._clients[key]
 
     def llm_usage(self) -> dict[str, Any] | None:
-        """The summed `Usage` (as JSON) of the clients `llm` opened; None when it opened none."""
-        usages = [c.usage.to_dict() for c in self._clients.values() if hasattr(c, "usage")]
+        """The summed usage (as JSON) of the clients `llm` opened; None when it opened none."""
+        usages = [c.usage.to_dict() for c in self._clients.values()]
         if not usages:
             return None
         return {
@@ -110,6 +132,31 @@ class EvalContext:
         """Close the clients `llm` opened."""
         self._stack.close()
         self._clients.clear()
+
+
+@runtime_checkable
+class ProvidesPublicProblem(Protocol):
+    """A task whose code problem a generator may see (the ``code`` kind: no hidden tests)."""
+
+    def public_problem(self) -> CodeProblem:
+        """The problem without its hidden tests."""
+        ...
+
+
+@runtime_checkable
+class ProvidesTraceParameters(Protocol):
+    """A task whose candidates set traced parameters of the user's workflow (``workflow``)."""
+
+    def trace_parameters(self) -> dict[str, ParameterNode]:
+        """The workflow's trainable parameters by name."""
+        ...
+
+
+@runtime_checkable
+class ProvidesSandboxConfig(Protocol):
+    """A task that names the sandbox its code runs in (a generator's own runs use it too)."""
+
+    sandbox_config: SandboxConfig | str | None
 
 
 class Task(ABC):
@@ -129,7 +176,7 @@ class Task(ABC):
     needs_sandbox: bool = False
 
     @abstractmethod
-    def evaluate(self, candidate: Candidate, ctx: EvalContext) -> Evaluation:
+    def evaluate(self, candidate: Candidate, ctx: RunContext) -> Evaluation:
         """Evaluate one candidate; failures of the candidate become an Evaluation status."""
 
     def config(self) -> dict[str, Any]:
@@ -149,7 +196,7 @@ class Task(ABC):
         """A short text about the task for LLM-driven optimizers."""
         return f"Task {self.name!r}: {self.direction} {self.primary!r}."
 
-    def start(self, ctx: EvalContext) -> None:
+    def start(self, ctx: RunContext) -> None:
         """Called once by the run, before the loop, with the context it will evaluate with.
 
         A task whose work outside `evaluate` (e.g. calls an optimizer makes through it) must
@@ -158,7 +205,7 @@ class Task(ABC):
         return None
 
     def finalize(
-        self, best: Candidate, evaluation: Evaluation | None, ctx: EvalContext
+        self, best: Candidate, evaluation: Evaluation | None, ctx: RunContext
     ) -> dict[str, Any] | None:
         """A held-out result of the run's final candidate, once, after the loop stops.
 

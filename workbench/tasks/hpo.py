@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from workbench.contracts import Candidate, Evaluation
 from workbench.quantities import Count, FiniteFloat, Positive, Seconds
 from workbench.tasks._resolve import check_command, existing_files, module_file, resolve_callable
-from workbench.tasks.base import EvalContext, Kind, Task
+from workbench.tasks.base import Kind, RunContext, Task
 from workbench.tasks.schema import TaskFile
 
 __all__ = [
@@ -242,7 +242,7 @@ class HpoTask(Task):
         ]
         return "; ".join(problems) or None
 
-    def evaluate(self, candidate: Candidate, ctx: EvalContext) -> Evaluation:
+    def evaluate(self, candidate: Candidate, ctx: RunContext) -> Evaluation:
         """Run the objective on the candidate's parameters."""
         params = candidate.payload.get("params")
         base = {"candidate_id": candidate.id, "primary": self.primary, "direction": self.direction}
@@ -280,7 +280,7 @@ class HpoTask(Task):
             status="ok", scores=scores, output=output, timings=took, feedback=text, **base
         )
 
-    def _run_command(self, params: dict[str, Any], ctx: EvalContext) -> tuple[Any, ...]:
+    def _run_command(self, params: dict[str, Any], ctx: RunContext) -> tuple[Any, ...]:
         from workbench.sandbox import Limits  # the sandbox layer, only for command objectives
 
         cmd = self.section.command

@@ -37,8 +37,7 @@ from typing import Any
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.llm import Budget, ScriptedLLM
-from workbench.optimizers import Optimizer, OptimizerContext, make_optimizer
-from workbench.tasks import EvalContext
+from workbench.optimizers import Optimizer, RunContext, make_optimizer
 
 __all__ = ["OptimizerCase", "Subject", "json_problem", "open_subject"]
 
@@ -58,8 +57,8 @@ class OptimizerCase:
         build: builds the optimizer from its context (default: ``make_optimizer(name,
             settings, ctx)``).
         evaluate: evaluates a candidate of the task (default: ``task.evaluate(candidate,
-            EvalContext(open_sandbox=open_sandbox))``).
-        open_sandbox: the sandbox the run would lend (`OptimizerContext.open_sandbox`).
+            RunContext(open_sandbox=open_sandbox))``).
+        open_sandbox: the sandbox the run would lend (`RunContext.open_sandbox`).
         seed: the run's seed.
         n: candidates asked per step.
         warmup: steps run before a check looks (the optimizer should have state by then).
@@ -69,7 +68,7 @@ class OptimizerCase:
     make_task: Callable[[Path], Any]
     script: Callable[[Any], Any] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
-    build: Callable[[OptimizerContext], Optimizer] | None = None
+    build: Callable[[RunContext], Optimizer] | None = None
     evaluate: Callable[[Any, Candidate], Evaluation] | None = None
     open_sandbox: Callable[[], Any] | None = None
     seed: int = 0
@@ -93,7 +92,7 @@ class Subject:
     case: OptimizerCase
     optimizer: Optimizer
     task: Any
-    ctx: OptimizerContext
+    ctx: RunContext
     counter: list[int]
     proposed: list[str] = field(default_factory=list)
 
@@ -112,7 +111,7 @@ class Subject:
         """Evaluate each candidate with the case's evaluator."""
         if self.case.evaluate is not None:
             return [self.case.evaluate(self.task, c) for c in candidates]
-        ctx = EvalContext(open_sandbox=self.case.open_sandbox, seed=self.case.seed)
+        ctx = RunContext(open_sandbox=self.case.open_sandbox, seed=self.case.seed)
         return [self.task.evaluate(c, ctx) for c in candidates]
 
     def step(self, n: int | None = None) -> list[Candidate]:
@@ -145,7 +144,7 @@ def open_subject(case: OptimizerCase, folder: Path, budget: Budget | None = None
     """Build `case`'s optimizer in `folder` (run folder ``folder/run``) on `budget`.
 
     The model is a `ScriptedLLM` on `case.script` with the budget, built when the optimizer
-    first asks for it (`OptimizerContext.make_llm`).
+    first asks for it (`RunContext.make_llm`).
     """
     run_dir = folder / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -161,7 +160,7 @@ def open_subject(case: OptimizerCase, folder: Path, budget: Budget | None = None
         return ScriptedLLM(answer, budget=budget, on_call=on_call)
 
     task = case.make_task(folder)
-    ctx = OptimizerContext(
+    ctx = RunContext(
         task=task,
         seed=case.seed,
         run_dir=run_dir,

@@ -56,7 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError
-from workbench.optimizers.base import Optimizer, OptimizerContext, SettingsError
+from workbench.optimizers.base import Optimizer, RunContext, SettingsError
 from workbench.optimizers.llambo.engine import PLATEAU, Engine, Stats, StepLog
 from workbench.optimizers.llambo.history import History
 from workbench.optimizers.llambo.prompts import PROMPT_VERSION
@@ -128,7 +128,7 @@ class LlamboOptimizer(Optimizer):
 
     name = "llambo"
 
-    def __init__(self, ctx: OptimizerContext, settings: LlamboSettings | dict[str, Any]) -> None:
+    def __init__(self, ctx: RunContext, settings: LlamboSettings | dict[str, Any]) -> None:
         import optuna
 
         optuna.logging.disable_default_handler()

@@ -33,10 +33,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.contracts import Candidate, Evaluation, better
 from workbench.errors import ConfigError
-from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.base import Optimizer, RunContext
 from workbench.optimizers.optoprime.optimizer import OptoPrime, jsonable
 from workbench.optimizers.optoprime.render import DEFAULT_INSTRUCTION
 from workbench.quantities import Count, CountOrZero, NonNegative
+from workbench.tasks import ProvidesTraceParameters
 from workbench.trace import backward
 
 __all__ = ["OptoPrimeOptimizer", "OptoPrimeSettings"]
@@ -74,11 +75,11 @@ class OptoPrimeOptimizer(Optimizer):
 
     name = "optoprime"
 
-    def __init__(self, ctx: OptimizerContext, settings: OptoPrimeSettings | dict[str, Any]) -> None:
+    def __init__(self, ctx: RunContext, settings: OptoPrimeSettings | dict[str, Any]) -> None:
         self.ctx = ctx
         self.settings = OptoPrimeSettings.model_validate(settings)
         task = ctx.task
-        if task is None or not hasattr(task, "trace_parameters"):
+        if not isinstance(task, ProvidesTraceParameters):
             kind = type(task).__name__ if task is not None else "no task"
             raise ConfigError(
                 f"optimizer 'optoprime' needs a task with traced parameters (kind: workflow), "

@@ -224,7 +224,7 @@ class OptoPrime:
         """``self.llm``, opening the configured (or default) model if no client was given."""
         with self._lock:
             if self.llm is None:
-                # looked up on the module at call time, as `OptimizerContext.llm` does, so that
+                # looked up on the module at call time, as `RunContext.llm` does, so that
                 # patching `workbench.llm.open_llm` substitutes the default model (tests)
                 self._owned = self._stack.enter_context(workbench.llm.open_llm(self._llm_config))
                 self.llm = self._owned

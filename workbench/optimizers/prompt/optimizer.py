@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError
-from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.base import Optimizer, RunContext
 from workbench.optimizers.prompt.exemplar_stage import SelectorStage, TpeStage
 from workbench.optimizers.prompt.exemplars import Exemplar, ExemplarPool
 from workbench.optimizers.prompt.instruction import STAGES, InstructionStage, Record
@@ -60,7 +60,7 @@ class PromptOptimizer(Optimizer):
 
     name: ClassVar[str] = "prompt"
 
-    def __init__(self, ctx: OptimizerContext, method: str, settings: dict[str, Any]) -> None:
+    def __init__(self, ctx: RunContext, method: str, settings: dict[str, Any]) -> None:
         task = ctx.task
         if not isinstance(task, PromptTask):
             raise ConfigError(f"optimizer {method!r} needs a task of kind 'prompt'")

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.quantities import Seconds
-from workbench.tasks.base import EvalContext, Task
+from workbench.tasks.base import RunContext, Task
 from workbench.tasks.code.examples import docstring_examples
 from workbench.tasks.code.files import load_problems_file
 from workbench.tasks.code.harness import build_request, parse_result
@@ -190,7 +190,7 @@ class CodeTask(Task):
             feedback=why,
         )
 
-    def evaluate(self, candidate: Candidate, ctx: EvalContext) -> Evaluation:
+    def evaluate(self, candidate: Candidate, ctx: RunContext) -> Evaluation:
         """Run the public and the hidden tests of the candidate's code in the sandbox."""
         code = candidate.payload.get("code")
         language = candidate.payload.get("language", "python")

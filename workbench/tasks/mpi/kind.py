@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import WorkbenchError
-from workbench.tasks.base import EvalContext, Task
+from workbench.tasks.base import RunContext, Task
 from workbench.tasks.mpi.prebuild import DriverCache
 from workbench.tasks.mpi.problem import MpiProblem, library_dir, load_problem
 from workbench.tasks.mpi.results import MpiResult
@@ -103,7 +103,7 @@ class MpiTask(Task):
             f"(it runs at np = {self.problem.np}):\n{self.problem.prompt}\n"
         )
 
-    def evaluate(self, candidate: Candidate, ctx: EvalContext) -> Evaluation:
+    def evaluate(self, candidate: Candidate, ctx: RunContext) -> Evaluation:
         """Check, compile and run the candidate at every np of the problem."""
         code = candidate.payload.get("code")
         language = str(candidate.payload.get("language", "cpp")).lower()

@@ -9,7 +9,7 @@ the client's concurrency), grades each output and returns the accuracy as the pr
 with one ``tests`` row per example (``input``, ``output``, ``target``, ``passed``) so optimizers
 can harvest correct outputs and read failures. `PromptTask.evaluate_test` runs a payload once on
 the test split; the run calls it through `PromptTask.finalize` on the final prompt. In a run the
-task model comes from the run's `EvalContext.llm` (`PromptTask.start`): its calls share the
+task model comes from the run's `RunContext.llm` (`PromptTask.start`): its calls share the
 run's budget and are logged as ``llm_call`` events with ``role: task``.
 
 Example task file::
@@ -54,7 +54,7 @@ from workbench.errors import ConfigError, RunError
 from workbench.llm import LLMConfig, open_llm
 from workbench.quantities import Count
 from workbench.tasks._resolve import check_import_time
-from workbench.tasks.base import EvalContext, Task
+from workbench.tasks.base import RunContext, Task
 from workbench.tasks.prompt.data import Example, list_bbh_tasks, load_bbh, load_jsonl
 from workbench.tasks.prompt.nearest import NearestIndex
 from workbench.tasks.prompt.scorers import Scorer, bbh_scorer, make_scorer, scorer_module
@@ -236,7 +236,7 @@ class PromptTask(Task):
                 raise ConfigError(f"prompt.scorer: {exc}") from None
         self.template = PromptTemplate(**section.template)
         self._client: Any = None
-        self._ctx: EvalContext | None = None
+        self._ctx: RunContext | None = None
         self._stack = contextlib.ExitStack()
         self._lock = threading.Lock()
 
@@ -245,8 +245,8 @@ class PromptTask(Task):
         """Use `client` (an `LLMClient`, e.g. a `ScriptedLLM`) as the task model."""
         self._client = client
 
-    def start(self, ctx: EvalContext) -> None:
-        """Take the task model from the run's context (`EvalContext.llm`), so that its calls
+    def start(self, ctx: RunContext) -> None:
+        """Take the task model from the run's context (`RunContext.llm`), so that its calls
         share the run's budget and are logged as ``llm_call`` events with ``role: task``."""
         self._ctx = ctx
 
@@ -357,7 +357,7 @@ class PromptTask(Task):
             )
         return idx
 
-    def evaluate(self, candidate: Candidate, ctx: EvalContext) -> Evaluation:
+    def evaluate(self, candidate: Candidate, ctx: RunContext) -> Evaluation:
         """Validation accuracy of the candidate's prompt, with per-example rows (on the
         examples `val_indices` names; each row carries its ``val_index``)."""
         start = time.monotonic()
@@ -412,7 +412,7 @@ class PromptTask(Task):
         return {"accuracy": sum(r.correct for r in results) / len(results), "n": len(results)}
 
     def finalize(
-        self, best: Candidate, evaluation: Evaluation | None, ctx: EvalContext
+        self, best: Candidate, evaluation: Evaluation | None, ctx: RunContext
     ) -> dict[str, Any]:
         """The final prompt's test accuracy, next to its validation accuracy and their gap.
 

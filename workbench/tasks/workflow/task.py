@@ -27,7 +27,7 @@ from typing import Any
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError
 from workbench.tasks._resolve import resolve_callable
-from workbench.tasks.base import EvalContext, Task
+from workbench.tasks.base import RunContext, Task
 from workbench.tasks.workflow.remote import SandboxExecutor, parse_test_output
 from workbench.tasks.workflow.section import WorkflowSection, load_module
 from workbench.trace import (
@@ -99,7 +99,7 @@ class WorkflowTask(Task):
         self._feedback = self._resolve(section.feedback, "feedback") if section.feedback else None
         self._lock = threading.RLock()
         self._traces: OrderedDict[str, Node] = OrderedDict()
-        self._ctx: EvalContext | None = None
+        self._ctx: RunContext | None = None
         self._llm = llm
         self._llm_stack = contextlib.ExitStack()
         self._llm_opened = False
@@ -227,7 +227,7 @@ class WorkflowTask(Task):
             self._traces.popitem(last=False)
 
     # -- evaluation ----------------------------------------------------------------------------
-    def evaluate(self, candidate: Candidate, ctx: EvalContext) -> Evaluation:
+    def evaluate(self, candidate: Candidate, ctx: RunContext) -> Evaluation:
         """Set the candidate's values, run the workflow, judge it."""
         base = {"candidate_id": candidate.id, "primary": self.primary, "direction": self.direction}
         params = candidate.payload.get("params", {})
@@ -288,7 +288,7 @@ class WorkflowTask(Task):
         )
 
     def _run_tests(
-        self, params: dict[str, Any], ctx: EvalContext, base: dict[str, Any]
+        self, params: dict[str, Any], ctx: RunContext, base: dict[str, Any]
     ) -> Evaluation:
         from workbench.sandbox import Limits
 

@@ -55,7 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import BudgetExceeded
-from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.base import Optimizer, RunContext
 from workbench.optimizers.codegen.codetree import CodeParseError, CodeTree, dependency_order
 from workbench.optimizers.codegen.funcoder.prompts import (
     PROMPT_VERSION,
@@ -114,7 +114,7 @@ class FunCoderOptimizer(Optimizer):
 
     def __init__(
         self,
-        ctx: OptimizerContext,
+        ctx: RunContext,
         settings: FunCoderSettings | dict[str, Any],
         sandbox: Any = None,
     ) -> None:

@@ -25,6 +25,8 @@ from workbench.errors import BudgetExceeded, ConfigError, EndpointError
 from workbench.llm import LLMClient, LLMRequestError, TokenLogprob
 from workbench.optimizers.codegen.pgtd.assembly import raw_program
 from workbench.optimizers.codegen.pgtd.prompts import FENCE_CLOSE, render_chatml
+from workbench.tasks import ProvidesPublicProblem
+from workbench.tasks.code import CodeProblem
 
 __all__ = [
     "EOS_CANDIDATES",
@@ -227,10 +229,7 @@ def require_problem(task: Any) -> Any:
     Raises:
         ConfigError: the task has no Python problem to write.
     """
-    from workbench.tasks.code import CodeProblem
-
-    public = getattr(task, "public_problem", None)
-    problem = public() if callable(public) else getattr(task, "problem", None)
+    problem = task.public_problem() if isinstance(task, ProvidesPublicProblem) else None
     if isinstance(problem, CodeProblem):
         return problem
     raise ConfigError(

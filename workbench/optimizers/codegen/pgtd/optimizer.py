@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.contracts import Candidate, Evaluation
-from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.base import Optimizer, RunContext
 from workbench.optimizers.codegen.pgtd.assembly import assemble_program
 from workbench.optimizers.codegen.pgtd.llm import TokenModel, apply_chat_template, find_eos_ids
 from workbench.optimizers.codegen.pgtd.prompts import (
@@ -52,6 +52,8 @@ from workbench.optimizers.codegen.pgtd.search import PGTDSearch
 from workbench.optimizers.codegen.pgtd.tree import Program, program_key
 from workbench.optimizers.codegen.view import PublicReward, problem_view
 from workbench.quantities import Count, FiniteFloat, NonNegative, Positive
+from workbench.sandbox import open_sandbox
+from workbench.tasks import ProvidesSandboxConfig
 
 __all__ = ["PGTDOptimizer", "PGTDSettings"]
 
@@ -138,7 +140,7 @@ class PGTDOptimizer(Optimizer):
 
     def __init__(
         self,
-        ctx: OptimizerContext,
+        ctx: RunContext,
         settings: PGTDSettings | dict[str, Any] | None = None,
         *,
         sandbox: Any = None,
@@ -171,11 +173,11 @@ class PGTDOptimizer(Optimizer):
             self._sandbox = self.ctx.open_sandbox()  # the run's: the run closes it
             self._own_sandbox = False
         if self._sandbox is None:
-            from workbench.sandbox import open_sandbox
-
             config = self.settings.sandbox
+            if config is None and isinstance(self.ctx.task, ProvidesSandboxConfig):
+                config = self.ctx.task.sandbox_config
             if config is None:
-                config = getattr(self.ctx.task, "sandbox_config", None) or "auto"
+                config = "auto"
             self._sandbox = open_sandbox(config)
         return self._sandbox
 

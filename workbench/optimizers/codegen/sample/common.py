@@ -6,28 +6,29 @@ from typing import Any
 
 from workbench.contracts import Evaluation
 from workbench.errors import ConfigError
-from workbench.optimizers.base import OptimizerContext
+from workbench.optimizers.base import RunContext
 from workbench.optimizers.codegen.view import Program, extract_python_program
+from workbench.sandbox import open_sandbox
+from workbench.tasks import ProvidesPublicProblem, ProvidesSandboxConfig
 from workbench.tasks.code import CodeProblem
 
 __all__ = ["Program", "calls_left", "code_problem", "extract_program", "sandbox_of"]
 
 
-def code_problem(ctx: OptimizerContext, generator: str) -> CodeProblem:
+def code_problem(ctx: RunContext, generator: str) -> CodeProblem:
     """The problem of a `code` task as a generator may see it (no hidden tests).
 
     Raises:
         ConfigError: the run's task is not a `code` task.
     """
     task = ctx.task
-    public = getattr(task, "public_problem", None)
-    if task is None or public is None:
+    if not isinstance(task, ProvidesPublicProblem):
         kind = type(task).__name__ if task is not None else "no task"
         raise ConfigError(f"optimizer {generator!r} writes code: use it on a `code` task ({kind})")
-    return public()
+    return task.public_problem()
 
 
-def calls_left(ctx: OptimizerContext) -> int | None:
+def calls_left(ctx: RunContext) -> int | None:
     """LLM calls the run may still make (None: no call limit)."""
     budget = ctx.budget
     if budget is None or getattr(budget, "calls", None) is None:
@@ -36,17 +37,17 @@ def calls_left(ctx: OptimizerContext) -> int | None:
     return max(int(budget.calls) - (spent.calls - spent.cache_hits), 0)
 
 
-def sandbox_of(ctx: OptimizerContext, override: str | None = None) -> tuple[Any, bool]:
+def sandbox_of(ctx: RunContext, override: str | None = None) -> tuple[Any, bool]:
     """A sandbox for a generator's own runs, and whether the caller must close it.
 
     The run's own sandbox when the context offers one (``ctx.open_sandbox``); else a new one
     from `override`, the task's `sandbox:` section, or ``auto``.
     """
-    from workbench.sandbox import open_sandbox
-
     if override is None and ctx.open_sandbox is not None:
         return ctx.open_sandbox(), False
-    config = override if override is not None else getattr(ctx.task, "sandbox_config", None)
+    config = override
+    if config is None and isinstance(ctx.task, ProvidesSandboxConfig):
+        config = ctx.task.sandbox_config
     return open_sandbox(config if config is not None else "auto"), True
 
 

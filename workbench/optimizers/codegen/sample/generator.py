@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.contracts import Candidate, Evaluation
-from workbench.optimizers.base import Optimizer, OptimizerContext
+from workbench.optimizers.base import Optimizer, RunContext
 from workbench.optimizers.codegen.sample.common import calls_left, track_best
 from workbench.optimizers.codegen.sample.prompts import (
     prompt_version,
@@ -53,7 +53,7 @@ class SampleOptimizer(Optimizer):
 
     name = "sample"
 
-    def __init__(self, ctx: OptimizerContext, settings: SampleSettings | dict[str, Any]) -> None:
+    def __init__(self, ctx: RunContext, settings: SampleSettings | dict[str, Any]) -> None:
         self.ctx = ctx
         self.settings = SampleSettings.model_validate(settings)
         self.view = problem_view(ctx.task, self.name)

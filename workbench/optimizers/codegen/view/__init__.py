@@ -13,6 +13,9 @@ from workbench.errors import ConfigError
 from workbench.optimizers.codegen.view.base import ProblemView, Program, PublicReward, PublicRun
 from workbench.optimizers.codegen.view.mpi import MpiView, canonical_type, extract_cpp_program
 from workbench.optimizers.codegen.view.python import PythonView, extract_python_program
+from workbench.tasks import ProvidesPublicProblem
+from workbench.tasks.code import CodeProblem
+from workbench.tasks.mpi import MpiTask
 
 __all__ = [
     "MpiView",
@@ -31,19 +34,15 @@ __all__ = [
 def problem_view(task: Any, generator: str) -> ProblemView:
     """The view of a run's task for code generator `generator`.
 
-    A `code` task is seen through ``public_problem()`` (no hidden tests); a task object that
-    only carries a `CodeProblem` as ``problem`` is taken as it is.
+    A `code` task (any `ProvidesPublicProblem`) is seen through ``public_problem()`` (no
+    hidden tests); an `mpi` task through its problem and drivers.
 
     Raises:
         ConfigError: the task is neither a `code` nor an `mpi` task.
     """
-    from workbench.tasks.code import CodeProblem
-    from workbench.tasks.mpi import MpiTask
-
     if isinstance(task, MpiTask):
         return MpiView(task.problem, task.drivers, check=task.check_source)
-    public = getattr(task, "public_problem", None)
-    problem = public() if callable(public) else getattr(task, "problem", None)
+    problem = task.public_problem() if isinstance(task, ProvidesPublicProblem) else None
     if not isinstance(problem, CodeProblem):
         kind = type(task).__name__ if task is not None else "no task"
         raise ConfigError(
