@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.llambo.helpers import SPACE, random_config
-from tests.prompt.test_kind import solver, write_task
+from tests.optimizers.llambo.helpers import SPACE, random_config
+from tests.tasks.prompt.test_kind import solver, write_task
 from workbench.llm import ChatRequest, CompletionRequest, CompletionResult, TokenLogprob
 from workbench.optimizers.codegen.funcoder.prompts import CONQUER_SYSTEM, DIVIDE_SYSTEM
 from workbench.sandbox import ExecResult, FunctionSandbox, RunRequest, Sandbox
@@ -34,7 +34,11 @@ HPO = {
     "kind": "hpo",
     "description": "a toy objective",
     "budget": {"evaluations": 30},
-    "hpo": {"objective": "tests.llambo.helpers:toy_objective", "metric": "score", "space": SPACE},
+    "hpo": {
+        "objective": "tests.optimizers.llambo.helpers:toy_objective",
+        "metric": "score",
+        "space": SPACE,
+    },
 }
 
 

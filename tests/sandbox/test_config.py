@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.loop.helpers import REPO, cli
+from tests.agents.helpers import REPO, cli
 from workbench.errors import NotSetUp
 from workbench.sandbox import (
     DockerSandbox,

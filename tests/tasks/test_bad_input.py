@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.loop.helpers import cli, run_dirs
+from tests.agents.helpers import cli, run_dirs
 
 MEMORY_MB = 1024  # the CLI needs a few hundred MB; a billion laughs needs gigabytes
 TIMEOUT_S = 90

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.loop.helpers import cli, hpo_task
+from tests.agents.helpers import cli, hpo_task
 
 OBJ = "def objective(params):\n    return params['x']\n"
 _DROP = object()
