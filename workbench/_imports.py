@@ -3,7 +3,7 @@
 Imports sit at the top of modules so that readers and tools see the real dependency graph. A
 package that costs a noticeable part of a command's start-up and that many commands never use
 is named there too, but through `lazy_import`: the name is bound at the top, the package is
-imported on first use. Today that is `openai` (~0.3 s; only calls to a model need it).
+imported on first use. Today that is `openai` (only calls to a model need it).
 
 The registries (optimizers, task kinds) are tables of ``"module:attr"`` strings, resolved by
 `import_object` when a name is used: a run imports the optimizer and the kind it names, not

@@ -71,8 +71,8 @@ def run_graph(
     inp = None if snapshot.values else loop.initial_state()
     # "sync": a node's checkpoint is committed before the next node starts, so a kill can only
     # repeat the node it interrupted. "async" writes it while the next node runs (a kill in an
-    # evaluation could then repeat the proposals before it) and measured no faster with
-    # synchronous=NORMAL (7.1 against 5.4 ms a step of a zero-cost loop, 2 cores).
+    # evaluation could then repeat the proposals before it) and is no faster with
+    # synchronous=NORMAL (bench/README.md, loop overhead).
     for _mode, chunk in graph.stream(inp, config, stream_mode=["custom"], durability="sync"):
         if on_event is not None:
             on_event(chunk)

@@ -11,17 +11,56 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
+from workbench._imports import import_object
 from workbench.cli._common import err_console, state
-from workbench.cli.bench import app as bench_app
-from workbench.cli.llm import app as llm_app
-from workbench.cli.run import register as register_run_commands
-from workbench.cli.sandbox import app as sandbox_app
 from workbench.errors import RunError, UserError
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "main"]
+
+COMMANDS: dict[str, tuple[str, str | None, str]] = {
+    "optimize": ("workbench.cli.run:app", "optimize", ""),
+    "resume": ("workbench.cli.run:app", "resume", ""),
+    "validate": ("workbench.cli.run:app", "validate", ""),
+    "report": ("workbench.cli.run:app", "report", ""),
+    "runs": ("workbench.cli.run:runs_app", None, "List and inspect runs."),
+    "llm": ("workbench.cli.llm:app", None, "Build, serve and inspect the embedded local models."),
+    "sandbox": ("workbench.cli.sandbox:app", None, "Build and check the sandbox image."),
+    "bench": ("workbench.cli.bench:app", None, "Benchmark optimizers on task suites."),
+}
+"""The commands: name -> (the module's typer app, the command in it or None for the whole app
+as a group, the group's help). A command's module is imported when the command runs (or for
+``--help``), so each module imports what it drives at its top and `workbench sandbox check`
+does not load the loop, nor `workbench optimize` the benchmark engine."""
+
+
+class _Commands(TyperGroup):
+    """The root group: commands come from `COMMANDS`, loaded by name when first asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            target, member, help_text = COMMANDS[cmd_name]
+            command = typer.main.get_command(import_object(target))
+            if member is not None:
+                command = command.commands[member]  # type: ignore[attr-defined]
+            else:
+                command.help = command.help or help_text
+            command.name = cmd_name
+            self.commands[cmd_name] = command
+        return super().get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        for name in COMMANDS:  # every command's short help is listed
+            self.get_command(ctx, name)
+        super().format_help(ctx, formatter)
+
 
 app = typer.Typer(
     name="workbench",
@@ -29,6 +68,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=_Commands,
 )
 
 
@@ -40,12 +80,6 @@ def _root(
 ) -> None:
     """LLM-driven optimizer and code-generation workbench."""
     state.debug = state.debug or debug
-
-
-app.add_typer(llm_app, name="llm", help="Build, serve and inspect the embedded local models.")
-app.add_typer(sandbox_app, name="sandbox", help="Build and check the sandbox image.")
-app.add_typer(bench_app, name="bench", help="Benchmark optimizers on task suites.")
-register_run_commands(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,29 +4,31 @@
 - `code`: code generators x HumanEval subset / MPI library, pass@k (`workbench.bench.code`).
 
 This module parses the options, calls the engine (`workbench.bench`) and prints what it returns.
-The engine is imported when a bench command runs, as `run.py` imports the loop: its imports (the
-loop, Optuna, LLAMBO, the code generators) would add ~0.7 s to every `workbench` command.
+The root app imports it only for a `bench` command (`workbench.cli.COMMANDS`).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 from rich.console import Console
 
-if TYPE_CHECKING:
-    from workbench.bench.code import ProblemRecord
-    from workbench.bench.hpo import RunRecord
+from workbench.bench import DEFAULT_CODE_MODEL
+from workbench.bench import code as bench_code  # called through the module: tests replace it
+from workbench.bench.code import BENCH_GENERATORS, ProblemRecord, select_problems
+from workbench.bench.code_plan import project
+from workbench.bench.code_tables import problems_table, projection_table, summary_table
+from workbench.bench.hpo import RunRecord, format_table, run_bench
 
 __all__ = ["app", "code", "hpo"]
 
-# = workbench.bench.DEFAULT_CODE_MODEL, spelled here so that `--help` needs no engine import
-DEFAULT_CODE_MODEL = "local:qwen2.5-coder-1.5b-instruct"
 
-app = typer.Typer(help="Benchmarks: optimizers x tasks x seeds.", no_args_is_help=True)
+app = typer.Typer(
+    help="Benchmarks: optimizers x tasks x seeds.", no_args_is_help=True, add_completion=False
+)
 
 
 @app.callback()
@@ -48,7 +50,6 @@ def hpo(
     gen_tps: float = typer.Option(26.0, help="Generated tokens/s, for the projection."),
 ) -> None:
     """Run optimizers x Bayesmark tasks x seeds; print normalised regret at t = 5..30."""
-    from workbench.bench.hpo import format_table, run_bench
 
     def progress(r: RunRecord) -> None:
         typer.echo(
@@ -100,16 +101,6 @@ def code(
     The projection of the whole bench (every run spending its whole budget) is printed first;
     over `max_hours` it exits with status 2 without running.
     """
-    # from the modules themselves (not the package's re-exports): tests replace run_code_bench
-    from workbench.bench.code import (
-        BENCH_GENERATORS,
-        ProblemRecord,
-        run_code_bench,
-        select_problems,
-    )
-    from workbench.bench.code_plan import project
-    from workbench.bench.code_tables import problems_table, projection_table, summary_table
-
     console = Console()
     if not console.is_terminal:  # a log file: wide enough that no column is cut
         console = Console(width=160)
@@ -144,7 +135,7 @@ def code(
         if out is not None:
             _write(out, partial)
 
-    result = run_code_bench(
+    result = bench_code.run_code_bench(
         chosen,
         picked,
         model=model,

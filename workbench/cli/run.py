@@ -11,12 +11,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from workbench.agents import RunStore
 from workbench.cli._common import console
 from workbench.quantities import MAX_SECONDS
+from workbench.runs import (
+    check_task,
+    find_run,
+    list_runs,
+    prepare_run,
+    resume_run,
+    write_report,
+)
+from workbench.tasks import load_task_file, parse_task_text
 
-__all__ = ["register"]
+__all__ = ["app", "runs_app"]
 
-runs_app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
+runs_app = typer.Typer(help="List and inspect runs.", no_args_is_help=True, add_completion=False)
 
 RUNS_DIR = typer.Option(
     None, "--runs-dir", help="Folder of run folders [default: ./runs or $WORKBENCH_RUNS_DIR]."
@@ -117,7 +127,6 @@ def _print_summary(summary: dict[str, Any], report: Path) -> None:
 
 
 def _finish(result: Any) -> None:
-    from workbench.runs import write_report
 
     _print_summary(result.summary, write_report(result.run))
 
@@ -134,8 +143,6 @@ def optimize(
     import_timeout: float = IMPORT_TIMEOUT,
 ) -> None:
     """Run an optimization described by a task file, to its budget."""
-    from workbench.runs import list_runs, prepare_run
-    from workbench.tasks import load_task_file
 
     # a module hanging at import is stopped here, before a run folder exists
     task_file = load_task_file(task, import_timeout_s=import_timeout)
@@ -164,8 +171,6 @@ def resume(
     import_timeout: float = IMPORT_TIMEOUT,
 ) -> None:
     """Continue a run that was stopped or killed, from its last checkpoint."""
-    from workbench.runs import find_run, resume_run
-    from workbench.tasks import parse_task_text
 
     rd = find_run(run, runs_dir)
     task_file = parse_task_text(
@@ -186,8 +191,6 @@ def validate(
     import_timeout: float = IMPORT_TIMEOUT,
 ) -> None:
     """Check a task file: schema, paths, the objective, the optimizer settings."""
-    from workbench.runs import check_task
-    from workbench.tasks import load_task_file
 
     task_file = load_task_file(task, import_timeout_s=import_timeout)
     plan = check_task(task_file, task)
@@ -204,7 +207,6 @@ def report(
     runs_dir: Path | None = RUNS_DIR,
 ) -> None:
     """Write the run's HTML report and print its path."""
-    from workbench.runs import find_run, write_report
 
     console.print(str(write_report(find_run(run, runs_dir))), highlight=False)
 
@@ -212,7 +214,6 @@ def report(
 @runs_app.command("list")
 def runs_list(runs_dir: Path | None = RUNS_DIR) -> None:
     """List the runs, oldest first."""
-    from workbench.runs import list_runs
 
     table = Table("run", "task", "stopped by", "evaluations", "best")
     for rd in list_runs(runs_dir):
@@ -234,8 +235,6 @@ def runs_show(
     runs_dir: Path | None = RUNS_DIR,
 ) -> None:
     """Show a run's summary and its best candidates."""
-    from workbench.agents import RunStore
-    from workbench.runs import find_run
 
     rd = find_run(run, runs_dir)
     summary = rd.read_json("summary.json") or {"run": rd.name, "stop_reason": "(not finished)"}
@@ -257,10 +256,9 @@ def runs_show(
     console.print(top)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the run commands to the root app."""
-    app.command()(optimize)
-    app.command()(resume)
-    app.command()(validate)
-    app.command()(report)
-    app.add_typer(runs_app, name="runs")
+app = typer.Typer(add_completion=False)
+"""The run commands; the root app (`workbench.cli.COMMANDS`) takes each by name."""
+app.command()(optimize)
+app.command()(resume)
+app.command()(validate)
+app.command()(report)

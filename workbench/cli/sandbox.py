@@ -10,10 +10,12 @@ from rich.table import Table
 from workbench.cli._common import console, err_console
 from workbench.sandbox import Limits, build_image, open_sandbox
 from workbench.sandbox.base import ExecResult
+from workbench.sandbox.docker import docker_client
+from workbench.sandbox.engine import reap as reap_containers
 from workbench.sandbox.seccomp import SeccompReport, denied_syscalls
 from workbench.sandbox.seccomp import probe as probe_seccomp
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 SMOKE_C = r"""
 #include <mpi.h>
@@ -125,8 +127,6 @@ def _seccomp_line(report: SeccompReport) -> str:
 @app.command()
 def reap() -> None:
     """Remove leftover sandbox containers (expired, or whose Workbench process is gone)."""
-    from workbench.sandbox.docker import docker_client
-    from workbench.sandbox.engine import reap as reap_containers
 
     removed = reap_containers(docker_client())
     console.print(f"removed {len(removed)} container(s)")

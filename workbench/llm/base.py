@@ -10,6 +10,7 @@ are built here once on top of those primitives, so a wrapper that overrides a pr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from abc import ABC, abstractmethod
@@ -191,9 +192,7 @@ class LLMClient(ABC):
 
 
 def _with(request: ChatRequest, **changes: Any) -> ChatRequest:
-    from dataclasses import replace
-
-    return replace(request, **changes)
+    return dataclasses.replace(request, **changes)
 
 
 def _merge(results: list[ChatResult]) -> ChatResult:

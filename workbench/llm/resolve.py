@@ -19,9 +19,11 @@ from workbench.llm.cache import CachedLLM, ResponseCache
 from workbench.llm.client import OpenAIClient
 from workbench.llm.config import LLMConfig, ModelSpec, parse_model
 from workbench.llm.guard import check_allow_model_requests
+from workbench.llm.local import get_model, start_llama_server
 from workbench.llm.metered import MeteredLLM
 from workbench.llm.retry import LimitedLLM, RetryingLLM, shared_limiter
 from workbench.llm.usage import Budget, CallRecord
+from workbench.llm.vllm import VLLMClient
 
 __all__ = ["OPENAI_BASE_URL", "open_llm", "probe_endpoint", "read_api_key", "wrap"]
 
@@ -122,12 +124,8 @@ def open_llm(
 
 def _backend(cfg: LLMConfig, spec: ModelSpec, stack: ExitStack) -> tuple[LLMClient, str]:
     if spec.kind == "vllm":
-        from workbench.llm.vllm import VLLMClient
-
         return VLLMClient(spec.name), f"vllm:{spec.name}"
     if spec.kind == "local" and cfg.base_url is None:
-        from workbench.llm.local import get_model, start_llama_server
-
         get_model(spec.name)
         server = start_llama_server(spec.name, parallel=cfg.concurrency)
         stack.callback(server.stop)

@@ -9,6 +9,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from workbench.errors import ModelAnswerError
+
 __all__ = [
     "ChatRequest",
     "ChatResult",
@@ -178,8 +180,6 @@ class StructuredResult(Generic[T]):
 
     def unwrap(self) -> T:
         """The value, or `ModelAnswerError` carrying the error and the raw answer."""
-        from workbench.errors import ModelAnswerError
-
         if not self.ok or self.value is None:
             raise ModelAnswerError(f"model answer did not validate: {self.error}", self.raw)
         return self.value

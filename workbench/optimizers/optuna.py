@@ -5,15 +5,13 @@ folder, or any storage URL (`storage:`), so trials survive a crash and can be sh
 machines. Each `propose` builds the sampler afresh, seeded from (seed, number of trials), so a
 resumed run proposes what the unbroken run would have. The number of trials is a counter kept
 in the optimizer's state, not a count of the study's trials: `Study.trials` deep-copies every
-trial, which made each step cost more than the last.
+trial, which would make each step cost more than the last.
 
-Settings (``optimizer.settings`` in the task file)::
+In a task file (each setting is documented on `OptunaSettings`)::
 
-    sampler: tpe            # tpe | random | gp | cmaes
-    n_startup_trials: 10    # random trials before the model kicks in (tpe, gp, cmaes)
-    storage: null           # Optuna storage URL; default sqlite:///<run>/optuna.sqlite
-    study_name: null        # default: the run folder's name
-    sampler_options: {}     # extra keyword arguments of the sampler class
+    optimizer:
+      name: optuna
+      settings: {sampler: tpe, n_startup_trials: 10}
 """
 
 from __future__ import annotations
@@ -21,10 +19,14 @@ from __future__ import annotations
 import importlib.util
 import logging
 import random
+import sqlite3
 from pathlib import Path
 from typing import Any, Literal
 
+import optuna
+from optuna import distributions, samplers
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import make_url
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError, NotSetUp
@@ -47,26 +49,35 @@ log = logging.getLogger(__name__)
 class OptunaSettings(BaseModel):
     """`optimizer.settings` of the `optuna` optimizer."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
     sampler: Literal["tpe", "random", "gp", "cmaes"] = "tpe"
+    """The Optuna sampler: ``tpe``, ``random``, ``gp`` (needs PyTorch) or ``cmaes`` (needs the
+    cmaes package)."""
     n_startup_trials: CountOrZero = 10
+    """Random trials before the sampler's model kicks in (tpe, gp, cmaes)."""
     storage: str | None = None
+    """Optuna storage URL; default ``sqlite:///<run folder>/optuna.sqlite`` (in memory when
+    there is no run folder)."""
     study_name: str | None = Field(None, min_length=1)
+    """The study's name in the storage; default: the run folder's name (``workbench`` when
+    there is no run folder)."""
     sampler_options: dict[str, Any] = Field(default_factory=dict)
+    """Extra keyword arguments of the sampler class (tpe's ``constant_liar`` is on unless set
+    here)."""
 
 
 def optuna_distributions(space: dict[str, Any]) -> dict[str, Any]:
     """Optuna distributions for an `hpo` search space (float, int, categorical)."""
-    import optuna.distributions as d
 
     out: dict[str, Any] = {}
     for name, p in space.items():
         if p.type == "float":
-            out[name] = d.FloatDistribution(p.low, p.high, log=p.log, step=p.step)
+            out[name] = distributions.FloatDistribution(p.low, p.high, log=p.log, step=p.step)
         elif p.type == "int":
-            out[name] = d.IntDistribution(p.low, p.high, log=p.log, step=p.step)
+            out[name] = distributions.IntDistribution(p.low, p.high, log=p.log, step=p.step)
         else:
-            out[name] = d.CategoricalDistribution(p.choices)
+            out[name] = distributions.CategoricalDistribution(p.choices)
     return out
 
 
@@ -89,19 +100,15 @@ def study_storage(url: str | None) -> Any:
 
     Optuna leaves SQLite in its rollback-journal mode with synchronous=FULL, so every commit
     (each table of a new study, a new trial, each of its parameters, its result) waits for
-    several fsyncs: 10-20 ms a trial and ~75 fsyncs to create a study on a slow disk, more than
-    everything else in a step. With WAL and synchronous=NORMAL a commit is an append to the
-    WAL file, synced at WAL checkpoints only. A committed trial survives the process being
-    killed (kill -9: the WAL is in the file when commit returns), not a power cut or an OS
-    crash, which can take back the last commits (the database stays consistent). The pragmas
-    are set as each connection opens, so they hold from the first table Optuna creates. URLs
-    other than a SQLite file without query options (PostgreSQL, MySQL, in-memory SQLite) are
-    returned as they are.
+    several fsyncs (dozens to create a study): on a slow disk, more than everything else in a
+    step costs (figures in bench/README.md). With WAL and synchronous=NORMAL a commit is an
+    append to the WAL file, synced at WAL checkpoints only. A committed trial survives the
+    process being killed (kill -9: the WAL is in the file when commit returns), not a power cut
+    or an OS crash, which can take back the last commits (the database stays consistent). The
+    pragmas are set as each connection opens, so they hold from the first table Optuna creates.
+    URLs other than a SQLite file without query options (PostgreSQL, MySQL, in-memory SQLite)
+    are returned as they are.
     """
-    import sqlite3
-
-    import optuna
-    from sqlalchemy.engine import make_url
 
     if url is None:
         return optuna.storages.InMemoryStorage()
@@ -133,8 +140,6 @@ def tell_evaluations(study: Any, pending: dict[str, int], evaluations: list[Eval
     Evaluations of candidates not in `pending` (observed already, or not this study's) are
     skipped, and `skip_if_finished` covers a trial told before a crash: observing is idempotent.
     """
-    import optuna
-
     for e in evaluations:
         number = pending.pop(e.candidate_id, None)
         if number is None:
@@ -156,8 +161,6 @@ class OptunaOptimizer(Optimizer):
     name = "optuna"
 
     def __init__(self, ctx: RunContext, settings: OptunaSettings | dict[str, Any]) -> None:
-        import optuna
-
         # Optuna prints INFO lines to stderr by default; below the CLI nothing prints, so its
         # records go to the `optuna` logger like ours.
         optuna.logging.disable_default_handler()
@@ -197,20 +200,19 @@ class OptunaOptimizer(Optimizer):
         self._sampler()  # bad sampler_options fail now, not in the middle of the run
 
     def _sampler(self) -> Any:
-        import optuna.samplers as s
 
         seed = (self.seed * 1_000_003 + self.n_trials) % 2**32
         opts = dict(self.settings.sampler_options)
         n0 = self.settings.n_startup_trials
         try:
             if self.settings.sampler == "random":
-                return s.RandomSampler(seed=seed, **opts)
+                return samplers.RandomSampler(seed=seed, **opts)
             if self.settings.sampler == "tpe":
                 opts.setdefault("constant_liar", True)  # parallel asks spread out
-                return s.TPESampler(seed=seed, n_startup_trials=n0, **opts)
+                return samplers.TPESampler(seed=seed, n_startup_trials=n0, **opts)
             if self.settings.sampler == "gp":
-                return s.GPSampler(seed=seed, n_startup_trials=n0, **opts)
-            return s.CmaEsSampler(
+                return samplers.GPSampler(seed=seed, n_startup_trials=n0, **opts)
+            return samplers.CmaEsSampler(
                 seed=seed, n_startup_trials=n0, warn_independent_sampling=False, **opts
             )
         except (TypeError, ValueError) as exc:
@@ -250,8 +252,6 @@ class OptunaOptimizer(Optimizer):
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Reconnect to the trials; trials asked after the saved state are failed."""
-        import optuna
-
         self.pending = {str(k): int(v) for k, v in state.get("pending", {}).items()}
         self.seed = int(state.get("seed", self.seed))
         n_trials = state.get("n_trials")  # None: a state saved before the counter existed

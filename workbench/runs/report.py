@@ -26,8 +26,8 @@ pre{background:#f7f7f7;padding:8px;overflow-x:auto} .muted{color:#777}
 """
 
 
-# A chart is inline SVG written here: matplotlib took ~0.6 s to import and render, a tenth of
-# a quickstart command (`workbench optimize` writes the report at the end).
+# A chart is inline SVG written here: importing and rendering with matplotlib would be a
+# noticeable share of a quickstart command (`workbench optimize` writes the report at the end).
 _W, _H = 760, 300  # the chart's size in px
 _LEFT, _RIGHT, _TOP, _BOTTOM = 72, 72, 26, 42  # margins: ticks, second axis, legend, x ticks
 _C0, _C1, _C3 = "#1f77b4", "#ff7f0e", "#d62728"

@@ -21,8 +21,17 @@ from typing import Any
 
 from workbench.agents import Loop, LoopSettings, RunStore, open_checkpointer, run_graph
 from workbench.errors import BudgetExceeded, UserError
+from workbench.llm import Budget, LLMConfig
 from workbench.optimizers import Optimizer, RunContext, SettingsError, make_optimizer
-from workbench.runs.rundir import EventLog, RunDir, create_run, default_runs_dir, read_events
+from workbench.runs.rundir import (
+    EventLog,
+    RunDir,
+    create_run,
+    default_runs_dir,
+    find_run,
+    read_events,
+)
+from workbench.sandbox import open_sandbox
 from workbench.tasks import TaskFile, build_task, load_task_file, parse_task_text
 from workbench.tasks.loader import config_error
 
@@ -45,10 +54,6 @@ def _llm_budget(task_file: TaskFile) -> Any:
     b = task_file.budget
     if all(v is None for v in (b.llm_calls, b.tokens, b.cost, b.wall_time_s)):
         return None
-    try:
-        from workbench.llm import Budget
-    except ImportError:  # the llm layer is absent: no LLM calls can happen either
-        return None
     return Budget(calls=b.llm_calls, tokens=b.tokens, cost=b.cost, wall_time_s=b.wall_time_s)
 
 
@@ -63,8 +68,6 @@ class _LazySandbox:
     def __call__(self) -> Any:
         with self._lock:
             if self.box is None:
-                from workbench.sandbox import open_sandbox
-
                 self.box = open_sandbox(self.config if self.config is not None else "auto")
             return self.box
 
@@ -164,8 +167,6 @@ def _llm_config(task_file: TaskFile, use_cache: bool) -> Any:
     """The task file's `llm:` section; with the cache off (`--no-cache`), also the LLM cache."""
     if use_cache:
         return task_file.llm
-    from workbench.llm import LLMConfig
-
     return (task_file.llm or LLMConfig()).model_copy(update={"cache": False})
 
 
@@ -440,8 +441,6 @@ def resume_run(
     make_task_llm: Callable[..., Any] | None = None,
 ) -> RunResult:
     """Continue a stopped or killed run from its last checkpoint (nothing is evaluated twice)."""
-    from workbench.runs.rundir import find_run
-
     rd = run if isinstance(run, RunDir) else find_run(run, runs_dir)
     task_file = parse_task_text(
         rd.task_yaml.read_text(encoding="utf-8"), rd.path, source=str(rd.task_yaml)

@@ -1,8 +1,9 @@
 """In-container supervisor of a pooled container (stdlib only; runs as the child of PID 1).
 
-Why: a `docker exec` costs about 120 ms of daemon CPU (runc is started per exec), which caps a
-2-core machine near 12 evaluations/s. The supervisor takes requests over the container's attached
-stdin instead and forks each run itself, so an evaluation costs a fork and the program's own time.
+Why: a `docker exec` costs daemon CPU (runc is started per exec), which caps the evaluations a
+machine can run per second (figures in bench/README.md). The supervisor takes requests over the
+container's attached stdin instead and forks each run itself, so an evaluation costs a fork and
+the program's own time.
 
 It runs as root inside the container with only SETUID, SETGID and KILL capabilities (the container
 drops all others, has no-new-privileges, a read-only root, no network and our seccomp profile).
@@ -484,7 +485,7 @@ def handle(req: dict, tar: bytes, judge_tar: bytes, wake: int) -> dict:
     pipes = {r_out: KIND_OUT, r_err: KIND_ERR}
     to_close = [w_out, w_err, null]
     if judge:
-        import socket
+        import socket  # the supervisor starts in every container: only a judged run needs it
 
         code_end, judge_end = socket.socketpair()
         r_ver, w_ver = os.pipe()

@@ -16,6 +16,8 @@ from typing_extensions import TypedDict
 from workbench.errors import ConfigError, NotSetUp
 from workbench.quantities import Count, Positive, Seconds
 from workbench.sandbox.base import Limits, Sandbox
+from workbench.sandbox.docker import DockerSandbox
+from workbench.sandbox.local import LocalSandbox
 
 __all__ = ["LimitOverrides", "SandboxConfig", "open_sandbox"]
 
@@ -85,9 +87,6 @@ def open_sandbox(config: SandboxConfig | str | Sandbox | None = None) -> Sandbox
     elif isinstance(config, str):
         config = SandboxConfig.parse(config)
     limits = config.make_limits()
-    from workbench.sandbox.docker import DockerSandbox
-    from workbench.sandbox.local import LocalSandbox
-
     if config.backend == "local":
         return LocalSandbox(limits, workers=config.pool_size)
     if config.backend == "docker":

@@ -5,8 +5,8 @@ input files travel as a tar, the supervisor forks the command as uid 1000 (after
 checking /work, /tmp and /dev/shm), streams stdout/stderr back, kills it at the time limit,
 kills every leftover process afterwards, and returns the fetched files as a tar that the host
 reads with `tario.safe_extract`. Images without python3 use `execpath` instead (one
-`docker exec` per run, about 120 ms more daemon CPU). Peak memory, CPU time and OOM kills come
-from the host's cgroup files when readable (research note §0 and §D).
+`docker exec` per run, which costs daemon CPU: runc starts per exec). Peak memory, CPU time and
+OOM kills come from the host's cgroup files when readable (research note §0 and §D).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class DockerSandbox(Sandbox):
         pooled: False runs every command in a fresh container removed right after (one-shot).
         max_runs: recycle a container after this many runs. Every run's clean-up is proven
             and a container that fails it is never used again, so this is defence in depth;
-            a replacement costs about 0.25 s of Docker daemon CPU (see `ContainerPool`).
+            a replacement costs Docker daemon CPU (see `ContainerPool`).
         work_mb, tmp_mb, shm_mb: sizes of the /work, /tmp and /dev/shm tmpfs mounts.
         runtime: an OCI runtime such as ``runsc`` (gVisor), when installed.
         client: a docker client (default: from the environment).

@@ -11,8 +11,8 @@ At most `size` containers are lent at once; `spare` more are kept warm, so that 
 for another container's clean-up or replacement: with `size` callers each finishing a run at the
 same moment, every one still finds a clean container. Replacements start before the old
 container is removed, and retirement by runs or age is staggered over the containers, so the
-pool is never replacing all of them at once. A replacement costs about 0.25 s of Docker daemon
-CPU (create, start, remove), spread over the `max_runs` evaluations a container serves.
+pool is never replacing all of them at once. A replacement costs Docker daemon CPU (create,
+start, remove), spread over the `max_runs` evaluations a container serves.
 """
 
 from __future__ import annotations

@@ -16,10 +16,13 @@ from __future__ import annotations
 import functools
 import math
 import statistics
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from workbench._imports import lazy_import
 
 __all__ = [
     "CHECKPOINTS",
@@ -44,14 +47,24 @@ DATASETS = {
 MODELS = ("DT", "RF", "SVM", "MLP-sgd")
 
 
+# scikit-learn (~0.9 s to import) is loaded by the first evaluation, not by importing this module
+datasets = lazy_import("sklearn.datasets")
+ensemble = lazy_import("sklearn.ensemble")
+exceptions = lazy_import("sklearn.exceptions")
+metrics = lazy_import("sklearn.metrics")
+model_selection = lazy_import("sklearn.model_selection")
+neural_network = lazy_import("sklearn.neural_network")
+svm = lazy_import("sklearn.svm")
+tree = lazy_import("sklearn.tree")
+
+
 @functools.cache
 def _data(dataset: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from sklearn import datasets
-    from sklearn.model_selection import train_test_split
-
     loader, task = DATASETS[dataset]
     x, y = getattr(datasets, loader)(return_X_y=True)
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, random_state=0, shuffle=True)
+    x_tr, x_te, y_tr, y_te = model_selection.train_test_split(
+        x, y, test_size=0.2, random_state=0, shuffle=True
+    )
     if task == "reg":
         mean, std = y_tr.mean(), y_tr.std()
         y_tr, y_te = (y_tr - mean) / std, (y_te - mean) / std
@@ -59,8 +72,6 @@ def _data(dataset: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _estimator(model: str, task: str, params: dict[str, Any]) -> Any:
-    from sklearn import ensemble, neural_network, svm, tree
-
     p = dict(params)
     for name in ("max_depth", "hidden_layer_sizes", "batch_size", "n_estimators"):
         if name in p:
@@ -102,12 +113,6 @@ def objective(
     Returns:
         ``{"cv_score", "test_score"}``: accuracy for classification, MSE for regression.
     """
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.metrics import accuracy_score, mean_squared_error
-    from sklearn.model_selection import cross_val_score
-
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
     task = DATASETS[dataset][1]
@@ -115,13 +120,13 @@ def objective(
     est = _estimator(model, task, params)
     scoring = "accuracy" if task == "clf" else "neg_mean_squared_error"
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        cv = float(np.mean(cross_val_score(est, x_tr, y_tr, cv=5, scoring=scoring)))
+        warnings.simplefilter("ignore", exceptions.ConvergenceWarning)
+        cv = float(np.mean(model_selection.cross_val_score(est, x_tr, y_tr, cv=5, scoring=scoring)))
         est.fit(x_tr, y_tr)
     pred = est.predict(x_te)
     if task == "clf":
-        return {"cv_score": cv, "test_score": float(accuracy_score(y_te, pred))}
-    return {"cv_score": -cv, "test_score": float(mean_squared_error(y_te, pred))}
+        return {"cv_score": cv, "test_score": float(metrics.accuracy_score(y_te, pred))}
+    return {"cv_score": -cv, "test_score": float(metrics.mean_squared_error(y_te, pred))}
 
 
 # -- scoring (Bayesmark docs/scoring.rst) ------------------------------------------------------

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.quantities import Count, FiniteFloat, Positive, Seconds
+from workbench.sandbox import Limits
 from workbench.tasks._resolve import check_command, existing_files, module_file, resolve_callable
 from workbench.tasks.base import Kind, RunContext, Task
 from workbench.tasks.schema import TaskFile
@@ -281,8 +282,6 @@ class HpoTask(Task):
         )
 
     def _run_command(self, params: dict[str, Any], ctx: RunContext) -> tuple[Any, ...]:
-        from workbench.sandbox import Limits  # the sandbox layer, only for command objectives
-
         cmd = self.section.command
         assert cmd is not None
         args = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)

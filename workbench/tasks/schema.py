@@ -17,7 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
 
+from workbench.llm import LLMConfig
 from workbench.quantities import Count, FiniteFloat, Positive, Seconds
+from workbench.sandbox import SandboxConfig
 from workbench.tasks.base import get_kind
 
 __all__ = ["BudgetSpec", "OptimizerSpec", "StopSpec", "TaskFile", "task_file_model"]
@@ -103,10 +105,6 @@ class TaskFile(BaseModel):
 @functools.cache
 def task_file_model(kind: str) -> type[TaskFile]:
     """The full schema for a task file of `kind` (raises ConfigError for unknown kinds)."""
-    # the llm and sandbox layers own their sections; imported here, lazily, not at module import
-    from workbench.llm import LLMConfig
-    from workbench.sandbox import SandboxConfig
-
     section = get_kind(kind).section
     fields: dict[str, Any] = {
         kind: (section, ...),

@@ -191,10 +191,10 @@ class ServerProcess:
 def default_threads(parallel: int) -> int:
     """One thread in total by default: the slots are decoded as one batch anyway.
 
-    Measured on the 2-core dev machine with other jobs running (bench/llm_throughput.py, qwen 0.5b,
-    4 slots): ``-t 1`` gave 14-16 tok/s, ``-t 2`` 2-3 tok/s, because oversubscribed threads wait
-    for each other at every step. Sandboxed evaluations run next to the model, so that is the
-    normal case; raise it with ``--threads`` on a machine with cores to spare.
+    More threads than free cores is much slower, not faster: oversubscribed threads wait for
+    each other at every step (figures in bench/README.md, LLM throughput). Sandboxed
+    evaluations run next to the model, so that is the normal case; raise it with ``--threads``
+    on a machine with cores to spare.
     """
     return 1
 

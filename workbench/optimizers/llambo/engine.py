@@ -145,7 +145,7 @@ class Engine:
         alpha: target = best + alpha * observed range (towards better).
         max_tokens: completion cap per call; None: from the space and `n_candidates`.
         clip_outside: clamp rows still outside the space after the re-ask, instead of leaving
-            the slot to TPE (off: measured worse, the clamped rows sit on the bounds).
+            the slot to TPE (off by default: the clamped rows sit on the bounds).
     """
 
     def __init__(

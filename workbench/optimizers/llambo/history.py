@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import optuna
+
 from workbench.optimizers.llambo.prompts import Observation
 from workbench.optimizers.llambo.serialize import check_config, config_text
 
@@ -44,8 +46,6 @@ class History:
 
     def read(self, study: Any) -> None:
         """Catch up with `study`: read the trials from the first unfinished one on."""
-        import optuna
-
         trials = study.get_trials(deepcopy=False)  # by number, no copies
         k = self._first_open
         if k and (len(trials) < k or trials[k - 1].number != k - 1):

@@ -14,35 +14,15 @@ asked to leave the plateau (not to aim at a target) and its rows farthest from t
 first; while *every* observation scores the same, TPE (with nothing to model) takes no slot,
 whatever the hand-over says.
 
-Why these defaults (qwen2.5-coder-1.5b on 2 CPU cores, ~68 prompt / ~26 generated tokens/s):
-a step is one call whose prompt is cached up to the new rows (~60-120 new prompt tokens) and
-whose answer is 4 rows (~150-250 tokens), about 7-11 s; the LLM drives evaluations 6-15 of a
-30-evaluation run (where LLAMBO's lead over TPE is, research/llambo.md section 2) and
-multivariate TPE the rest. After 5 fixed initial points, evaluations 6-8 are zero-shot rows:
-shown random initial points, the 1.5B model proposes near-copies of them (on rf-digits all
-five inits are stumps at chance accuracy, and so were all its rows); asked with no history it
-proposes what it knows works (0.84 accuracy there, seed 0).
+The defaults give the LLM evaluations 6-15 of a 30-evaluation run, where LLAMBO's lead over
+TPE lies (research/llambo.md section 2), and multivariate TPE the rest; the measurements behind
+them are in bench/README.md.
 
-Settings (``optimizer.settings``)::
+In a task file (each setting is documented on `LlamboSettings`)::
 
-    context: null            # task description for the model (default: the task's)
-    warm_start: 5            # zero-shot initial configurations on a fresh study (0: off)
-    warm_start_after_inits: 3  # zero-shot configurations after enqueued fixed initial points
-    n_candidates: 4          # rows per sampler call
-    n_samples: 0             # LLM surrogate samples per step (0: rank by TPE's density ratio)
-    alpha: 0.1               # target = best + alpha * observed range
-    max_calls_per_step: 5    # >= 2 (a call may need a repair call)
-    handover_start: 14       # observations before TPE takes any LLM slot
-    handover_end: 15         # observations at which TPE's share reaches max_tpe_share
-    max_tpe_share: 1.0
-    n_startup_trials: 5      # TPE's random start
-    tpe_multivariate: true   # the numerical sampler models parameters jointly
-    clip_outside: false      # clamp rows still outside after the re-ask (else TPE takes it)
-    max_failed_steps: 3      # consecutive LLM steps without a usable row before TPE takes over
-                             # for the rest of the run (0: never)
-    max_tokens: null         # completion cap per call (null: from the space and n_candidates)
-    storage: null            # Optuna storage URL; default sqlite:///<run>/optuna.sqlite
-    study_name: null
+    optimizer:
+      name: llambo
+      settings: {n_candidates: 4, handover_start: 14, handover_end: 15}
 """
 
 from __future__ import annotations
@@ -52,6 +32,9 @@ import random
 import warnings
 from typing import Any
 
+import optuna
+import optuna.samplers as samplers
+from optuna.exceptions import ExperimentalWarning
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.contracts import Candidate, Evaluation
@@ -78,24 +61,51 @@ log = logging.getLogger(__name__)
 class LlamboSettings(BaseModel):
     """`optimizer.settings` of the `llambo` optimizer."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
     context: str | None = None
+    """The task description shown to the model; default: the task file's ``description`` (else
+    the objective and its arguments)."""
     warm_start: CountOrZero = Field(5, le=50)
+    """Zero-shot configurations the model proposes once on a fresh study (0: off)."""
     warm_start_after_inits: CountOrZero = Field(3, le=50)
+    """Zero-shot configurations after a study's enqueued fixed initial points: the model's prior
+    without a history to anchor it (a small model copies the rows it is shown, and random initial
+    points are often degenerate)."""
     n_candidates: Count = Field(4, le=30)
+    """Rows (configurations) asked for per sampler call."""
     n_samples: CountOrZero = Field(0, le=4)
+    """LLM surrogate samples (calls) per step, ranking the rows by expected improvement; 0 ranks
+    them by TPE's density ratio."""
     alpha: FiniteFloat = 0.1
+    """The sampler aims at the target score ``best + alpha * observed range`` (towards better)."""
     max_calls_per_step: Count = Field(5, ge=2, le=20)
+    """LLM calls per step at most, repair calls included (hence at least 2)."""
     handover_start: CountOrZero = 14
+    """Observations before TPE takes any LLM slot."""
     handover_end: Count = 15
+    """Observations at which TPE's share of the slots reaches `max_tpe_share`, rising linearly
+    from `handover_start` (must be greater)."""
     max_tpe_share: Fraction = 1.0
+    """TPE's share of the slots once the hand-over is complete (1.0: every slot)."""
     n_startup_trials: CountOrZero = 5
+    """TPE's random trials before its model kicks in."""
     tpe_multivariate: bool = True
+    """TPE models the parameters jointly (multivariate TPE) rather than one by one."""
     clip_outside: bool = False
+    """Clamp rows still outside the space after the re-ask onto its bounds; off: TPE takes
+    their slots (clamped rows sit on the bounds)."""
     max_failed_steps: CountOrZero = 3
+    """Consecutive LLM steps without a usable row after which TPE takes the LLM's slots for the
+    rest of the run (0: never)."""
     max_tokens: Count | None = Field(None, ge=32)
+    """Completion cap per call; None: sized from the space and `n_candidates`."""
     storage: str | None = None
+    """Optuna storage URL; default ``sqlite:///<run folder>/optuna.sqlite`` (in memory when
+    there is no run folder)."""
     study_name: str | None = Field(None, min_length=1)
+    """The study's name in the storage; default: the run folder's name (``workbench`` when
+    there is no run folder)."""
 
 
 def tpe_share(settings: LlamboSettings, n_observed: int) -> float:
@@ -129,8 +139,6 @@ class LlamboOptimizer(Optimizer):
     name = "llambo"
 
     def __init__(self, ctx: RunContext, settings: LlamboSettings | dict[str, Any]) -> None:
-        import optuna
-
         optuna.logging.disable_default_handler()
         optuna.logging.enable_propagation()
         self.ctx = ctx
@@ -181,8 +189,6 @@ class LlamboOptimizer(Optimizer):
     # -- helpers -----------------------------------------------------------------------------
     def _fallback(self, n_trials: int) -> Any:
         """TPE, seeded from the seed and the number of trials in the study."""
-        import optuna.samplers as samplers
-        from optuna.exceptions import ExperimentalWarning
 
         seed = (self.seed * 1_000_003 + n_trials) % 2**32
         with warnings.catch_warnings():
@@ -294,8 +300,6 @@ class LlamboOptimizer(Optimizer):
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Reconnect to the trials; trials asked after the saved state are failed."""
-        import optuna
-
         self.pending = {str(k): int(v) for k, v in state.get("pending", {}).items()}
         self.seed = int(state.get("seed", self.seed))
         for key, value in (state.get("stats") or {}).items():

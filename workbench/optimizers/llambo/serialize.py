@@ -1,7 +1,7 @@
 """Text forms of configurations and search spaces, and the answer schemas built from a space.
 
 Every value shown to the model is *canonical*: floats keep 3 significant digits (every digit is
-a token, and the model writes at ~26 tokens/s on 2 cores), as plain decimals in [1e-3, 1e4) and
+a token the model has to write), as plain decimals in [1e-3, 1e4) and
 in scientific notation outside, always in the form llama.cpp's JSON grammar lets the model write
 back (`_number`); ints are ints, categoricals are JSON. `snap` maps any value to its
 canonical form, so `parse_config(config_text(c)) == snap_config(c)` and two configurations that

@@ -4,24 +4,18 @@ The task (the ``workflow`` kind) exposes ``trace_parameters()`` (stable key -> p
 ``trace_output(candidate_id, values)`` (the traced output of a candidate's run). Each step:
 
 1. the first step proposes the parameters' current values (the baseline);
-2. ``observe`` moves to the step's best candidate if it beats the current one (``accept:
-   improve``, the default; ``best``: always, as Trace does) and remembers every evaluation's
-   ``(values, feedback)``;
+2. ``observe`` moves to the step's best candidate (when it beats the current one, or always:
+   see ``accept``) and remembers every evaluation's ``(values, feedback)``;
 3. ``propose(n)`` rebuilds the current candidate's graph, sends ``backward`` the evaluation's
    feedback text plus its score, and asks OptoPrime at ``n`` temperatures: ``n`` candidates.
    A suggestion that repeats values already evaluated is rejected (kind ``repeat``, counted)
    and asked again once, with the feedback those values got.
 
-Settings (``optimizer.settings``)::
+In a task file (each setting is documented on `OptoPrimeSettings`)::
 
-    temperatures: [0.0, 0.7, 1.0]   # cycled when parallel > len
-    memory_size: 0
-    value_limit: 2000
-    variable_limit: null
-    max_tokens: 1024
-    constrain_keys: true            # schema lists the variable names
-    accept: improve                 # improve | best
-    instruction: null               # default: OptoPrime's, plus the task's description
+    optimizer:
+      name: optoprime
+      settings: {temperatures: [0.0, 0.8], memory_size: 3, max_tokens: 400}
 """
 
 from __future__ import annotations
@@ -46,16 +40,32 @@ __all__ = ["OptoPrimeOptimizer", "OptoPrimeSettings"]
 class OptoPrimeSettings(BaseModel):
     """``optimizer.settings`` of the ``optoprime`` optimizer."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
     temperatures: list[NonNegative] = Field(default_factory=lambda: [0.0, 0.7, 1.0], min_length=1)
+    """Sampling temperatures: a step of ``n`` candidates makes one call at each of the first
+    ``n``, cycling through the list when ``n`` (the run's ``parallel``) is longer."""
     memory_size: CountOrZero = 0
+    """How many past ``(values, feedback)`` pairs the prompt shows (0: none)."""
     value_limit: Count | None = 2000
+    """Cut inputs, intermediate values and outputs longer than this many characters in the
+    prompt (None: show them whole)."""
     variable_limit: Count | None = None
+    """Cut the parameters' values longer than this many characters in the prompt (None: show
+    them whole)."""
     max_tokens: Count = 1024
+    """Answer length limit per call, in tokens."""
     constrain_keys: bool = True
+    """Ask for structured output whose suggestion keys are exactly the parameters' names (False:
+    the generic ``{"reasoning", "suggestion": {...}}`` schema)."""
     accept: Literal["best", "improve"] = "improve"
+    """When to move to a step's best candidate: ``improve`` only if it beats the current one,
+    ``best`` always (as Trace does)."""
     instruction: str | None = None
+    """The prompt's #Instruction (the objective); default: OptoPrime's, plus the task's
+    description."""
     mask: list[str] = Field(default_factory=list)
+    """Prompt section names to leave empty (``["code"]`` for the "masked" ablation)."""
 
 
 def _rank(ev: Evaluation | dict[str, Any] | None) -> float | None:

@@ -1,4 +1,4 @@
-"""Prompt optimizers (issue 8): ``ape``, ``opro``, ``protegi``, ``exemplars`` and ``joint``.
+"""Prompt optimizers: ``ape``, ``opro``, ``protegi``, ``exemplars`` and ``joint``.
 
 All five are one `PromptOptimizer` (instruction stage, exemplar stage, report) with different
 plans; `workbench.optimizers.OPTIMIZERS` names each (``exemplars_opt`` is another name of

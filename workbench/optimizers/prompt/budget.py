@@ -68,83 +68,79 @@ __all__ = [
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class ApeSettings(_Settings):
-    """APE: propose instructions from input/output demonstrations, keep the best on validation.
-
-    Attributes:
-        num_candidates: instructions to propose (default ``B - 1``: the seed uses one evaluation).
-        demos: training pairs shown in each proposal prompt.
-        temperature: sampling temperature of the proposal calls.
-        fixed_demos: show the same demonstrations in every proposal call (drawn once per run;
-            the proposals then differ by sampling only, and a server's prompt cache serves the
-            whole prompt after the first call) instead of fresh ones per call.
-    """
+    """APE: propose instructions from input/output demonstrations, keep the best on validation."""
 
     num_candidates: Count | None = None
+    """Instructions to propose; default ``B - 1`` (the seed instruction uses one evaluation)."""
     demos: Count = 5
+    """Training pairs shown in each proposal prompt."""
     temperature: NonNegative = 0.9
+    """Sampling temperature of the proposal calls."""
     fixed_demos: bool = False
+    """Show the same demonstrations in every proposal call (drawn once per run; the proposals
+    then differ by sampling only, and a server's prompt cache serves the whole prompt after the
+    first call) instead of fresh ones per call."""
 
 
 class OproSettings(_Settings):
-    """OPRO: a meta-prompt with the scored history (ascending) proposes new instructions.
-
-    Attributes:
-        candidates_per_step: proposals per step (one optimizer call each).
-        steps: number of steps (default ``ceil((B - 1) / candidates_per_step)``).
-        history: scored instructions kept in the meta-prompt.
-        demos: training pairs shown in the meta-prompt.
-        temperature: sampling temperature of the proposal calls.
-    """
+    """OPRO: a meta-prompt with the scored history (ascending) proposes new instructions."""
 
     candidates_per_step: Count = 4
+    """Proposals per step (one optimizer call each)."""
     steps: Count | None = None
+    """Number of steps; default ``ceil((B - 1) / candidates_per_step)``."""
     history: Count = 20
+    """Scored instructions kept in the meta-prompt."""
     demos: CountOrZero = 3
+    """Training pairs shown in the meta-prompt."""
     temperature: NonNegative = 1.0
+    """Sampling temperature of the proposal calls."""
 
 
 class ProtegiSettings(_Settings):
-    """ProTeGi: textual gradients from a training minibatch's errors, edits, beam selection.
-
-    Attributes:
-        rounds: expansion rounds (default: until the budget is spent).
-        beam: prompts kept (and expanded) per round.
-        gradients: gradient calls per expanded prompt.
-        edits_per_gradient: edit calls (each one new prompt) per gradient.
-        minibatch: training examples run with each expanded prompt to find errors.
-        errors_shown: failed examples put into a gradient prompt.
-    """
+    """ProTeGi: textual gradients from a training minibatch's errors, edits, beam selection."""
 
     rounds: Count | None = None
+    """Expansion rounds; default: until the budget is spent."""
     beam: Count = 4
+    """Prompts kept (and expanded) per round."""
     gradients: Count = 2
+    """Gradient calls per expanded prompt."""
     edits_per_gradient: Count = 2
+    """Edit calls (each one new prompt) per gradient."""
     minibatch: Count = 16
+    """Training examples run with each expanded prompt to find its errors."""
     errors_shown: Count = 4
+    """Failed examples put into a gradient prompt."""
 
 
 class SelectorSettings(_Settings):
-    """Heuristic selectors (random, nearest, diversity): `k` exemplars per prompt."""
+    """Heuristic exemplar selectors (random, nearest, diversity); the base of the others."""
 
     k: Count = 3
+    """Exemplars per prompt."""
 
 
 class RandomSearchSettings(SelectorSettings):
-    """Random search: `num_candidates` exemplar sets (default ``B_es``), best on validation."""
+    """Random search: random exemplar sets, the best on validation."""
 
     num_candidates: Count | None = None
+    """Exemplar sets to evaluate; default ``B_es`` (the exemplar budget)."""
 
 
 class MutationSettings(SelectorSettings):
-    """Mutation: a population of exemplar sets evolved for some generations (see
-    `mutation_schedule` for the defaults derived from the budget)."""
+    """Mutation: a population of exemplar sets evolved for some generations."""
 
     population: Count | None = Field(default=None, ge=2)
+    """Exemplar sets per generation ``P``; default ``max(2, round(sqrt(B_es)))``
+    (`mutation_schedule`)."""
     generations: CountOrZero | None = None
+    """Generations ``G``, each making ``P`` children; default ``ceil((B_es - P) / P)``
+    (`mutation_schedule`)."""
 
 
 INSTRUCTION_OPTIMIZERS: dict[str, type[_Settings] | None] = {

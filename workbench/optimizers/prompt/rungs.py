@@ -24,22 +24,20 @@ class RaceSettings(BaseModel):
     more, and so on until one or more survivors have seen the whole validation split (see
     `race_rungs`). The final prompt is the best one scored on the whole split (the seed
     instruction always is).
-
-    Attributes:
-        examples: validation example-evaluations of the whole run, the seed instruction's
-            full validation run included.
-        screen: examples per new candidate (the first rung).
-        eta: the halving factor.
-        split: the instruction stage's share of the search examples (``joint`` only; the
-            exemplar stage gets the rest).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     examples: Count
+    """Validation example-evaluations of the whole run, the seed instruction's full validation
+    run included."""
     screen: Count = 2
+    """Examples per new candidate (the first rung)."""
     eta: Count = Field(default=2, ge=2)
+    """The halving factor."""
     split: Fraction = Field(default=0.5, gt=0.0, lt=1.0)
+    """The instruction stage's share of the search examples (``joint`` only; the exemplar stage
+    gets the rest)."""
 
 
 def race_rungs(n: int, screen: int, val_size: int, eta: int) -> list[tuple[int, int]]:

@@ -1,27 +1,25 @@
 """Settings of the prompt optimizers and the plan (stages, budgets, projection) they imply.
 
-Registered names and their `optimizer.settings`:
+Registered names and their `optimizer.settings` (each model documents its own fields):
 
-- ``ape`` / ``opro`` / ``protegi``: that method's settings model from
-  `workbench.optimizers.prompt.budget` (flat), plus ``budget`` (validation evaluations, default
-  the task file's ``budget.evaluations``) and ``max_tokens`` (optimizer-model answers).
-- ``exemplars``: ``selector`` (default ``random_search``) and its settings (flat: ``k``,
-  ``num_candidates``, ``population``, ``generations``), ``budget``, ``source``. The seed
-  instruction's validation run fills the pool (1 evaluation); heuristic selectors then spend one
-  report evaluation, search selectors the rest of the budget.
-- ``joint``: ``instruction`` + ``instruction_settings``, ``selector`` + ``selector_settings``,
-  ``search`` (``staged``: instruction then exemplars; ``tpe``: Optuna TPE over (instruction,
-  exemplar set) pairs), ``budget`` (instruction stage, default half), ``exemplar_budget``,
-  ``instructions_kept`` and ``sets`` (TPE's candidate lists).
+- ``ape`` / ``opro`` / ``protegi``: that method's model from `workbench.optimizers.prompt.budget`
+  (`ApeSettings`, `OproSettings`, `ProtegiSettings`), flat, plus two keys of no model:
+  ``budget`` (validation prompt evaluations, default the task file's ``budget.evaluations``) and
+  ``max_tokens`` (answer length limit of the optimizer model's calls, default 256).
+- ``exemplars``: ``selector`` (default ``random_search``) and that selector's model, flat
+  (`SelectorSettings`, `RandomSearchSettings`, `MutationSettings`), plus ``budget`` (as above)
+  and ``source`` (as in `JointSettings`). The seed instruction's validation run fills the pool
+  (1 evaluation); heuristic selectors then spend one report evaluation, search selectors the
+  rest of the budget.
+- ``joint``: `JointSettings`.
 
-Every method also takes ``racing`` (`RaceSettings`: ``examples``, ``screen``, ``eta``,
-``split``): the budget is then ``racing.examples`` validation example-evaluations (task-model
-calls on validation examples, the seed instruction's full validation run included), new
-candidates are screened on ``screen`` examples and raced by successive halving, and the stage
-budgets above become the candidates each stage can screen (`race_candidates`): search stages
-get ``examples - V`` (``joint``: split by ``racing.split``, the exemplar stage also gets what
-the instruction race leaves), a heuristic selector's report
-costs ``V``. ``budget`` / ``exemplar_budget`` are then not allowed.
+Every method also takes ``racing`` (`RaceSettings`): the budget is then ``racing.examples``
+validation example-evaluations (task-model calls on validation examples, the seed
+instruction's full validation run included), new candidates are screened on ``screen``
+examples and raced by successive halving, and the stage budgets above become the candidates
+each stage can screen (`race_candidates`): search stages get ``examples - V`` (``joint``: split
+by ``racing.split``, the exemplar stage also gets what the instruction race leaves), a
+heuristic selector's report costs ``V``. ``budget`` / ``exemplar_budget`` are then not allowed.
 """
 
 from __future__ import annotations
@@ -56,20 +54,37 @@ HEURISTIC = ("random", "nearest", "diversity")
 
 
 class JointSettings(BaseModel):
-    """Settings of the ``joint`` optimizer (see the module docstring)."""
+    """Settings of the ``joint`` optimizer: an instruction stage, then exemplars."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
     instruction: str = "ape"
+    """The instruction optimizer: ``none``, ``ape``, ``opro`` or ``protegi``."""
     instruction_settings: dict[str, Any] = Field(default_factory=dict)
+    """Its settings (`ApeSettings`, `OproSettings` or `ProtegiSettings`)."""
     selector: str = "mutation"
+    """The exemplar selector: ``none``, ``random``, ``nearest``, ``diversity``,
+    ``random_search`` or ``mutation`` (with ``search: tpe`` only its ``k`` is used)."""
     selector_settings: dict[str, Any] = Field(default_factory=dict)
+    """Its settings (`SelectorSettings`, `RandomSearchSettings` or `MutationSettings`)."""
     search: Literal["staged", "tpe"] = "staged"
+    """``staged``: the instruction stage, then the selector with its winner; ``tpe``: Optuna TPE
+    over (instruction, exemplar set) pairs after the instruction stage."""
     budget: Count | None = None
+    """Validation prompt evaluations of the instruction stage, the seed's included; default
+    half the task file's ``budget.evaluations``."""
     exemplar_budget: CountOrZero | None = None
+    """Validation prompt evaluations of the exemplar stage; default the rest of
+    ``budget.evaluations`` (less a heuristic selector's report evaluation)."""
     instructions_kept: Count = 4
+    """``search: tpe``: the best distinct instructions TPE chooses among."""
     sets: Count = 8
+    """``search: tpe``: random exemplar sets TPE chooses among (besides no exemplars)."""
     source: Literal["model", "label", "both"] = "model"
+    """Where exemplars come from: ``model`` (the model's verified-correct outputs, topped up
+    with labelled training pairs when too few), ``label`` (training pairs) or ``both``."""
     max_tokens: Count = Field(256, ge=16)
+    """Answer length limit of the optimizer model's calls, in tokens."""
 
 
 @dataclass

@@ -22,6 +22,9 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+import docker
+import docker.errors
+
 from workbench.errors import NotSetUp
 from workbench.paths import cache_dir
 
@@ -75,8 +78,6 @@ def default_image() -> str:
 
 
 def _has_image(client: object, name: str) -> bool:
-    import docker.errors
-
     try:
         client.images.get(name)  # type: ignore[attr-defined]
     except docker.errors.ImageNotFound:
@@ -141,9 +142,6 @@ def build_image(
     Raises:
         NotSetUp: no Docker engine, no debootstrap, or the build failed.
     """
-    import docker
-    import docker.errors
-
     say = progress or _noop
     if client is None:
         try:

@@ -42,6 +42,7 @@ from workbench.tasks.base import RunContext, Task
 from workbench.tasks.code.examples import docstring_examples
 from workbench.tasks.code.files import load_problems_file
 from workbench.tasks.code.harness import build_request, parse_result
+from workbench.tasks.code.humaneval import load_humaneval
 from workbench.tasks.code.problem import CodeProblem, ProblemSpec, problem_from_dict
 from workbench.tasks.code.results import CodeResult
 
@@ -117,8 +118,6 @@ def load_section_problem(section: CodeSection) -> CodeProblem:
                 raise ConfigError(f"no task_id {section.task_id!r} in {section.file} (has {ids})")
             problem = found[0]
     else:
-        from workbench.tasks.code.humaneval import load_humaneval
-
         wanted = str(section.humaneval)
         found = [p for p in load_humaneval() if p.task_id == wanted]
         if not found:

@@ -1,4 +1,4 @@
-"""Prompt tasks (issue 8): labelled data, deterministic splits, pure scorers, the prompt
+"""Prompt tasks: labelled data, deterministic splits, pure scorers, the prompt
 template and the ``prompt`` task kind. The prompt optimizers (their settings, call projections
 and racing schedule included) are `workbench.optimizers.prompt`.
 

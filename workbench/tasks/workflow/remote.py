@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from workbench.sandbox import Limits
 from workbench.trace import CodeCall, RemoteError
 
 __all__ = ["RUNNER", "SandboxExecutor", "parse_test_output"]
@@ -54,8 +55,6 @@ class SandboxExecutor:
         self.timeout_s = timeout_s
 
     def __call__(self, call: CodeCall) -> Any:
-        from workbench.sandbox import Limits
-
         try:
             payload = json.dumps(
                 {

@@ -26,6 +26,8 @@ from typing import Any
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError
+from workbench.llm import LLMConfig, open_llm
+from workbench.sandbox import Limits
 from workbench.tasks._resolve import resolve_callable
 from workbench.tasks.base import RunContext, Task
 from workbench.tasks.workflow.remote import SandboxExecutor, parse_test_output
@@ -148,8 +150,6 @@ class WorkflowTask(Task):
     def workflow_llm(self) -> Any:
         """The client for the workflow's own calls (``workflow.llm``), opened on first use."""
         if self._llm is None and self.section.llm is not None:
-            from workbench.llm import LLMConfig, open_llm
-
             spec = self.section.llm
             config = LLMConfig.model_validate(spec) if isinstance(spec, dict) else spec
             self._llm = self._llm_stack.enter_context(open_llm(config))
@@ -290,8 +290,6 @@ class WorkflowTask(Task):
     def _run_tests(
         self, params: dict[str, Any], ctx: RunContext, base: dict[str, Any]
     ) -> Evaluation:
-        from workbench.sandbox import Limits
-
         codes = [str(p._data).rstrip() + "\n" for p in self._params.values() if p.is_code]
         files: dict[str, bytes | str] = {
             Path(f).name: Path(f).read_bytes() for f in self.section.files

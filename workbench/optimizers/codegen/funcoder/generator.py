@@ -21,8 +21,7 @@ Two adaptations for a call budget and small models (each a setting):
   scheduled so the root's consensus (its samples and input call, plus the direct sample) and one
   repair round fit. Helpers the divide already implemented are refined only with the calls that
   remain after that; a helper left a stub gets at least one sample. Without a budget every
-  function is conquered in full, as in the anchor. (Before this, a divide with one or two
-  helpers spent a 9-call budget refining them, and the root never got its vote.)
+  function is conquered in full, as in the anchor.
 - *Direct sample* (`direct`): when the root's draft calls new helpers, one self-contained
   implementation of the root (no helpers, temperature 0) joins the root's consensus, so a
   division that went wrong (a helper with the wrong meaning) cannot sink a problem the model
@@ -76,29 +75,49 @@ log = logging.getLogger(__name__)
 
 
 class FunCoderSettings(BaseModel):
-    """`optimizer.settings` of `funcoder` (anchor defaults scaled down for small local models:
-    the anchor uses depth 6, 10 conquer samples)."""
+    """`optimizer.settings` of `funcoder` (the anchor's defaults scaled down for small local
+    models)."""
 
-    model_config = ConfigDict(extra="forbid")
-    max_depth: CountOrZero = Field(2, le=6, description="divide recursion depth below the root")
-    max_functions: Count = Field(6, le=32, description="stop dividing beyond this many")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    max_depth: CountOrZero = Field(2, le=6)
+    """Divide recursion depth below the root (the anchor uses 6)."""
+    max_functions: Count = Field(6, le=32)
+    """Stop dividing once the tree holds this many functions."""
     divide_temperature: NonNegative = Field(0.2, le=2.0)
+    """Sampling temperature of the divide calls."""
     conquer_samples: Count = Field(3, le=16)
+    """Implementations drawn per function in one conquer call (the anchor draws 10)."""
     conquer_temperature: NonNegative = Field(0.8, le=2.0)
-    include_architect: bool = Field(True, description="the divide draft joins the consensus")
-    direct: bool = Field(
-        True, description="a divided root also gets one self-contained sample in its consensus"
-    )
-    refine_leaf: bool = Field(True, description="conquer functions without helpers too")
-    tests_per_function: CountOrZero = Field(5, le=20, description="consensus inputs per function")
+    """Sampling temperature of the conquer calls."""
+    include_architect: bool = True
+    """The divide draft of a function joins its consensus."""
+    direct: bool = True
+    """A divided root also gets one self-contained sample (no helpers, temperature 0) in its
+    consensus."""
+    refine_leaf: bool = True
+    """Conquer functions without helpers too (off: a leaf the divide implemented is kept as
+    drafted)."""
+    tests_per_function: CountOrZero = Field(5, le=20)
+    """Test inputs the model writes per function for its consensus (0: none)."""
     tests_temperature: NonNegative = Field(0.2, le=2.0)
-    tests_max_tokens: Count = Field(160, ge=16, le=4096, description="the test-input answer")
+    """Sampling temperature of the test-input call."""
+    tests_max_tokens: Count = Field(160, ge=16, le=4096)
+    """Answer length limit of the test-input call, in tokens."""
     test_timeout_s: Seconds = Field(3.0, le=60.0)
-    retries: CountOrZero = Field(1, le=5, description="re-asks after a bad divide answer")
+    """Time limit of a consensus run (a candidate on the test inputs, or its public tests)."""
+    retries: CountOrZero = Field(1, le=5)
+    """Re-asks after a bad divide answer."""
     max_tokens: Count = Field(512, ge=16, le=8192)
-    candidates: Count = Field(1, le=16, description="programs proposed per step")
-    repair: bool = Field(True, description="after failing public tests, re-conquer the root")
-    sandbox: str | None = Field(None, description="sandbox for consensus runs (default: task's)")
+    """Answer length limit of the divide and conquer calls, in tokens."""
+    candidates: Count = Field(1, le=16)
+    """Programs proposed per step: the consensus winner, then runner-ups."""
+    repair: bool = True
+    """After the proposed program fails public tests, the next step conquers the root again
+    with the failing tests shown."""
+    sandbox: str | None = None
+    """Sandbox for the consensus runs (``auto``, ``docker``, ``local``, ``docker:<image>``);
+    default: the run's sandbox, else the task's ``sandbox:`` section."""
 
 
 class FunCoderOptimizer(Optimizer):

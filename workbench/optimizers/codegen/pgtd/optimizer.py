@@ -16,17 +16,11 @@ the generated token ids) and every program reward. `load_state` replays the same
 simulations against those answers: the tree, its caches and its counters come back exactly,
 without a model call or a sandbox run (the search is deterministic given its answers).
 
-Settings (``optimizer.settings`` in the task file)::
+In a task file (each setting is documented on `PGTDSettings`)::
 
-    width: 3            # top-k children per node
-    c: 4.0              # P-UCB constant
-    base: 10.0          # P-UCB base
-    max_calls: 100      # model calls of the search (top-k + rollouts; cache hits are free)
-    horizon: 256        # max new tokens of a program
-    early_stop: 1.0     # stop once a program passes this share of public tests (null: never)
-    prefill_signature: true   # the assistant turn starts with the signature + docstring
-    sandbox: null       # where public tests run (auto | docker | local | docker:<image>);
-                        # default: the run's sandbox (the task file's `sandbox:` section)
+    optimizer:
+      name: pgtd
+      settings: {width: 3, max_calls: 40, horizon: 384}
 """
 
 from __future__ import annotations
@@ -63,16 +57,28 @@ log = logging.getLogger(__name__)
 class PGTDSettings(BaseModel):
     """`optimizer.settings` of the `pgtd` optimizer (defaults from the anchor, budget smaller)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
     width: Count = Field(3, le=20)
+    """Top-k children per node: next-token candidates asked for at each expansion."""
     c: NonNegative = 4.0
+    """The P-UCB exploration constant."""
     base: Positive = 10.0
+    """The P-UCB base."""
     max_calls: Count = 100
+    """Model calls of the search (top-k and rollouts; cache hits are free)."""
     horizon: Count = 256
+    """New tokens of a program at most."""
     early_stop: FiniteFloat | None = 1.0
+    """Stop once a program's public reward reaches this (the share of public tests passed; on
+    `mpi`, of rank counts validated); None: never."""
     max_simulations: Count = 10_000
+    """Search simulations at most (the anchor's ``--rollout``)."""
     prefill_signature: bool = True
+    """The assistant turn starts with the function's signature and docstring."""
     sandbox: str | None = None
+    """Where the public tests run (``auto``, ``docker``, ``local``, ``docker:<image>``);
+    default: the run's sandbox, else the task's ``sandbox:`` section."""
 
 
 def _lp(value: float) -> float:

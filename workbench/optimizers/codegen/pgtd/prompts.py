@@ -1,4 +1,4 @@
-"""Every prompt the `pgtd` generator sends (one place, versioned: STYLE and issue 6 item 6).
+"""Every prompt the `pgtd` generator sends (one place, versioned).
 
 PG-TD decodes token by token from an exact token prefix, so its "prompt" is a chat rendered to
 text with the model's template and then tokenized, ending inside the assistant turn right after

@@ -33,14 +33,24 @@ log = logging.getLogger(__name__)
 class SampleSettings(BaseModel):
     """`optimizer.settings` of `sample`."""
 
-    model_config = ConfigDict(extra="forbid")
-    samples: Count = Field(1, le=64, description="programs asked for per round")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    samples: Count = Field(1, le=64)
+    """Programs asked for per round (one chat call with that many samples)."""
     temperature: NonNegative = Field(0.0, le=2.0)
-    repair: bool = Field(True, description="after a failing round, ask the model to fix the best")
-    repair_temperature: NonNegative | None = Field(None, le=2.0, description="default: same")
-    max_rounds: Count | None = Field(None, description="None: until the run's budget ends")
+    """Sampling temperature of a round (0 with ``samples: 1``: greedy)."""
+    repair: bool = True
+    """After a round with no program passing every public test, ask the model to fix the best
+    one so far (or, if no reply held code, the last reply)."""
+    repair_temperature: NonNegative | None = Field(None, le=2.0)
+    """Sampling temperature of a repair round; None: `temperature`."""
+    max_rounds: Count | None = None
+    """Rounds at most; None: until the run's budget ends."""
     max_tokens: Count = Field(512, ge=16, le=8192)
-    attempts: Count = Field(2, le=10, description="rounds tried when replies hold no code")
+    """Answer length limit per call, in tokens."""
+    attempts: Count = Field(2, le=10)
+    """Rounds tried in a row while replies hold no code; then the last reply is proposed as it
+    is, so that its error reaches the model as feedback."""
 
 
 class SampleOptimizer(Optimizer):

@@ -9,6 +9,7 @@ neither shows a generator hidden tests or reference solutions.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,8 +116,6 @@ class PublicReward:
     seconds: float = 0.0
 
     def __call__(self, program: str) -> float:
-        import time
-
         if not program.strip():
             return 0.0
         started = time.monotonic()

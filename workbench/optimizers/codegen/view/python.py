@@ -15,7 +15,7 @@ from workbench.optimizers.codegen.codetree import (
     render_python_function,
 )
 from workbench.optimizers.codegen.view.base import ProblemView, Program, PublicRun
-from workbench.tasks.code import CodeProblem, complete_code
+from workbench.tasks.code import CodeProblem, complete_code, evaluate_many
 
 __all__ = ["STUB_BODY", "PythonView", "extract_python_program"]
 
@@ -103,8 +103,6 @@ class PythonView(ProblemView):
 
     def run_public(self, codes: list[str], sandbox: Any, timeout_s: float) -> list[PublicRun]:
         """The public tests of every program (one sandbox call each, in parallel)."""
-        from workbench.tasks.code import evaluate_many
-
         results = evaluate_many(
             [(self.problem, c) for c in codes], sandbox, "public", test_timeout_s=timeout_s
         )

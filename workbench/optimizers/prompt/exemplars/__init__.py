@@ -1,4 +1,4 @@
-"""Exemplar pool and selectors (issue 8): random, nearest, diversity, random_search, mutation.
+"""Exemplar pool and selectors: random, nearest, diversity, random_search, mutation.
 
 `make_selector(name, exemplars, settings, seed=, budget=)` is the one resolver from a task file's
 selector name and settings (validated by the settings models in
