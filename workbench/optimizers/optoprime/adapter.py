@@ -1,7 +1,9 @@
 """The `optoprime` optimizer on the loop: OptoPrime over a task's traced parameters.
 
-The task (the ``workflow`` kind) exposes ``trace_parameters()`` (stable key -> parameter) and
-``trace_output(candidate_id, values)`` (the traced output of a candidate's run). Each step:
+A ``workflow`` task exposes ``trace_parameters()`` (stable key -> parameter) and
+``trace_output(candidate_id, values)`` (the traced output of a candidate's run); a ``code`` or
+``mpi`` task is seen as one trainable program judged in the sandbox (`ProgramTrace`), so
+OptoPrime writes and repairs code from the sandbox's feedback. Each step:
 
 1. the first step proposes the parameters' current values (the baseline);
 2. ``observe`` moves to the step's best candidate (when it beats the current one, or always:
@@ -28,7 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from workbench.contracts import Candidate, Evaluation, better
 from workbench.errors import ConfigError
 from workbench.optimizers.base import Optimizer, RunContext
+from workbench.optimizers.codegen.view import problem_view
 from workbench.optimizers.optoprime.optimizer import OptoPrime, jsonable
+from workbench.optimizers.optoprime.program import ProgramTrace, TraceView, WorkflowTrace
 from workbench.optimizers.optoprime.render import DEFAULT_INSTRUCTION
 from workbench.quantities import Count, CountOrZero, NonNegative
 from workbench.tasks import ProvidesTraceParameters
@@ -68,6 +72,20 @@ class OptoPrimeSettings(BaseModel):
     """Prompt section names to leave empty (``["code"]`` for the "masked" ablation)."""
 
 
+def _trace_view(task: Any) -> TraceView:
+    """The task as OptoPrime sees it: a workflow's traced parameters, or one program to write."""
+    if isinstance(task, ProvidesTraceParameters):
+        return WorkflowTrace(task)
+    try:
+        view = problem_view(task, "optoprime")
+    except ConfigError:
+        raise ConfigError(
+            "optimizer 'optoprime' needs a task with traced parameters (kind: workflow) or a "
+            f"program to write (kind: code or mpi), got {type(task).__name__}"
+        ) from None
+    return ProgramTrace(view, task.primary)
+
+
 def _rank(ev: Evaluation | dict[str, Any] | None) -> float | None:
     if ev is None:
         return None
@@ -75,11 +93,12 @@ def _rank(ev: Evaluation | dict[str, Any] | None) -> float | None:
 
 
 class OptoPrimeOptimizer(Optimizer):
-    """OptoPrime as an `Optimizer`: candidates are ``{"params": {key: value}}``.
+    """OptoPrime as an `Optimizer`: ``{"params": {key: value}}`` candidates for a workflow,
+    ``{"code": ..., "language": ...}`` for a code or mpi task.
 
     Args:
-        ctx: The run context; ``ctx.task`` must offer ``trace_parameters`` and
-            ``trace_output`` (the ``workflow`` kind does).
+        ctx: The run context; ``ctx.task`` is a ``workflow`` task (`ProvidesTraceParameters`)
+            or a ``code`` / ``mpi`` task (its program is the one parameter, `ProgramTrace`).
         settings: :class:`OptoPrimeSettings` or its dict.
     """
 
@@ -89,14 +108,11 @@ class OptoPrimeOptimizer(Optimizer):
         self.ctx = ctx
         self.settings = OptoPrimeSettings.model_validate(settings)
         task = ctx.task
-        if not isinstance(task, ProvidesTraceParameters):
-            kind = type(task).__name__ if task is not None else "no task"
-            raise ConfigError(
-                f"optimizer 'optoprime' needs a task with traced parameters (kind: workflow), "
-                f"got {kind}"
-            )
+        if task is None:
+            raise ConfigError("optimizer 'optoprime' needs a task")
         self.task = task
-        self.params = task.trace_parameters()
+        self.view = _trace_view(task)
+        self.params = self.view.trace_parameters()
         self.values: dict[str, Any] = {k: jsonable(p._data) for k, p in self.params.items()}
         self.current: dict[str, Any] | None = None  # {"id", "status", "score", "feedback"}
         self.pending: dict[str, dict[str, Any]] = {}
@@ -150,8 +166,8 @@ class OptoPrimeOptimizer(Optimizer):
     def _backward(self) -> None:
         """Rebuild the current candidate's graph and send its feedback to the parameters."""
         assert self.current is not None
-        output = self.task.trace_output(self.current["id"], dict(self.values))
-        self.task.set_values(dict(self.values))  # later evaluations may have changed them
+        output = self.view.trace_output(self.current["id"], dict(self.values))
+        self.view.set_values(dict(self.values))  # later evaluations may have changed them
         self.opt.zero_feedback()
         backward(output, self.current["feedback"])
         for p in self.params.values():
@@ -166,7 +182,7 @@ class OptoPrimeOptimizer(Optimizer):
         if self.current is None:
             cid = self._new_id()
             self.pending[cid] = dict(self.values)
-            return [Candidate(cid, {"params": dict(self.values)}, meta={"origin": "initial"})]
+            return [Candidate(cid, self.view.payload(self.values), meta={"origin": "initial"})]
         if self.opt.llm is None:
             self.opt.llm = self.ctx.llm()
         self._backward()
@@ -200,6 +216,7 @@ class OptoPrimeOptimizer(Optimizer):
             values = dict(self.values)
             for param, value in s.updates.items():
                 values[by_param[id(param)]] = jsonable(value)
+            values = self.view.normalize(values)
             sig = self._signature(values)
             if sig in step:
                 continue  # two temperatures agreeing is not a failure of either
@@ -231,7 +248,7 @@ class OptoPrimeOptimizer(Optimizer):
             "rejections": s.result.counts(),
             "parent": self.current["id"],
         }
-        return Candidate(cid, {"params": values}, parent_ids=[self.current["id"]], meta=meta)
+        return Candidate(cid, self.view.payload(values), parent_ids=[self.current["id"]], meta=meta)
 
     def observe(self, evaluations: list[Evaluation]) -> None:
         """Remember each evaluation; move to the step's best candidate (see ``accept``)."""
@@ -244,6 +261,7 @@ class OptoPrimeOptimizer(Optimizer):
         for ev in fresh:
             values = tried[ev.candidate_id] = self.pending.pop(ev.candidate_id)
             self.observed.append(ev.candidate_id)
+            self.view.record(ev.candidate_id, ev.status, ev.score)
             named = {self.params[k].name: v for k, v in values.items()}
             text = self._feedback_text(ev)
             self.opt.remember(named, text)
@@ -266,7 +284,7 @@ class OptoPrimeOptimizer(Optimizer):
             "score": best.score,
             "feedback": self._feedback_text(best),
         }
-        self.task.set_values(dict(self.values))
+        self.view.set_values(dict(self.values))
 
     def state(self) -> dict[str, Any]:
         """JSON: current values and candidate, pending candidates, OptoPrime's memory/counters."""
@@ -289,7 +307,9 @@ class OptoPrimeOptimizer(Optimizer):
         self.count = int(state.get("count", 0))
         self.tried = dict(state.get("tried", {}))
         self.opt.load_state(state.get("optoprime", {}))
-        self.task.set_values(dict(self.values))
+        if self.current is not None:
+            self.view.record(self.current["id"], self.current["status"], self.current["score"])
+        self.view.set_values(dict(self.values))
 
     def close(self) -> None:
         """Close the task's own LLM client (prompt workflows)."""
