@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[3]
 def _program(user: str) -> str:
     found = re.search(r"\(str\) program0=(.*?)\n\n#Constraints", user, re.S)
     assert found is not None, user
-    return found.group(1).rsplit("  # The Python source", 1)[0]
+    return found.group(1)
 
 
 def mul_model(request: ChatRequest) -> str:

@@ -118,11 +118,12 @@ class ProgramTrace:
                 view.prompt,
                 trainable=True,
                 name="program",
-                description=(
-                    f"The {language} source of the function `{view.entry}`: its whole definition, "
-                    "header included; helper functions may come before it."
+                # no description: it would follow a multi-line value as a comment, and small
+                # models copy it into the code; the constraint has its own section
+                constraint=(
+                    f"The {language} source of the whole function `{view.entry}`, header "
+                    "included (helper functions may come before it); keep its name and signature."
                 ),
-                constraint=f"Keep the name and the signature of `{view.entry}` as they are.",
             )
         self._verdicts: OrderedDict[str, str] = OrderedDict()
         self._shown = ""
