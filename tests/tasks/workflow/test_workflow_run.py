@@ -117,7 +117,7 @@ def test_the_unit_test_example_as_shipped_runs_in_docker(
     assert evaluations and {e["backend"] for e in evaluations} == {"docker"}
 
 
-@pytest.mark.parametrize("name", ["numeric", "words", "sentiment"])
+@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
 def test_the_examples_validate_on_the_command_line(name: str) -> None:
     try:
         main(["validate", str(EXAMPLES / f"{name}.yaml")])

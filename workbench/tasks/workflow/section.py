@@ -34,6 +34,7 @@ from workbench.tasks._resolve import (
     existing_files,
     module_file,
 )
+from workbench.tasks.hpo import Param
 
 __all__ = ["WorkflowSection", "load_module"]
 
@@ -98,6 +99,10 @@ class WorkflowSection(BaseModel):
         metric: The score's name.
         direction: Whether larger or smaller scores are better.
         timeout_s: Time limit of one ``command`` run or one sandboxed call.
+        space: Ranges of numeric or categorical parameters, by parameter key, as in an ``hpo``
+            task's ``space`` (``x: {type: float, low: -10, high: 10}``): what ask/tell
+            optimizers (``optuna``, ``llambo``) search. Parameters it does not name keep their
+            values.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -114,6 +119,7 @@ class WorkflowSection(BaseModel):
     metric: str = Field("score", min_length=1)
     direction: Literal["maximize", "minimize"] = "maximize"
     timeout_s: Seconds = 60
+    space: dict[str, Param] = Field(default_factory=dict)
 
     @field_validator("module")
     @classmethod

@@ -97,6 +97,7 @@ class WorkflowTask(Task):
         self.needs_sandbox = section.command is not None or sandboxed_calls
         self._params = self._select(found)
         self.initial = {k: p._data for k, p in self._params.items()}
+        self._check_space()
         self._entry = self._resolve(section.entry, "entry") if section.entry else None
         self._feedback = self._resolve(section.feedback, "feedback") if section.feedback else None
         self._lock = threading.RLock()
@@ -130,6 +131,36 @@ class WorkflowTask(Task):
                 )
             chosen[key] = found[key]
         return chosen
+
+    def _check_space(self) -> None:
+        """`workflow.space` names trained values; numeric ranges belong to numeric values."""
+        for key, spec in self.section.space.items():
+            if key not in self._params:
+                raise ConfigError(
+                    f"workflow.space.{key}: not a trained parameter of {self.section.module}; "
+                    f"trained: {', '.join(self._params)}"
+                )
+            if key.endswith(".__code"):
+                raise ConfigError(
+                    f"workflow.space.{key}: a function's code has no range; leave it to "
+                    "optoprime or a code generator"
+                )
+            value = self.initial[key]
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if spec.type in ("float", "int") and not numeric:
+                raise ConfigError(
+                    f"workflow.space.{key}: type {spec.type} for a parameter whose value is "
+                    f"{type(value).__name__} ({value!r})"
+                )
+
+    def search_space(self) -> dict[str, Any]:
+        """`workflow.space`: the parameters ask/tell optimizers search, with their ranges."""
+        if not self.section.space:
+            raise NotImplementedError(
+                "a workflow task needs `workflow.space` (ranges of its numeric or categorical "
+                "parameters) for an ask/tell optimizer"
+            )
+        return dict(self.section.space)
 
     def _resolve(self, spec: str, what: str) -> Callable[..., Any]:
         if ":" in spec:
