@@ -20,26 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.helpers import RECORDING_OBJECTIVE, cli, events, hpo_task, run_dirs, write_task
-
-# SIGKILLs itself from the event callback at the `nth` event of type `kind` (the run writes an
-# event to events.jsonl before the callback sees it).
-KILL_AT_EVENT = """
-import os, signal, sys
-from pathlib import Path
-from workbench.runs import start_run
-
-task, runs, kind, nth = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-seen = [0]
-
-def on_event(event):
-    if event.get("type") == kind:
-        seen[0] += 1
-        if seen[0] == nth:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-start_run(task, runs, on_event=on_event)
-"""
+from tests.agents.helpers import (
+    KILL_AT_EVENT,
+    RECORDING_OBJECTIVE,
+    cli,
+    events,
+    hpo_task,
+    run_dirs,
+    write_task,
+)
 
 BUDGET = 8
 

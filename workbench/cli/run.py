@@ -196,7 +196,7 @@ def validate(
     plan = check_task(task_file, task)
     console.print(
         f"[green]ok[/green]: {task} — task {task_file.name!r}, kind {task_file.kind}, "
-        f"optimizer {task_file.optimizer.name}",
+        f"optimizer {task_file.proposer_label}",
         highlight=False,
     )
     _print_plan(plan)

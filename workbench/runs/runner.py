@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.agents import Loop, LoopSettings, RunStore, open_checkpointer, run_graph
+from workbench.contracts import better
 from workbench.errors import BudgetExceeded, UserError
 from workbench.llm import Budget, LLMConfig
 from workbench.optimizers import Optimizer, RunContext, SettingsError, make_optimizer
@@ -90,7 +91,7 @@ def check_task(task_file: TaskFile, source: str | Path | None = None) -> dict[st
         # no run folder: what the optimizer would persist stays in memory
         ctx = RunContext(task=task, seed=task_file.seed, run_dir=None)
         try:
-            opt = make_optimizer(task_file.optimizer.name, task_file.optimizer.settings, ctx)
+            opt = make_optimizer(*task_file.proposer(), ctx)
         except SettingsError as exc:
             if source is None:
                 raise
@@ -121,7 +122,7 @@ def _summarize(
         "run": run.name,
         "task": task_file.name,
         "kind": task_file.kind,
-        "optimizer": task_file.optimizer.name,
+        "optimizer": task_file.proposer_label,
         "stop_reason": reason,
         "finished": reason is not None,
         "steps": state.get("step", 0),
@@ -132,7 +133,28 @@ def _summarize(
         "elapsed_s": state.get("elapsed_s", 0.0),
         "session_wall_s": time.time() - started,
         "llm": usage,
+        **({"agents": agents} if (agents := _by_agent(rows)) else {}),
     }
+
+
+def _by_agent(rows: list[tuple[int, Any, Any, bool]]) -> dict[str, Any] | None:
+    """Per agent of a run with `agents:`: its evaluations, their statuses and its best."""
+    out: dict[str, Any] = {}
+    for _, cand, ev, _cached in rows:
+        name = cand.meta.get("agent")
+        if name is None:
+            continue
+        mine = out.setdefault(name, {"evaluations": 0, "statuses": Counter(), "best": None})
+        mine["evaluations"] += 1
+        mine["statuses"][ev.status] += 1
+        score, best = ev.score, mine["best"]
+        if score is not None and better(
+            score, None if best is None else best["score"], ev.direction
+        ):
+            mine["best"] = {"id": cand.id, "score": score}
+    for mine in out.values():
+        mine["statuses"] = dict(mine["statuses"])
+    return out or None
 
 
 def _finalize(
@@ -233,8 +255,7 @@ class Session:
             self._stack.callback(self.task.close)
             self.ctx.task = self.task
             if optimizer is None:
-                spec = task_file.optimizer
-                self.opt = make_optimizer(spec.name, spec.settings, self.ctx)
+                self.opt = make_optimizer(*task_file.proposer(), self.ctx)
             else:
                 self.opt = optimizer if isinstance(optimizer, Optimizer) else optimizer(self.ctx)
             self._stack.callback(self.opt.close)

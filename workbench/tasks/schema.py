@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
 
@@ -22,7 +22,20 @@ from workbench.quantities import Count, FiniteFloat, Positive, Seconds
 from workbench.sandbox import SandboxConfig
 from workbench.tasks.base import get_kind
 
-__all__ = ["BudgetSpec", "OptimizerSpec", "StopSpec", "TaskFile", "task_file_model"]
+__all__ = [
+    "TEAM",
+    "AgentSpec",
+    "BudgetSpec",
+    "OptimizerSpec",
+    "RoutingRule",
+    "RoutingSpec",
+    "StopSpec",
+    "TaskFile",
+    "task_file_model",
+]
+
+TEAM = "workbench.optimizers.team:Team"
+"""The optimizer a task file with an `agents:` section runs: its agents, composed."""
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -33,6 +46,48 @@ class OptimizerSpec(BaseModel):
     model_config = _STRICT
     name: str = Field("optuna", min_length=1)
     settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentSpec(BaseModel):
+    """One entry of `agents:` — an optimizer bound to the parameters it owns."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
+    """The agent's name (events, candidates and the routing rules name it)."""
+    optimizer: OptimizerSpec
+    """Its optimizer and that optimizer's settings."""
+    parameters: list[str] = Field(default_factory=list)
+    """The parameters it owns (names as in ``workflow.parameters``); empty: those no other
+    agent names that its optimizer can handle (ask/tell optimizers: those in
+    ``workflow.space``; the others: the rest)."""
+    llm: LLMConfig | None = None
+    """Its own model (default: the task file's ``llm:``)."""
+    share: Positive = 1.0
+    """Its share of the steps: agents take turns so that each one's steps stay in proportion
+    to its share (unless a routing rule picks another)."""
+
+
+class RoutingRule(BaseModel):
+    """One entry of `routing.rules`: after a step whose evaluations show `when`, `agent` goes."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    when: Literal["error", "failed", "timeout", "plateau"]
+    """``error`` / ``failed`` / ``timeout``: every evaluation of the last step had that status
+    (e.g. a build failure goes to the code agent); ``plateau``: no better score for `steps`
+    steps."""
+    agent: str
+    """The agent that proposes next."""
+    steps: Count = 3
+    """For ``plateau``: steps without improvement."""
+
+
+class RoutingSpec(BaseModel):
+    """`routing:` — which agent proposes at each step: the first rule that holds, else turns
+    in proportion to the agents' shares."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    rules: list[RoutingRule] = Field(default_factory=list)
+    """Checked in order after every step."""
 
 
 class BudgetSpec(BaseModel):
@@ -76,7 +131,46 @@ class TaskFile(BaseModel):
     parallel: Count = Field(1, le=256)
     seed: int | None = Field(0, ge=0)
     stop: StopSpec = Field(default_factory=StopSpec)
+    agents: list[AgentSpec] | None = Field(None, min_length=1)
+    routing: RoutingSpec | None = None
     _section: BaseModel | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _agents(self) -> TaskFile:
+        if self.agents is None:
+            if self.routing is not None:
+                raise ValueError("routing: needs an agents: section")
+            return self
+        if "optimizer" in self.model_fields_set:
+            raise ValueError("give either optimizer: (one optimizer) or agents: (several)")
+        names = [a.name for a in self.agents]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"agents: names must differ; {', '.join(twice)} appears twice")
+        for rule in (self.routing or RoutingSpec()).rules:
+            if rule.agent not in names:
+                raise ValueError(
+                    f"routing.rules: agent {rule.agent!r} is not in agents: ({', '.join(names)})"
+                )
+        return self
+
+    @property
+    def proposer_label(self) -> str:
+        """The optimizer's name, or the agents' (``coder=optoprime, tuner=llambo``)."""
+        if self.agents is None:
+            return self.optimizer.name
+        return ", ".join(f"{a.name}={a.optimizer.name}" for a in self.agents)
+
+    def proposer(self) -> tuple[str, dict[str, Any]]:
+        """The optimizer the run builds and its settings: `optimizer:`, or the team of
+        `agents:` (`workbench.optimizers.team.Team`)."""
+        if self.agents is None:
+            return self.optimizer.name, self.optimizer.settings
+        routing = self.routing or RoutingSpec()
+        return TEAM, {
+            "agents": [a.model_dump(mode="json", exclude_none=True) for a in self.agents],
+            "routing": routing.model_dump(mode="json"),
+        }
 
     @model_validator(mode="after")
     def _bounded(self) -> TaskFile:
@@ -99,7 +193,13 @@ class TaskFile(BaseModel):
 
     def to_yaml_dict(self) -> dict[str, Any]:
         """The task as JSON-ready data, for writing the run's `task.yaml`."""
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        if self.agents is None:
+            data.pop("agents")
+            data.pop("routing")
+        else:
+            data.pop("optimizer")  # the agents' optimizers are the run's
+        return data
 
 
 @functools.cache

@@ -1,0 +1,378 @@
+"""Several agents in one run (`workbench.optimizers.team`): ownership, turns, composition,
+the contract suite, and a kill -9 in every node of a two-agent run."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.agents.helpers import KILL_AT_EVENT, cli, events, run_dirs
+from workbench.contracts import Candidate, Evaluation
+from workbench.llm import ChatRequest, ScriptedLLM
+from workbench.optimizers import Optimizer, make_optimizer
+from workbench.runs import start_run
+from workbench.tasks import RunContext, build_task, load_task_file
+from workbench.tasks.schema import TEAM
+from workbench.testing import OptimizerCase
+from workbench.testing.pytest_optimizers import OptimizerTestCase
+
+# x and y are numbers (ask/tell agents), offset's code is rewritten (optoprime); every
+# evaluation is appended to executions.jsonl next to the module
+PIPE = '''
+import json
+from pathlib import Path
+from workbench.trace import bundle, node
+
+x = node(0.0, trainable=True, name="x")
+y = node(0.0, trainable=True, name="y")
+
+
+@bundle(trainable=True)
+def offset(v):
+    """Adds a constant to v."""
+    return v + 0.0
+
+
+def run():
+    return offset(x) + y * 0.1
+
+
+def feedback(output):
+    with (Path(__file__).parent / "executions.jsonl").open("a") as f:
+        f.write(json.dumps([x.data, y.data, offset.parameter.data.splitlines()[-1]]) + "\\n")
+    side = "too large" if output > 10 else "too small"
+    return abs(output - 10.0), f"The output {output} is {side}; the target is 10."
+'''
+
+SPACE = {
+    "x": {"type": "float", "low": -2.0, "high": 2.0},
+    "y": {"type": "float", "low": -1.0, "high": 1.0},
+}
+
+
+def write_team_task(folder: Path, agents: list[dict[str, Any]], **over: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pipe.py").write_text(PIPE)
+    data: dict[str, Any] = {
+        "name": "team",
+        "kind": "workflow",
+        "description": "Make the output 10.",
+        "agents": agents,
+        "budget": {"evaluations": 12},
+        "seed": 0,
+        "workflow": {
+            "module": "pipe.py",
+            "entry": "run",
+            "feedback": "feedback",
+            "metric": "abs_error",
+            "direction": "minimize",
+            "run_in": "process",
+            "space": SPACE,
+        },
+        **over,
+    }
+    path = folder / "task.yaml"
+    data = json.loads(json.dumps(data))  # no shared objects: YAML anchors are refused
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def coder_model(request: ChatRequest) -> str:
+    """Raises offset's constant by 3 each time it is asked."""
+    user = str(request.messages[-1]["content"])
+    found = re.search(r"return v \+ (-?[\d.]+)", user)
+    k = float(found.group(1)) + 3.0 if found else 1.0
+    code = f'def offset(v):\n    """Adds a constant to v."""\n    return v + {k}\n'
+    return json.dumps({"reasoning": "larger", "suggestion": {"__code_offset0": code}})
+
+
+CODER = {"name": "coder", "optimizer": {"name": "optoprime", "settings": {"temperatures": [0.0]}}}
+TUNER = {"name": "tuner", "optimizer": {"name": "optuna", "settings": {"sampler": "random"}}}
+
+
+def _evaluated(run: Path) -> list[tuple[str, dict[str, Any], float]]:
+    proposals = {e["id"]: e for e in events(run) if e["type"] == "proposal"}
+    return [
+        (proposals[e["id"]]["meta"]["agent"], proposals[e["id"]]["payload"]["params"], e["score"])
+        for e in events(run)
+        if e["type"] == "evaluation"
+    ]
+
+
+def test_a_coder_and_a_tuner_compose_in_one_run(tmp_path: Path) -> None:
+    path = write_team_task(tmp_path, [CODER, {**TUNER, "parameters": ["x"]}])
+    llm = ScriptedLLM(coder_model)
+    result = start_run(path, tmp_path / "runs", make_llm=lambda **kw: llm)
+    summary = result.summary
+    assert summary["optimizer"] == "coder=optoprime, tuner=optuna"
+    assert summary["evaluations"] == 12 and summary["statuses"] == {"ok": 12}
+    rows = _evaluated(result.run.path)
+    assert [a for a, _, _ in rows] == ["coder", "tuner"] * 6  # equal shares: turns
+    # the coder owns offset by default (the one parameter without a range), the tuner x; y has
+    # a range but no owner. An agent's candidate changes its own parameters only: the others
+    # are those of the best candidate evaluated before it (the incumbent)
+    owns = {"coder": "offset.__code", "tuner": "x"}
+    incumbent: dict[str, Any] = rows[0][1]
+    best = rows[0][2]
+    for agent, params, score in rows[1:]:
+        theirs = {k: v for k, v in params.items() if k != owns[agent]}
+        assert theirs == {k: v for k, v in incumbent.items() if k != owns[agent]}, agent
+        if score < best:
+            incumbent, best = params, score
+    assert all(p["y"] == 0.0 for _, p, _ in rows)
+    best_row = summary["best"]
+    # neither could get there alone: offset + 0 with x <= 2, or x = 0 with offset's constant
+    assert best_row["score"] < 1.0
+    assert best_row["payload"]["params"]["x"] != 0.0
+    assert "return v + 0.0" not in best_row["payload"]["params"]["offset.__code"]
+    per_agent = summary["agents"]  # one account: each agent's evaluations and best
+    assert {k: v["evaluations"] for k, v in per_agent.items()} == {"coder": 6, "tuner": 6}
+    assert best_row["id"] in {per_agent["coder"]["best"]["id"], per_agent["tuner"]["best"]["id"]}
+    for name, mine in per_agent.items():
+        scores = [score for agent, _, score in rows if agent == name]
+        assert mine["best"]["score"] == min(scores) and mine["statuses"] == {"ok": 6}
+    agents = {e.get("agent") for e in events(result.run.path) if e["type"] == "optoprime_call"}
+    assert agents == {"coder"}  # an agent's own events carry its name
+    assert (result.run.path / "agents" / "tuner" / "optuna.sqlite").is_file()
+
+
+def test_shares_and_rules_pick_the_agent(tmp_path: Path) -> None:
+    a = {"name": "a", "optimizer": {"name": "optuna"}, "parameters": ["x"], "share": 2}
+    b = {"name": "b", "optimizer": {"name": "optuna"}, "parameters": ["y"]}
+    rules = [{"when": "error", "agent": "b"}, {"when": "plateau", "agent": "b", "steps": 2}]
+    path = write_team_task(tmp_path, [a, b], routing={"rules": rules})
+    task_file = load_task_file(path)
+    team: Any = make_optimizer(
+        *task_file.proposer(), RunContext(task=build_task(task_file), seed=0)
+    )
+    order = []
+    for _ in range(6):
+        name = team.next_agent()
+        order.append(name)
+        team.turns[name] += 1
+    assert order == ["a", "a", "b", "a", "a", "b"]  # shares 2 : 1
+    team.last_statuses = ["error", "error"]
+    assert team.next_agent() == "b"
+    team.last_statuses, team.best_score, team.since_improve = ["ok"], 1.0, 2
+    assert team.next_agent() == "b"  # a plateau
+    team.since_improve = 1
+    assert team.next_agent() == "a"
+
+
+class Flaky(Optimizer):
+    """An agent that raises on the turns in ``fail``, proposes a parameter it does not own on
+    those in ``stray``, and otherwise raises offset's constant by one."""
+
+    def __init__(self, ctx: RunContext, settings: dict[str, Any]) -> None:
+        self.fail, self.stray = set(settings.get("fail", [])), set(settings.get("stray", []))
+        self.turn, self.seen = 0, []
+
+    def propose(self, n: int) -> list[Candidate]:
+        self.turn += 1
+        if self.turn in self.fail:
+            raise RuntimeError(f"bug on turn {self.turn}")
+        if self.turn in self.stray:
+            return [Candidate(f"s{self.turn}", {"params": {"x": 1.5}})]
+        code = f"def offset(v):\n    return v + {self.turn}.0\n"
+        return [Candidate(f"f{self.turn}", {"params": {"offset.__code": code}})]
+
+    def observe(self, evaluations: list[Evaluation]) -> None:
+        self.seen += [e.candidate_id for e in evaluations if e.candidate_id not in self.seen]
+
+    def state(self) -> dict[str, Any]:
+        return {"turn": self.turn, "seen": self.seen}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.turn, self.seen = state["turn"], state["seen"]
+
+
+FLAKY = "tests.optimizers.test_team:Flaky"
+
+
+def _failures(run: Path) -> list[dict[str, Any]]:
+    return [e for e in events(run) if e["type"] == "agent_failure"]
+
+
+def test_a_failing_agent_rests_and_the_others_go_on(tmp_path: Path) -> None:
+    broken = {"name": "broken", "optimizer": {"name": FLAKY, "settings": {"fail": [1, 2, 3]}}}
+    path = write_team_task(tmp_path, [broken, {**TUNER, "parameters": ["x"]}])
+    result = start_run(path, tmp_path / "runs")
+    summary = result.summary
+    assert summary["evaluations"] == 12 and summary["statuses"] == {"ok": 12}
+    assert set(summary["agents"]) == {"tuner"}
+    failures = _failures(result.run.path)
+    assert [(f["agent"], f["in_a_row"], f["resting"]) for f in failures] == [
+        ("broken", 1, False),
+        ("broken", 2, False),
+        ("broken", 3, True),
+    ]
+    assert failures[0]["error"] == "propose raised RuntimeError: bug on turn 1"
+
+
+def test_a_bad_turn_is_counted_and_the_agent_goes_on(tmp_path: Path) -> None:
+    flaky = {"name": "flaky", "optimizer": {"name": FLAKY, "settings": {"fail": [2], "stray": [3]}}}
+    path = write_team_task(tmp_path, [flaky, {**TUNER, "parameters": ["x"]}])
+    result = start_run(path, tmp_path / "runs")
+    assert result.summary["statuses"] == {"ok": 12}
+    failures = _failures(result.run.path)
+    assert [f["error"] for f in failures] == [
+        "propose raised RuntimeError: bug on turn 2",
+        "candidate s3 dropped: parameters it does not own: ['x']",
+    ]
+    assert [f["in_a_row"] for f in failures] == [1, 2] and not failures[-1]["resting"]
+    flaky_rows = [p for a, p, _ in _evaluated(result.run.path) if a == "flaky"]
+    # turns 1, 4, 5, ...: its good proposals after the bad turns were evaluated
+    assert [p["offset.__code"].split("+ ")[1].strip() for p in flaky_rows][:3] == [
+        "1.0",
+        "4.0",
+        "5.0",
+    ]
+    assert result.summary["agents"]["flaky"]["evaluations"] == len(flaky_rows) >= 4
+
+
+@pytest.mark.parametrize(
+    ("agents", "over", "message"),
+    [
+        (
+            [{**TUNER, "parameters": ["x"]}, {**TUNER, "name": "t2", "parameters": ["x"]}],
+            {},
+            r"agents\.1\.parameters: 'x' is owned by agent 'tuner' already",
+        ),
+        ([{**TUNER, "parameters": ["z"]}], {}, r"agents\.0\.parameters: 'z' is not a trained"),
+        (
+            [{**TUNER, "parameters": ["offset"]}],
+            {},
+            r"agents\.0\.parameters: optuna searches ranges: give 'offset' one",
+        ),
+        (
+            [TUNER, {**TUNER, "name": "t2"}],
+            {},
+            r"agents\.1\.parameters: owns no parameter",
+        ),
+        (
+            [{**TUNER, "optimizer": {"name": "optuna", "settings": {"sampler": "nope"}}}],
+            {},
+            r"agents\.0\.optimizer\.settings\.sampler",
+        ),
+        ([TUNER], {"optimizer": {"name": "optuna"}}, "either optimizer: .* or agents:"),
+        ([TUNER], {"routing": {"rules": [{"when": "error", "agent": "x"}]}}, "agent 'x' is not"),
+    ],
+)
+def test_bad_agents_are_one_clear_message(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    agents: list[dict[str, Any]],
+    over: dict[str, Any],
+    message: str,
+) -> None:
+    path = write_team_task(tmp_path, agents, **over)
+    assert cli(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert "Traceback" not in err
+
+
+def _two_tuners(folder: Path) -> Any:
+    path = write_team_task(
+        folder,
+        [
+            {"name": "a", "optimizer": {"name": "optuna"}, "parameters": ["x"]},
+            {
+                "name": "b",
+                "optimizer": {"name": "optuna", "settings": {"sampler": "random"}},
+                "parameters": ["y"],
+            },
+        ],
+    )
+    return build_task(load_task_file(path))
+
+
+class TestTeamContract(OptimizerTestCase):
+    """The optimizer contract suite on a team of two ask/tell agents."""
+
+    @pytest.fixture
+    def optimizer_case(self) -> OptimizerCase:
+        def build(ctx: RunContext) -> Any:
+            task_file = load_task_file(ctx.task.workdir / "task.yaml")  # type: ignore[union-attr]
+            name, settings = task_file.proposer()
+            assert name == TEAM
+            return make_optimizer(name, settings, ctx)
+
+        return OptimizerCase("team", _two_tuners, None, build=build)
+
+
+# -- kill -9 at every node of a two-agent run -------------------------------------------------
+BUDGET = 8
+KILLS = {
+    "propose (candidates stored)": ("proposal", 3),
+    "evaluate (before it runs)": ("evaluation_start", 3),
+    "evaluate (recorded)": ("evaluation", 3),
+    "update (before observe)": ("feedback", 2),
+    "update (best found)": ("best", 2),
+    "update (states saved)": ("step", 3),
+    "finish": ("stop", 1),
+}
+
+
+def _kill_task(folder: Path) -> Path:
+    agents = [
+        {"name": "a", "optimizer": {"name": "optuna", "settings": {"n_startup_trials": 2}}},
+        {"name": "b", "optimizer": {"name": "optuna", "settings": {"sampler": "random"}}},
+    ]
+    path = write_team_task(folder, agents, budget={"evaluations": BUDGET}, parallel=2)
+    data = yaml.safe_load(path.read_text())
+    data["agents"][0]["parameters"], data["agents"][1]["parameters"] = ["x"], ["y"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _executions(folder: Path) -> list[str]:
+    file = folder / "executions.jsonl"
+    return file.read_text().splitlines() if file.exists() else []
+
+
+@pytest.fixture(scope="module")
+def unbroken(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    folder = tmp_path_factory.mktemp("unbroken")
+    assert cli(["optimize", str(_kill_task(folder)), "--runs-dir", str(folder / "runs")]) == 0
+    return _executions(folder)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", list(KILLS))
+def test_sigkill_in_every_node_of_a_two_agent_run(
+    tmp_path: Path, where: str, unbroken: list[str]
+) -> None:
+    kind, nth = KILLS[where]
+    task, runs = _kill_task(tmp_path), tmp_path / "runs"
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AT_EVENT, str(task), str(runs), kind, str(nth)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    (run,) = run_dirs(runs)
+    before = _executions(tmp_path)
+
+    assert cli(["resume", str(run)]) == 0
+
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["evaluations"] == BUDGET and summary["stop_reason"] == "budget:evaluations"
+    ids = [e["id"] for e in events(run) if e["type"] == "evaluation"]
+    assert len(ids) == len(set(ids)) == BUDGET, ids
+    after = _executions(tmp_path)
+    assert after[: len(before)] == before
+    assert sum(n - 1 for n in Counter(after).values()) <= 1, after  # two in flight: at most one
+    assert set(after) == set(unbroken)  # the same evaluations as the run never killed
+    agents = Counter(i.split(".")[0] for i in ids)
+    assert agents == {"a": BUDGET // 2, "b": BUDGET // 2}

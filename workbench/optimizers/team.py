@@ -1,0 +1,355 @@
+"""Several agents in one run: each an optimizer bound to the workflow parameters it owns.
+
+A task file's ``agents:`` section (or the Python API) names the agents; `Team` is the optimizer
+the run then drives. Each step one agent proposes (`routing`): its candidates change only its
+own parameters, the others keep the values of the best candidate so far, and the evaluations
+of its candidates go back to it. An agent sees the task through `OwnedTask`: an ask/tell agent
+(``optuna``, ``llambo``) the ranges of its parameters in ``workflow.space``; ``optoprime`` the
+traced graph of its own parameters, whose output and feedback are those of the whole run.
+
+Ownership is declared (``parameters:``) or defaulted by type: an ask/tell agent takes the
+parameters with a range that no agent named, any other agent the remaining ones. A parameter
+owned twice, an agent that owns nothing, or an optimizer that cannot handle a parameter is a
+`SettingsError` located at the agent's entry.
+
+Example:
+    >>> from workbench.tasks.schema import AgentSpec
+    >>> AgentSpec(name="tuner", optimizer={"name": "optuna"}).parameters
+    []
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from workbench.contracts import Candidate, Evaluation, better
+from workbench.errors import BudgetExceeded, ConfigError
+from workbench.optimizers import make_optimizer
+from workbench.optimizers.base import Optimizer, RunContext, SettingsError
+from workbench.tasks import ProvidesTraceParameters
+from workbench.tasks.schema import AgentSpec, RoutingSpec
+from workbench.trace import Node, ParameterNode
+
+__all__ = ["ASK_TELL", "OwnedTask", "Team", "TeamSettings"]
+
+ASK_TELL = frozenset({"optuna", "llambo"})
+"""Optimizers that search ranges (``workflow.space``) by ask/tell."""
+
+MAX_FAILURES = 3
+"""Failed proposals in a row after which an agent rests for the rest of the run."""
+
+
+class TeamSettings(BaseModel):
+    """What `TaskFile.proposer` hands the team: the agents and the routing."""
+
+    model_config = ConfigDict(extra="forbid")
+    agents: list[AgentSpec]
+    routing: RoutingSpec = RoutingSpec()
+
+
+class OwnedTask:
+    """The run's workflow task as one agent sees it: only the parameters it owns.
+
+    The values of the other parameters are the team's incumbent (the best candidate so far);
+    traced outputs are those of the team's candidates (ids ``<agent>.<id>``).
+    """
+
+    def __init__(
+        self, task: Any, agent: str, keys: list[str], incumbent: Callable[[], dict[str, Any]]
+    ) -> None:
+        self.task = task
+        self.agent = agent
+        self.keys = keys
+        self.incumbent = incumbent
+        self.name = task.name
+        self.direction = task.direction
+        self.primary = task.primary
+
+    def describe(self) -> str:
+        names = ", ".join(self.task.trace_parameters()[k].name for k in self.keys)
+        return (
+            f"{self.task.describe()}\nYou change {names}; the other parameters keep the values "
+            "of the best candidate so far (other agents change them)."
+        )
+
+    def search_space(self) -> dict[str, Any]:
+        space = self.task.search_space()
+        return {k: space[k] for k in self.keys if k in space}
+
+    def trace_parameters(self) -> dict[str, ParameterNode]:
+        params = self.task.trace_parameters()
+        return {k: params[k] for k in self.keys}
+
+    def trace_output(self, candidate_id: str | None, values: dict[str, Any]) -> Node:
+        cid = f"{self.agent}.{candidate_id}" if candidate_id is not None else None
+        return self.task.trace_output(cid, {**self.incumbent(), **values})
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        self.task.set_values({**self.incumbent(), **values})
+
+    def close(self) -> None:
+        return None  # the run closes its task
+
+
+def _space_keys(task: Any) -> set[str]:
+    try:
+        return set(task.search_space())
+    except NotImplementedError:
+        return set()
+
+
+def assign_parameters(task: Any, agents: list[AgentSpec]) -> dict[str, list[str]]:
+    """Agent name -> the parameter keys it owns (see the module docstring).
+
+    Raises:
+        SettingsError: a parameter unknown or owned twice, an agent owning nothing, an ask/tell
+            agent given a parameter without a range.
+    """
+    params = task.trace_parameters()
+    space = _space_keys(task)
+    owner: dict[str, str] = {}
+    owned: dict[str, list[str]] = {a.name: [] for a in agents}
+    for i, a in enumerate(agents):
+        for want in a.parameters:
+            key = want if want in params else f"{want}.__code"
+            where = ("agents", i, "parameters")
+            if key not in params:
+                trained = ", ".join(params)
+                raise SettingsError([(where, f"{want!r} is not a trained parameter ({trained})")])
+            if key in owner:
+                msg = f"{want!r} is owned by agent {owner[key]!r} already"
+                raise SettingsError([(where, msg)])
+            if a.optimizer.name in ASK_TELL and key not in space:
+                msg = f"{a.optimizer.name} searches ranges: give {want!r} one in workflow.space"
+                raise SettingsError([(where, msg)])
+            owner[key] = a.name
+            owned[a.name].append(key)
+    for i, a in enumerate(agents):
+        if a.parameters:
+            continue
+        ask_tell = a.optimizer.name in ASK_TELL
+        free = [k for k in params if k not in owner and (k in space) == ask_tell]
+        for key in free:
+            owner[key] = a.name
+        owned[a.name] = free
+        if not free:
+            kind = "with a range in workflow.space" if ask_tell else "without a range"
+            msg = f"owns no parameter: none {kind} is left; name its parameters"
+            raise SettingsError([(("agents", i, "parameters"), msg)])
+    return owned
+
+
+class _Agent:
+    def __init__(self, spec: AgentSpec, optimizer: Optimizer) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.optimizer = optimizer
+
+
+class Team(Optimizer):
+    """The agents of a workflow task, taking turns in one run (see the module docstring).
+
+    Args:
+        ctx: the run context; ``ctx.task`` is a ``workflow`` task.
+        settings: `TeamSettings` or its dict.
+    """
+
+    name = "team"
+
+    def __init__(self, ctx: RunContext, settings: TeamSettings | dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.settings = TeamSettings.model_validate(settings)
+        task = ctx.task
+        if not isinstance(task, ProvidesTraceParameters):
+            raise SettingsError(
+                [
+                    (
+                        ("agents",),
+                        "agents compose the parameters of a workflow task (kind: workflow); "
+                        f"got {type(task).__name__}",
+                    )
+                ]
+            )
+        self.task: Any = task
+        self.direction = task.direction
+        self.incumbent: dict[str, Any] = dict(task.initial)
+        self.best_score: float | None = None
+        self.pending: dict[str, dict[str, Any]] = {}  # team id -> {"agent", "params"}
+        self.turns: dict[str, int] = {}
+        self.exhausted: set[str] = set()
+        self.last_statuses: list[str] = []
+        self.since_improve = 0
+        self.failures: dict[str, int] = {}  # agent -> failed proposals in a row
+        self.owned = owned = assign_parameters(task, self.settings.agents)
+        self.agents: dict[str, _Agent] = {}
+        for i, spec in enumerate(self.settings.agents):
+            view = OwnedTask(task, spec.name, owned[spec.name], lambda: dict(self.incumbent))
+            sub = dataclasses.replace(  # shares the run's model clients, budget and sandbox
+                ctx,
+                task=view,  # type: ignore[arg-type]
+                seed=None if ctx.seed is None else ctx.seed + i,
+                run_dir=None if ctx.run_dir is None else ctx.run_dir / "agents" / spec.name,
+                llm_config=spec.llm if spec.llm is not None else ctx.llm_config,
+                emit=self._emitter(spec.name),
+            )
+            if sub.run_dir is not None:
+                sub.run_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                opt = make_optimizer(spec.optimizer.name, spec.optimizer.settings, sub)
+            except SettingsError as exc:
+                raise SettingsError([(("agents", i, *loc), m) for loc, m in exc.problems]) from None
+            except ConfigError as exc:
+                raise SettingsError([(("agents", i, "optimizer"), str(exc))]) from None
+            self.agents[spec.name] = _Agent(spec, opt)
+            self.turns[spec.name] = 0
+            self.failures[spec.name] = 0
+
+    def _emitter(self, agent: str) -> Callable[[dict[str, Any]], None] | None:
+        emit = self.ctx.emit
+        if emit is None:
+            return None
+        return lambda event: emit({**event, "agent": agent})
+
+    # -- routing --------------------------------------------------------------------------------
+    def next_agent(self) -> str | None:
+        """Who proposes now: the first routing rule that holds, else the agent furthest behind
+        its share of the steps; None when every agent is exhausted."""
+        live = [a for a in self.agents if a not in self.exhausted]
+        if not live:
+            return None
+        for rule in self.settings.routing.rules:
+            if rule.agent not in live:
+                continue
+            if rule.when == "plateau":
+                if self.best_score is not None and self.since_improve >= rule.steps:
+                    return rule.agent
+            elif self.last_statuses and all(s == rule.when for s in self.last_statuses):
+                return rule.agent
+        return min(live, key=lambda a: (self.turns[a] + 1) / self.agents[a].spec.share)
+
+    # -- Optimizer --------------------------------------------------------------------------------
+    def propose(self, n: int) -> list[Candidate]:
+        """The routed agent's candidates, its parameters set on the incumbent's values.
+
+        An agent whose `propose` raises, or proposes parameters it does not own, has failed
+        this turn: the failure is an ``agent_failure`` event and counts; the next agent goes.
+        After `MAX_FAILURES` failures in a row an agent rests for the rest of the run.
+        """
+        while n > 0 and (name := self.next_agent()) is not None:
+            agent = self.agents[name]
+            self.turns[name] += 1
+            try:
+                subs = agent.optimizer.propose(n)
+            except BudgetExceeded:
+                raise
+            except Exception as exc:  # one agent's bug must not end the others' run
+                self._failed(name, f"propose raised {type(exc).__name__}: {exc}")
+                continue
+            if not subs:
+                self.exhausted.add(name)
+                continue
+            out = []
+            for c in subs:
+                params = c.payload.get("params")
+                stray = (
+                    sorted(set(params) - set(self.owned[name])) if isinstance(params, dict) else []
+                )
+                if not isinstance(params, dict) or stray:
+                    why = f"parameters it does not own: {stray}" if stray else "no params dict"
+                    self._failed(name, f"candidate {c.id} dropped: {why}")
+                    continue
+                tid = f"{name}.{c.id}"
+                full = {**self.incumbent, **params}
+                self.pending[tid] = {"agent": name, "params": full}
+                out.append(
+                    Candidate(
+                        tid,
+                        {**c.payload, "params": full},
+                        parent_ids=[f"{name}.{p}" for p in c.parent_ids],
+                        meta={**c.meta, "agent": name},
+                    )
+                )
+            if out:
+                self.failures[name] = 0
+                return out
+        return []
+
+    def _failed(self, name: str, why: str) -> None:
+        self.failures[name] += 1
+        resting = self.failures[name] >= MAX_FAILURES
+        if resting:
+            self.exhausted.add(name)
+        if self.ctx.emit is not None:
+            self.ctx.emit(
+                {
+                    "type": "agent_failure",
+                    "agent": name,
+                    "error": why[:1000],
+                    "in_a_row": self.failures[name],
+                    "resting": resting,
+                }
+            )
+
+    def observe(self, evaluations: list[Evaluation]) -> None:
+        """Each agent observes its candidates' evaluations; the incumbent moves to a better one."""
+        mine: dict[str, list[Evaluation]] = {}
+        fresh = []
+        improved = False
+        for ev in evaluations:
+            entry = self.pending.pop(ev.candidate_id, None)
+            if entry is None:
+                continue  # observed before, or not this team's
+            fresh.append(ev)
+            sub_id = ev.candidate_id.split(".", 1)[1]
+            mine.setdefault(entry["agent"], []).append(dataclasses.replace(ev, candidate_id=sub_id))
+            if ev.score is not None and better(ev.score, self.best_score, self.direction):
+                self.best_score = ev.score
+                self.incumbent = dict(entry["params"])
+                improved = True
+        for name, evs in mine.items():
+            self.agents[name].optimizer.observe(evs)
+        if fresh:
+            self.last_statuses = [e.status for e in fresh]
+            self.since_improve = 0 if improved else self.since_improve + 1
+
+    def state(self) -> dict[str, Any]:
+        """JSON: every agent's state, the incumbent, the pending candidates, the turns."""
+        return {
+            "agents": {name: a.optimizer.state() for name, a in self.agents.items()},
+            "incumbent": self.incumbent,
+            "best_score": self.best_score,
+            "pending": self.pending,
+            "turns": self.turns,
+            "exhausted": sorted(self.exhausted),
+            "last_statuses": self.last_statuses,
+            "since_improve": self.since_improve,
+            "failures": self.failures,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Inverse of `state`."""
+        self.incumbent = dict(state["incumbent"])
+        self.best_score = state["best_score"]
+        self.pending = {k: dict(v) for k, v in state["pending"].items()}
+        self.turns = {**self.turns, **state["turns"]}
+        self.exhausted = set(state["exhausted"])
+        self.last_statuses = list(state["last_statuses"])
+        self.since_improve = int(state["since_improve"])
+        self.failures = {**self.failures, **state.get("failures", {})}
+        for name, sub in state["agents"].items():
+            self.agents[name].optimizer.load_state(sub)
+
+    def plan(self) -> dict[str, Any] | None:
+        """The agents' plans, by agent (None when none has one)."""
+        plans = {name: a.optimizer.plan() for name, a in self.agents.items()}
+        plans = {k: v for k, v in plans.items() if v is not None}
+        return {"agents": plans} if plans else None
+
+    def close(self) -> None:
+        """Close every agent."""
+        for a in self.agents.values():
+            a.optimizer.close()
