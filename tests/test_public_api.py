@@ -189,6 +189,7 @@ PUBLIC = {
         "OPTIMIZERS",
         "Optimizer",
         "Registered",
+        "RoutedOptimizer",
         "RunContext",
         "SettingsError",
         "make_optimizer",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -134,6 +135,13 @@ def test_a_coder_and_a_tuner_compose_in_one_run(tmp_path: Path) -> None:
     assert best_row["score"] < 1.0
     assert best_row["payload"]["params"]["x"] != 0.0
     assert "return v + 0.0" not in best_row["payload"]["params"]["offset.__code"]
+    # each agent is a node of the graph, and the router sent the steps to them in turn
+    with sqlite3.connect(result.run.path / "checkpoints.sqlite") as con:
+        paths = con.execute(
+            "SELECT task_path FROM writes WHERE channel = 'pending' ORDER BY rowid"
+        ).fetchall()
+    nodes = [p.rsplit(", ", 1)[1] for (p,) in paths if "agent_" in p]
+    assert nodes == ["agent_coder", "agent_tuner"] * 6
     per_agent = summary["agents"]  # one account: each agent's evaluations and best
     assert {k: v["evaluations"] for k, v in per_agent.items()} == {"coder": 6, "tuner": 6}
     assert best_row["id"] in {per_agent["coder"]["best"]["id"], per_agent["tuner"]["best"]["id"]}

@@ -6,6 +6,13 @@ START -> propose -(Send x n)-> evaluate -> update -> stop? -> finish -> END
             +------------------------------------------+
 ```
 
+A run of agents (`workbench.optimizers.team.Team`, a `RoutedOptimizer`) has one node per agent
+instead of `propose`; the router (`Loop.route`) sends each step to the agent the team picks:
+
+```
+START -router-> agent_<a> | agent_<b> | ... -(Send x n)-> evaluate -> update -router-> ...
+```
+
 `update` writes the step's feedback text, then gives the evaluations to the optimizer: the
 feedback is not a node of its own, since each node costs a checkpoint (a write and a commit)
 and a round trip through langgraph's executor on every step.
@@ -27,11 +34,12 @@ import os
 # Checkpoints must never deserialize arbitrary types (langgraph's README warning).
 os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
 
+import functools
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, TypedDict, cast
 
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
@@ -40,10 +48,10 @@ from langgraph.types import Overwrite, Send
 from workbench.agents.store import RunStore, cache_key
 from workbench.contracts import Evaluation, better
 from workbench.errors import BudgetExceeded, SandboxFailure
-from workbench.optimizers.base import Optimizer
+from workbench.optimizers.base import Optimizer, RoutedOptimizer
 from workbench.tasks.base import RunContext, Task
 
-__all__ = ["Loop", "LoopSettings", "LoopState"]
+__all__ = ["Loop", "LoopSettings", "LoopState", "agent_node"]
 
 Event = dict[str, Any]
 FEEDBACK_CAP = 600
@@ -109,9 +117,11 @@ class Loop:
     _mark: float = field(default_factory=time.monotonic)
     _fingerprint: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _routed: bool = False
 
     def __post_init__(self) -> None:
         self._fingerprint = self.task.fingerprint()
+        self._routed = isinstance(self.optimizer, RoutedOptimizer)
 
     # -- plumbing ---------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -168,15 +178,19 @@ class Loop:
         }
 
     # -- nodes ------------------------------------------------------------------------------
-    def propose(self, state: LoopState) -> dict[str, Any]:
-        """Ask the optimizer for up to `parallel` candidates (fewer near the budget)."""
+    def propose(self, state: LoopState, agent: str | None = None) -> dict[str, Any]:
+        """Ask the optimizer (or, in a run of agents, `agent`) for up to `parallel` candidates
+        (fewer near the budget)."""
         self._sync(state)
         step = state.get("step", 0)
         n = self.settings.parallel
         if self.settings.max_evaluations is not None:
             n = min(n, self.settings.max_evaluations - state.get("n_evals", 0))
         try:
-            candidates = self.optimizer.propose(max(n, 0))
+            if agent is not None and self._routed:
+                candidates = cast(RoutedOptimizer, self.optimizer).propose_as(agent, max(n, 0))
+            else:
+                candidates = self.optimizer.propose(max(n, 0))
         except BudgetExceeded as exc:
             return {"stop_reason": f"budget:{exc.limit}", "pending": []}
         ids = [c.id for c in candidates]
@@ -369,8 +383,16 @@ class Loop:
         return None
 
     def route(self, state: LoopState) -> str:
-        """After `update`: propose again or finish."""
-        return "finish" if self.stop_reason(state) else "propose"
+        """After `update` (and at the start): propose again or finish; in a run of agents,
+        the node of the agent the optimizer routes to."""
+        if self.stop_reason(state):
+            return "finish"
+        if not self._routed:
+            return "propose"
+        self._sync(state)
+        team = cast(RoutedOptimizer, self.optimizer)
+        # every agent exhausted: the first one's node finds nothing and the run stops there
+        return agent_node(team.next_agent() or team.agent_names()[0])
 
     def finish(self, state: LoopState) -> dict[str, Any]:
         """Record why the run stopped."""
@@ -387,19 +409,38 @@ class Loop:
         return {"stop_reason": reason}
 
     def build(self, checkpointer: Any = None) -> Any:
-        """Compile the graph (with `checkpointer`, e.g. from `open_checkpointer`)."""
+        """Compile the graph (with `checkpointer`, e.g. from `open_checkpointer`).
+
+        One optimizer: one ``propose`` node. A run of agents (a `RoutedOptimizer`): one node
+        per agent (``agent_<name>``), and the router (`route`) picks the next one after every
+        `update`.
+        """
         g = StateGraph(LoopState)
-        g.add_node("propose", self.propose)
+        if self._routed:
+            names = cast(RoutedOptimizer, self.optimizer).agent_names()
+            proposers = [agent_node(name) for name in names]
+            for name, node in zip(names, proposers, strict=True):
+                g.add_node(node, functools.partial(self.propose, agent=name))
+            g.add_conditional_edges(START, self.route, [*proposers, "finish"])
+        else:
+            proposers = ["propose"]
+            g.add_node("propose", self.propose)
+            g.add_edge(START, "propose")
         g.add_node("evaluate", self.evaluate)
         g.add_node("update", self.update)
         g.add_node("finish", self.finish)
-        g.add_edge(START, "propose")
-        g.add_conditional_edges("propose", self.fan_out, ["evaluate", "finish"])
+        for node in proposers:
+            g.add_conditional_edges(node, self.fan_out, ["evaluate", "finish"])
         g.add_edge("evaluate", "update")
         # reached only by a checkpoint written before `feedback` became part of `update`, so
         # that a run stopped there still resumes
         g.add_node("feedback", self.feedback)
         g.add_edge("feedback", "update")
-        g.add_conditional_edges("update", self.route, ["propose", "finish"])
+        g.add_conditional_edges("update", self.route, [*proposers, "finish"])
         g.add_edge("finish", END)
         return g.compile(checkpointer=checkpointer)
+
+
+def agent_node(name: str) -> str:
+    """The graph node of agent `name`."""
+    return f"agent_{name}"

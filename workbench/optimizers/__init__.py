@@ -14,13 +14,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from workbench._imports import import_object
-from workbench.optimizers.base import FunctionOptimizer, Optimizer, RunContext, SettingsError
+from workbench.optimizers.base import (
+    FunctionOptimizer,
+    Optimizer,
+    RoutedOptimizer,
+    RunContext,
+    SettingsError,
+)
 
 __all__ = [
     "OPTIMIZERS",
     "FunctionOptimizer",
     "Optimizer",
     "Registered",
+    "RoutedOptimizer",
     "RunContext",
     "SettingsError",
     "make_optimizer",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
@@ -23,7 +23,7 @@ from workbench.contracts import Candidate, Evaluation
 from workbench.errors import ConfigError
 from workbench.tasks.base import RunContext
 
-__all__ = ["FunctionOptimizer", "Optimizer", "RunContext", "SettingsError"]
+__all__ = ["FunctionOptimizer", "Optimizer", "RoutedOptimizer", "RunContext", "SettingsError"]
 
 
 class SettingsError(ConfigError):
@@ -47,6 +47,24 @@ class SettingsError(ConfigError):
                 msg += f" (got {e['input']!r})"
             problems.append(((*at, *e["loc"]), msg))
         return cls(problems)
+
+
+@runtime_checkable
+class RoutedOptimizer(Protocol):
+    """An optimizer made of agents (`workbench.optimizers.team.Team`): the loop gives each
+    agent a node of its own and asks which one proposes next."""
+
+    def agent_names(self) -> list[str]:
+        """The agents, in order."""
+        ...
+
+    def next_agent(self) -> str | None:
+        """The agent that proposes next (None: every agent is exhausted)."""
+        ...
+
+    def propose_as(self, agent: str, n: int) -> list[Candidate]:
+        """Up to `n` candidates from `agent` (another agent's when it fails or is exhausted)."""
+        ...
 
 
 class Optimizer(ABC):

@@ -1,7 +1,8 @@
 """Several agents in one run: each an optimizer bound to the workflow parameters it owns.
 
-A task file's ``agents:`` section (or the Python API) names the agents; `Team` is the optimizer
-the run then drives. Each step one agent proposes (`routing`): its candidates change only its
+A task file's ``agents:`` section names the agents; `Team` is the optimizer the run then drives,
+and the loop gives each agent a node of its own (`workbench.agents.graph`). Each step one agent
+proposes (`routing`, asked by the loop's router): its candidates change only its
 own parameters, the others keep the values of the best candidate so far, and the evaluations
 of its candidates go back to it. An agent sees the task through `OwnedTask`: an ask/tell agent
 (``optuna``, ``llambo``) the ranges of its parameters in ``workflow.space``; ``optoprime`` the
@@ -232,25 +233,40 @@ class Team(Optimizer):
         return min(live, key=lambda a: (self.turns[a] + 1) / self.agents[a].spec.share)
 
     # -- Optimizer --------------------------------------------------------------------------------
+    def agent_names(self) -> list[str]:
+        """The agents, in the task file's order."""
+        return list(self.agents)
+
     def propose(self, n: int) -> list[Candidate]:
-        """The routed agent's candidates, its parameters set on the incumbent's values.
+        """The candidates of the agent `next_agent` picks (see `propose_as`)."""
+        name = self.next_agent()
+        return [] if name is None else self.propose_as(name, n)
+
+    def propose_as(self, agent: str, n: int) -> list[Candidate]:
+        """`agent`'s candidates, its parameters set on the incumbent's values.
 
         An agent whose `propose` raises, or proposes parameters it does not own, has failed
-        this turn: the failure is an ``agent_failure`` event and counts; the next agent goes.
-        After `MAX_FAILURES` failures in a row an agent rests for the rest of the run.
+        this turn: the failure is an ``agent_failure`` event and counts, and the next agent
+        (`next_agent`) proposes instead; so does it when `agent` is exhausted. After
+        `MAX_FAILURES` failures in a row an agent rests for the rest of the run.
         """
-        while n > 0 and (name := self.next_agent()) is not None:
-            agent = self.agents[name]
+        name: str | None = agent if agent in self.agents else self.next_agent()
+        if name in self.exhausted:
+            name = self.next_agent()
+        while n > 0 and name is not None:
+            agent_ = self.agents[name]
             self.turns[name] += 1
             try:
-                subs = agent.optimizer.propose(n)
+                subs = agent_.optimizer.propose(n)
             except BudgetExceeded:
                 raise
             except Exception as exc:  # one agent's bug must not end the others' run
                 self._failed(name, f"propose raised {type(exc).__name__}: {exc}")
+                name = self.next_agent()
                 continue
             if not subs:
                 self.exhausted.add(name)
+                name = self.next_agent()
                 continue
             out = []
             for c in subs:
@@ -276,6 +292,7 @@ class Team(Optimizer):
             if out:
                 self.failures[name] = 0
                 return out
+            name = self.next_agent()
         return []
 
     def _failed(self, name: str, why: str) -> None:
