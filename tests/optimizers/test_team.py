@@ -111,8 +111,11 @@ def _evaluated(run: Path) -> list[tuple[str, dict[str, Any], float]]:
 
 def test_a_coder_and_a_tuner_compose_in_one_run(tmp_path: Path) -> None:
     path = write_team_task(tmp_path, [CODER, {**TUNER, "parameters": ["x"]}])
-    llm = ScriptedLLM(coder_model)
-    result = start_run(path, tmp_path / "runs", make_llm=lambda **kw: llm)
+
+    def make_llm(budget: Any = None, on_call: Any = None) -> ScriptedLLM:
+        return ScriptedLLM(coder_model, budget=budget, on_call=on_call)
+
+    result = start_run(path, tmp_path / "runs", make_llm=make_llm)
     summary = result.summary
     assert summary["optimizer"] == "coder=optoprime, tuner=optuna"
     assert summary["evaluations"] == 12 and summary["statuses"] == {"ok": 12}
@@ -148,6 +151,12 @@ def test_a_coder_and_a_tuner_compose_in_one_run(tmp_path: Path) -> None:
     for name, mine in per_agent.items():
         scores = [score for agent, _, score in rows if agent == name]
         assert mine["best"]["score"] == min(scores) and mine["statuses"] == {"ok": 6}
+    # one account: the coder's model calls are its own, and the run's
+    calls = [e for e in events(result.run.path) if e["type"] == "llm_call"]
+    assert calls and {e["agent"] for e in calls} == {"coder"}
+    assert per_agent["coder"]["llm"]["calls"] == len(calls) == summary["llm"]["calls"]
+    assert per_agent["coder"]["llm"]["prompt_tokens"] == summary["llm"]["prompt_tokens"] > 0
+    assert per_agent["tuner"]["llm"] == {}
     agents = {e.get("agent") for e in events(result.run.path) if e["type"] == "optoprime_call"}
     assert agents == {"coder"}  # an agent's own events carry its name
     assert (result.run.path / "agents" / "tuner" / "optuna.sqlite").is_file()

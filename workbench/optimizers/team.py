@@ -189,13 +189,13 @@ class Team(Optimizer):
         self.agents: dict[str, _Agent] = {}
         for i, spec in enumerate(self.settings.agents):
             view = OwnedTask(task, spec.name, owned[spec.name], lambda: dict(self.incumbent))
-            sub = dataclasses.replace(  # shares the run's model clients, budget and sandbox
-                ctx,
-                task=view,  # type: ignore[arg-type]
+            sub = ctx.child(  # the run's budget and sandbox; its own clients, counted in the run's
+                task=view,
                 seed=None if ctx.seed is None else ctx.seed + i,
                 run_dir=None if ctx.run_dir is None else ctx.run_dir / "agents" / spec.name,
                 llm_config=spec.llm if spec.llm is not None else ctx.llm_config,
                 emit=self._emitter(spec.name),
+                on_call=self._caller(spec.name),
             )
             if sub.run_dir is not None:
                 sub.run_dir.mkdir(parents=True, exist_ok=True)
@@ -214,6 +214,13 @@ class Team(Optimizer):
         if emit is None:
             return None
         return lambda event: emit({**event, "agent": agent})
+
+    def _caller(self, agent: str) -> Callable[[Any], None] | None:
+        """The run's model-call hook, with the agent's name on each record."""
+        on_call = self.ctx.on_call
+        if on_call is None:
+            return None
+        return lambda record: on_call({**record.to_dict(), "agent": agent})  # type: ignore[arg-type]
 
     # -- routing --------------------------------------------------------------------------------
     def next_agent(self) -> str | None:

@@ -213,6 +213,8 @@ class Session:
     ) -> None:
         self.run_dir, self.task_file, self.use_cache = run, task_file, use_cache
         self.started = time.time()
+        self.agent_llm: dict[str, Counter[str]] = {}  # agent -> its model calls in this session
+        self._agent_lock = threading.Lock()
         self.on_event: Callable[[Event], None] | None = None
         self._loop: Loop | None = None
         self._early: list[Event] | None = []  # what building emitted, logged when the run starts
@@ -284,6 +286,17 @@ class Session:
     def _recorder(self, role: str) -> Callable[[Any], None]:
         def on_call(record: Any) -> None:
             data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
+            agent = data.get("agent")
+            if agent is not None:  # an agent's call: its own account too
+                with self._agent_lock:
+                    mine = self.agent_llm.setdefault(agent, Counter())
+                    mine.update(
+                        calls=1,
+                        prompt_tokens=int(data.get("prompt_tokens", 0)),
+                        completion_tokens=int(data.get("completion_tokens", 0)),
+                        cache_hits=int(bool(data.get("cached"))),
+                    )
+                    mine["cost"] += float(data.get("cost", 0.0))
             self._emit({"type": "llm_call", "role": role, **data})
 
         return on_call
@@ -331,6 +344,8 @@ class Session:
         usage = self.ctx.llm_usage()
         summary = _summarize(run, task_file, self.store, state, reason, self.started, usage)
         summary.update(direction=self.task.direction, metric=self.task.primary)
+        for agent, mine in summary.get("agents", {}).items():
+            mine["llm"] = dict(self.agent_llm.get(agent, {}))
         # the plan again, now that the run has spent what it spent
         summary.update(task_llm=self.eval_ctx.llm_usage(), plan=self.opt.plan(), final=final)
         run.write_summary(summary)

@@ -8,6 +8,7 @@ builds the `Task`. A run imports the kind it uses, not every kind.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import threading
@@ -85,6 +86,7 @@ class RunContext:
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
     _clients: dict[str, LLMClient] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _children: list[RunContext] = field(default_factory=list, repr=False)
 
     def sandbox(self) -> Sandbox:
         """The run's sandbox."""
@@ -119,9 +121,24 @@ class RunContext:
                 self._clients[key] = client
             return self._clients[key]
 
+    def child(self, **changes: Any) -> RunContext:
+        """A context for a part of the run (an agent): this one with `changes`, its own model
+        clients (so that its calls reach its own `on_call`), closed with this one and counted
+        in this one's `llm_usage`."""
+        kid = dataclasses.replace(
+            self, **changes, _clients={}, _lock=threading.Lock(), _children=[]
+        )
+        with self._lock:
+            self._children.append(kid)
+        return kid
+
+    def _all_clients(self) -> list[LLMClient]:
+        return [*self._clients.values(), *(c for k in self._children for c in k._all_clients())]
+
     def llm_usage(self) -> dict[str, Any] | None:
-        """The summed usage (as JSON) of the clients `llm` opened; None when it opened none."""
-        usages = [c.usage.to_dict() for c in self._clients.values()]
+        """The summed usage (as JSON) of the clients `llm` opened, its children's included;
+        None when none was opened."""
+        usages = [c.usage.to_dict() for c in self._all_clients()]
         if not usages:
             return None
         return {
@@ -129,9 +146,11 @@ class RunContext:
         }
 
     def close(self) -> None:
-        """Close the clients `llm` opened."""
+        """Close the clients `llm` opened (its children's too: they share the exit stack)."""
         self._stack.close()
         self._clients.clear()
+        for kid in self._children:
+            kid._clients.clear()
 
 
 @runtime_checkable
