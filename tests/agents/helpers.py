@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +104,18 @@ def on_event(event):
 
 start_run(task, runs, on_event=on_event)
 """
+
+
+def kill_at(task: Path, runs: Path, kind: str, nth: int) -> Path:
+    """Run `task` in a child process that SIGKILLs itself at the `nth` event of type `kind`
+    (`KILL_AT_EVENT`); returns the run folder it left, which has no summary."""
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AT_EVENT, str(task), str(runs), kind, str(nth)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    (run,) = run_dirs(runs)
+    assert not (run / "summary.json").exists()
+    return run

@@ -11,22 +11,18 @@ logged once and executed once, and with the same candidates as a run that was ne
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.agents.helpers import (
-    KILL_AT_EVENT,
     RECORDING_OBJECTIVE,
     cli,
     events,
     hpo_task,
-    run_dirs,
+    kill_at,
     write_task,
 )
 
@@ -75,16 +71,7 @@ def test_sigkill_in_every_node_then_resume(
     tmp_path: Path, where: str, parallel: int, unbroken: dict[int, list[str]]
 ) -> None:
     kind, nth = KILLS[where]
-    task, runs = _task(tmp_path, parallel), tmp_path / "runs"
-    proc = subprocess.run(
-        [sys.executable, "-c", KILL_AT_EVENT, str(task), str(runs), kind, str(nth)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
-    (run,) = run_dirs(runs)
-    assert not (run / "summary.json").exists()
+    run = kill_at(_task(tmp_path, parallel), tmp_path / "runs", kind, nth)
     before = _executions(tmp_path) if (tmp_path / "executions.jsonl").exists() else []
 
     assert cli(["resume", str(run)]) == 0

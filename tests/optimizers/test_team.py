@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import sqlite3
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.agents.helpers import KILL_AT_EVENT, cli, events, run_dirs
+from tests.agents.helpers import cli, events, kill_at
 from workbench.contracts import Candidate, Evaluation
 from workbench.llm import ChatRequest, ScriptedLLM
 from workbench.optimizers import Optimizer, make_optimizer
@@ -370,15 +367,7 @@ def test_sigkill_in_every_node_of_a_two_agent_run(
     tmp_path: Path, where: str, unbroken: list[str]
 ) -> None:
     kind, nth = KILLS[where]
-    task, runs = _kill_task(tmp_path), tmp_path / "runs"
-    proc = subprocess.run(
-        [sys.executable, "-c", KILL_AT_EVENT, str(task), str(runs), kind, str(nth)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
-    (run,) = run_dirs(runs)
+    run = kill_at(_kill_task(tmp_path), tmp_path / "runs", kind, nth)
     before = _executions(tmp_path)
 
     assert cli(["resume", str(run)]) == 0
