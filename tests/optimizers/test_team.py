@@ -17,7 +17,7 @@ from tests.agents.helpers import cli, events, kill_at
 from workbench.contracts import Candidate, Evaluation
 from workbench.llm import ChatRequest, ScriptedLLM
 from workbench.optimizers import Optimizer, make_optimizer
-from workbench.runs import start_run
+from workbench.runs import start_run, write_report
 from workbench.tasks import RunContext, build_task, load_task_file
 from workbench.tasks.schema import TEAM
 from workbench.testing import OptimizerCase
@@ -148,6 +148,12 @@ def test_a_coder_and_a_tuner_compose_in_one_run(tmp_path: Path) -> None:
     for name, mine in per_agent.items():
         scores = [score for agent, _, score in rows if agent == name]
         assert mine["best"]["score"] == min(scores) and mine["statuses"] == {"ok": 6}
+    report = write_report(result.run).read_text()
+    assert "<h2>Agents</h2>" in report and "Where each improvement came from" in report
+    gains = [e for e in events(result.run.path) if e["type"] == "best"]
+    for e in gains:  # each improvement, with the agent that proposed it
+        agent = e["id"].split(".")[0]
+        assert f"<td>{e['id']}</td><td>{agent}</td>" in report
     # one account: the coder's model calls are its own, and the run's
     calls = [e for e in events(result.run.path) if e["type"] == "llm_call"]
     assert calls and {e["agent"] for e in calls} == {"coder"}

@@ -172,6 +172,37 @@ def _cell(value: Any, limit: int = 300) -> str:
     return html.escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
+def _agents(agents: dict[str, Any], events: list[dict[str, Any]], metric: str) -> str:
+    """The agents of the run: each one's account, and which agent made each improvement."""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{mine.get('evaluations', 0)}</td>"
+        f"<td>{_cell(mine.get('statuses'))}</td>"
+        f"<td>{_cell((mine.get('best') or {}).get('score'))}</td>"
+        f"<td>{_cell((mine.get('llm') or {}).get('calls', 0))}</td>"
+        f"<td>{_cell(sum((mine.get('llm') or {}).get(k, 0) for k in _TOKENS))}</td>"
+        f"<td>{_cell((mine.get('llm') or {}).get('cost', 0))}</td></tr>"
+        for name, mine in agents.items()
+    )
+    steps = "".join(
+        f"<tr><td>{e.get('step')}</td><td>{html.escape(str(e.get('id')))}</td>"
+        f"<td>{html.escape(str(e.get('id', '')).split('.', 1)[0])}</td>"
+        f"<td>{_cell(e.get('score'))}</td></tr>"
+        for e in events
+        if e.get("type") == "best"
+    )
+    failures = sum(1 for e in events if e.get("type") == "agent_failure")
+    return (
+        "<h2>Agents</h2><table><tr><th>agent</th><th>evaluations</th><th>statuses</th>"
+        f"<th>best {html.escape(metric)}</th><th>LLM calls</th><th>tokens</th><th>cost</th></tr>"
+        f"{rows}</table><h3>Where each improvement came from</h3><table><tr><th>step</th>"
+        f"<th>candidate</th><th>agent</th><th>{html.escape(metric)}</th></tr>{steps}</table>"
+        + (f"<p>{failures} failed agent turns (agent_failure events).</p>" if failures else "")
+    )
+
+
+_TOKENS = ("prompt_tokens", "completion_tokens")
+
+
 def write_report(run: RunDir) -> Any:
     """Write ``report.html`` into the run folder and return its path."""
     store = RunStore(run.store_sqlite)
@@ -231,6 +262,8 @@ def write_report(run: RunDir) -> Any:
             )
             + "</table>"
         )
+    if summary.get("agents"):
+        parts.append(_agents(summary["agents"], events, metric))
     if summary.get("plan"):
         parts.append(f"<h2>Plan</h2><p>{_cell(summary['plan'], 2000)}</p>")
     parts.append("<h2>Scores</h2>")
@@ -254,8 +287,10 @@ def write_report(run: RunDir) -> Any:
     for i, (step, cand, ev, cached) in enumerate(rows, 1):
         cls = " class='best'" if cand.id == best_id else ""
         score = "" if ev.score is None else f"{ev.score:.6g}"
+        agent = cand.meta.get("agent")
+        who = f" <span class='muted'>({html.escape(str(agent))})</span>" if agent else ""
         parts.append(
-            f"<tr{cls}><td>{i}</td><td>{html.escape(cand.id)}</td><td>{step}</td>"
+            f"<tr{cls}><td>{i}</td><td>{html.escape(cand.id)}{who}</td><td>{step}</td>"
             f"<td>{ev.status}</td><td>{score}</td><td>{'yes' if cached else ''}</td>"
             f"<td><code>{_cell(cand.payload)}</code></td><td>{_cell(ev.feedback)}</td>"
             "</tr>"
