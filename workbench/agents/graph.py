@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict, cast
+from typing import Annotated, Any, TypedDict
 
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
@@ -117,11 +117,11 @@ class Loop:
     _mark: float = field(default_factory=time.monotonic)
     _fingerprint: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _routed: bool = False
+    _team: RoutedOptimizer | None = None  # the optimizer, when it is made of agents
 
     def __post_init__(self) -> None:
         self._fingerprint = self.task.fingerprint()
-        self._routed = isinstance(self.optimizer, RoutedOptimizer)
+        self._team = self.optimizer if isinstance(self.optimizer, RoutedOptimizer) else None
 
     # -- plumbing ---------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -187,8 +187,8 @@ class Loop:
         if self.settings.max_evaluations is not None:
             n = min(n, self.settings.max_evaluations - state.get("n_evals", 0))
         try:
-            if agent is not None and self._routed:
-                candidates = cast(RoutedOptimizer, self.optimizer).propose_as(agent, max(n, 0))
+            if agent is not None and self._team is not None:
+                candidates = self._team.propose_as(agent, max(n, 0))
             else:
                 candidates = self.optimizer.propose(max(n, 0))
         except BudgetExceeded as exc:
@@ -387,10 +387,10 @@ class Loop:
         the node of the agent the optimizer routes to."""
         if self.stop_reason(state):
             return "finish"
-        if not self._routed:
+        team = self._team
+        if team is None:
             return "propose"
         self._sync(state)
-        team = cast(RoutedOptimizer, self.optimizer)
         # every agent exhausted: the first one's node finds nothing and the run stops there
         return agent_node(team.next_agent() or team.agent_names()[0])
 
@@ -416,8 +416,8 @@ class Loop:
         `update`.
         """
         g = StateGraph(LoopState)
-        if self._routed:
-            names = cast(RoutedOptimizer, self.optimizer).agent_names()
+        if self._team is not None:
+            names = self._team.agent_names()
             proposers = [agent_node(name) for name in names]
             for name, node in zip(names, proposers, strict=True):
                 g.add_node(node, functools.partial(self.propose, agent=name))

@@ -33,6 +33,7 @@ from workbench.optimizers import make_optimizer
 from workbench.optimizers.base import Optimizer, RunContext, SettingsError
 from workbench.tasks import ProvidesTraceParameters
 from workbench.tasks.schema import AgentSpec, RoutingSpec
+from workbench.tasks.workflow import parameter_key
 from workbench.trace import Node, ParameterNode
 
 __all__ = ["ASK_TELL", "OwnedTask", "Team", "TeamSettings"]
@@ -116,9 +117,9 @@ def assign_parameters(task: Any, agents: list[AgentSpec]) -> dict[str, list[str]
     owned: dict[str, list[str]] = {a.name: [] for a in agents}
     for i, a in enumerate(agents):
         for want in a.parameters:
-            key = want if want in params else f"{want}.__code"
+            key = parameter_key(want, params)
             where = ("agents", i, "parameters")
-            if key not in params:
+            if key is None:
                 trained = ", ".join(params)
                 raise SettingsError([(where, f"{want!r} is not a trained parameter ({trained})")])
             if key in owner:

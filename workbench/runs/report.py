@@ -172,6 +172,9 @@ def _cell(value: Any, limit: int = 300) -> str:
     return html.escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
+_TOKENS = ("prompt_tokens", "completion_tokens")
+
+
 def _agents(agents: dict[str, Any], events: list[dict[str, Any]], metric: str) -> str:
     """The agents of the run: each one's account, and which agent made each improvement."""
     rows = "".join(
@@ -198,9 +201,6 @@ def _agents(agents: dict[str, Any], events: list[dict[str, Any]], metric: str) -
         f"<th>candidate</th><th>agent</th><th>{html.escape(metric)}</th></tr>{steps}</table>"
         + (f"<p>{failures} failed agent turns (agent_failure events).</p>" if failures else "")
     )
-
-
-_TOKENS = ("prompt_tokens", "completion_tokens")
 
 
 def write_report(run: RunDir) -> Any:

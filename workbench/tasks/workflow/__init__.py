@@ -10,7 +10,7 @@ from workbench.tasks.base import Kind
 from workbench.tasks.schema import TaskFile
 from workbench.tasks.workflow.remote import SandboxExecutor, parse_test_output
 from workbench.tasks.workflow.section import WorkflowSection, load_module
-from workbench.tasks.workflow.task import WorkflowTask
+from workbench.tasks.workflow.task import WorkflowTask, parameter_key
 
 __all__ = [
     "KIND",
@@ -18,6 +18,7 @@ __all__ = [
     "WorkflowSection",
     "WorkflowTask",
     "load_module",
+    "parameter_key",
     "parse_test_output",
 ]
 

@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from workbench.trace import (
 )
 from workbench.trace import named_parameters as find_parameters
 
-__all__ = ["WorkflowTask"]
+__all__ = ["WorkflowTask", "parameter_key"]
 
 KEEP_TRACES = 32
 FEEDBACK_CAP = 4000
@@ -53,6 +53,15 @@ def _module_parameters(module: Any) -> tuple[dict[str, ParameterNode], list[FunM
     public = {k: v for k, v in vars(module).items() if not k.startswith("_")}
     functions = [v for v in public.values() if isinstance(v, FunModule)]
     return find_parameters(public), functions
+
+
+def parameter_key(name: str, keys: Collection[str]) -> str | None:
+    """The key of the parameter a task file names: `name` itself (a value, an attribute path)
+    or, for a bundled function, its code (``<name>.__code``); None when neither is in `keys`."""
+    for key in (name, f"{name}.__code"):
+        if key in keys:
+            return key
+    return None
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:
@@ -123,8 +132,8 @@ class WorkflowTask(Task):
             return found
         chosen: dict[str, ParameterNode] = {}
         for want in self.section.parameters:
-            key = want if want in found else f"{want}.__code"
-            if key not in found:
+            key = parameter_key(want, found)
+            if key is None:
                 raise ConfigError(
                     f"workflow.parameters: {want!r} is not a trainable parameter of "
                     f"{self.section.module}; found: {', '.join(found)}"
