@@ -7,6 +7,8 @@ The short API, one import (README, "Python API"):
 - ``OptoPrime(parameters)``: asks a model for better values; ``step()`` applies them. Without
   ``llm=`` it opens ``workbench.llm``'s default model and closes it with the optimizer.
 - ``optimize(task_file)``: runs a task file as ``workbench optimize`` does; returns the summary.
+- ``compose(module, agents=[Agent(...), ...], budget=...)``: several agents on one traced
+  module, each owning its parameters (what an ``agents:`` task file says); ``optimize`` runs it.
 
 Importing ``workbench`` stays light: ``OptoPrime`` is imported on first use, and ``optimize``
 imports the run machinery (langgraph) when called.
@@ -37,10 +39,12 @@ from workbench.trace import Module, bundle, node
 if TYPE_CHECKING:
     from workbench.optimizers.optoprime.optimizer import OptoPrime
     from workbench.tasks import TaskFile
+    from workbench.tasks.workflow.compose import Agent, compose
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Agent",
     "BudgetExceeded",
     "ConfigError",
     "Module",
@@ -50,12 +54,17 @@ __all__ = [
     "WorkbenchError",
     "__version__",
     "bundle",
+    "compose",
     "node",
     "optimize",
 ]
 
 # Names bound on first access (PEP 562): what they import costs more than the rest of the API.
-_LAZY = {"OptoPrime": "workbench.optimizers.optoprime.optimizer:OptoPrime"}
+_LAZY = {
+    "OptoPrime": "workbench.optimizers.optoprime.optimizer:OptoPrime",
+    "Agent": "workbench.tasks.workflow.compose:Agent",
+    "compose": "workbench.tasks.workflow.compose:compose",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -12,7 +12,13 @@ from workbench.tasks.base import (
     register_kind,
 )
 from workbench.tasks.hpo import HpoSection, HpoTask
-from workbench.tasks.loader import build_task, load_task, load_task_file, parse_task_text
+from workbench.tasks.loader import (
+    build_task,
+    load_task,
+    load_task_file,
+    parse_task_data,
+    parse_task_text,
+)
 from workbench.tasks.schema import BudgetSpec, OptimizerSpec, StopSpec, TaskFile, task_file_model
 
 __all__ = [
@@ -33,6 +39,7 @@ __all__ = [
     "kind_names",
     "load_task",
     "load_task_file",
+    "parse_task_data",
     "parse_task_text",
     "register_kind",
     "task_file_model",

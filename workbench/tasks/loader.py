@@ -26,7 +26,15 @@ from workbench.tasks._yaml import AliasRefused, compose, load_nodes
 from workbench.tasks.base import Task, get_kind
 from workbench.tasks.schema import TaskFile, task_file_model
 
-__all__ = ["build_task", "config_error", "load_task", "load_task_file", "locate", "parse_task_text"]
+__all__ = [
+    "build_task",
+    "config_error",
+    "load_task",
+    "load_task_file",
+    "locate",
+    "parse_task_data",
+    "parse_task_text",
+]
 
 Problem = tuple[tuple[Any, ...], int | None, str]  # (field path, 1-based line, message)
 
@@ -104,15 +112,17 @@ def _duplicates(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> list[Prob
     return problems
 
 
-def _fail(source: str, problems: list[Problem]) -> ConfigError:
+def _fail(source: str, problems: list[Problem], *, hint: bool = True) -> ConfigError:
     lines = []
     for loc, line, msg in problems:
         where = f"line {line}: " if line else ""
         path = ".".join(str(x) for x in loc) or "(top level)"
         lines.append(f"  {where}{path}: {msg}")
     n = len(problems)
-    head = f"invalid task file {source} ({n} error{'s' if n != 1 else ''}):"
-    return ConfigError("\n".join([head, *lines, f"  fix them, then: workbench validate {source}"]))
+    what = "task file" if hint else "task"
+    head = f"invalid {what} {source} ({n} error{'s' if n != 1 else ''}):"
+    tail = [f"  fix them, then: workbench validate {source}"] if hint else []
+    return ConfigError("\n".join([head, *lines, *tail]))
 
 
 def _message(err: dict[str, Any]) -> str:
@@ -156,30 +166,59 @@ def parse_task_text(
         raise _fail(source, [((), 1, f"a task file is a mapping of keys, got {got}")])
     if dups := _duplicates(root):
         raise _fail(source, dups)
+    return _validate(data, root, base_dir, source, import_timeout_s)
+
+
+def parse_task_data(data: dict[str, Any], base_dir: Path, source: str = "<task>") -> TaskFile:
+    """Validate a task file given as data (the Python API's `workbench.compose`), with the
+    messages `parse_task_text` gives, less the line numbers; paths resolve against `base_dir`.
+
+    Raises:
+        ConfigError: listing every problem with its field path.
+    """
+    if not isinstance(data, dict):
+        problem = f"a task is a mapping of keys, got {type(data).__name__}"
+        raise _fail(source, [((), None, problem)], hint=False)
+    return _validate(data, None, base_dir, source, None)
+
+
+def _validate(
+    data: dict[str, Any],
+    root: yaml.Node | None,
+    base_dir: Path,
+    source: str,
+    import_timeout_s: float | None,
+) -> TaskFile:
+    def line(loc: tuple[Any, ...]) -> int | None:
+        return locate(root, loc)[1] if root is not None else None
+
+    def fail(problems: list[Problem]) -> ConfigError:
+        return _fail(source, problems, hint=root is not None)
+
     kind = data.get("kind")
     if not isinstance(kind, str):
         problem = "required key is missing" if kind is None else f"must be a string (got {kind!r})"
-        raise _fail(source, [(("kind",), locate(root, ("kind",))[1], problem)])
+        raise fail([(("kind",), line(("kind",)), problem)])
     try:
         model = task_file_model(kind)
     except ConfigError as exc:
-        raise _fail(source, [(("kind",), locate(root, ("kind",))[1], str(exc))]) from None
+        raise fail([(("kind",), line(("kind",)), str(exc))]) from None
     workdir = data.get("workdir")
     base = base_dir.resolve()
     if isinstance(workdir, str):
         base = (base / workdir).resolve()
         if not base.is_dir():
-            line = locate(root, ("workdir",))[1]
-            raise _fail(source, [(("workdir",), line, f"folder {str(base)!r} does not exist")])
+            msg = f"folder {str(base)!r} does not exist"
+            raise fail([(("workdir",), line(("workdir",)), msg)])
     try:
         context = {"base_dir": base, "import_timeout_s": import_timeout_s}
         task = model.model_validate(data, context=context)
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):
-            loc, line = locate(root, tuple(err["loc"]))
-            problems.append((loc, line, _message(dict(err))))
-        raise _fail(source, sorted(problems, key=lambda p: p[1] or 0)) from None
+            shown, at = locate(root, tuple(err["loc"]))
+            problems.append((shown, at if root is not None else None, _message(dict(err))))
+        raise fail(sorted(problems, key=lambda p: p[1] or 0)) from None
     task.workdir = str(base)
     return task
 

@@ -92,6 +92,10 @@ def test_parameters_are_selected_by_name_or_function(tmp_path: Path) -> None:
         ({"entry": "run"}, "exactly one of"),
         ({"entry": "run", "feedback": "judge", "command": "true"}, "exactly one of"),
         ({"feedback": "judge"}, "name the entry function"),
+        (
+            {"entry": "run", "feedback": "judge", "run_in": "process", "sandboxed": ["g"]},
+            "needs run_in: sandbox",
+        ),
     ],
 )
 def test_bad_sections_are_config_errors(
@@ -108,6 +112,7 @@ def test_bad_sections_are_config_errors(
         ({"entry": "run", "feedback": "judge", "parameters": ["zz"]}, "'zz' is not a trainable"),
         ({"entry": "nothing", "feedback": "judge"}, "no function 'nothing'"),
         ({"entry": "run", "feedback": "missing_mod:fn"}, "missing_mod"),
+        ({"entry": "run", "feedback": "judge", "sandboxed": ["run"]}, "'run' is not a @bundle"),
     ],
 )
 def test_bad_names_fail_when_the_task_is_built(
@@ -199,6 +204,44 @@ def test_trainable_functions_run_in_the_sandbox_unless_process_is_named(
     _, in_process = load_task(named)
     assert not in_process.needs_sandbox
     assert in_process.evaluate(candidate, RunContext()).score == -196.0  # (1 - 99) * 2
+
+
+SCORER = """
+from workbench.trace import node, bundle
+a = node(1.0, trainable=True, name="a")
+
+@bundle()
+def score(v):
+    import os
+    return {"value": v * 2, "pid": os.getpid()}
+
+def run():
+    return score(a)
+
+def judge(out):
+    return out["value"], str(out["pid"])
+"""
+
+
+def test_sandboxed_functions_run_in_the_sandbox_each_call_its_own_run(
+    tmp_path: Path, box: LocalSandbox
+) -> None:
+    runs: list[str] = []
+
+    def opened() -> LocalSandbox:
+        runs.append("run")
+        return box
+
+    path = write(tmp_path, {"entry": "run", "feedback": "judge", "sandboxed": ["score"]}, SCORER)
+    _, task = load_task(path)
+    assert task.needs_sandbox  # a value alone would need none; the scorer does
+    ev = task.evaluate(Candidate("a", {"params": {"a": 4.0}}), RunContext(open_sandbox=opened))
+    assert ev.score == 8.0 and runs == ["run"]
+    assert int(ev.feedback) != os.getpid()  # computed in another process
+    unboxed = write(tmp_path, {"entry": "run", "feedback": "judge"}, SCORER)
+    _, plain = load_task(unboxed)
+    assert not plain.needs_sandbox
+    assert plain.evaluate(Candidate("a", {"params": {}}), RunContext()).feedback == str(os.getpid())
 
 
 def test_examples_without_trainable_functions_need_no_sandbox() -> None:

@@ -93,6 +93,12 @@ class WorkflowSection(BaseModel):
         run_in: Where trainable functions run: ``sandbox`` (the default: each call in the
             run's sandbox; arguments and results must be JSON) or ``process`` (named: the
             generated code then runs inside Workbench's own process, with no sandbox at all).
+        sandboxed: Bundled functions of the module that are not trained but whose calls run
+            in the sandbox too (with ``run_in: sandbox``), each call its own sandbox run: a
+            scorer that fits a model on what a generated function returned, say, so that
+            its time and memory are bounded by the sandbox's limits and the generated code
+            never shares a process with it. Only the function's source is shipped: it
+            imports what it uses inside its body.
         llm: A model for the workflow's own calls (prompt tasks): a model string or the
             fields of an ``llm:`` section; ``entry`` and ``feedback`` receive the client as
             ``llm=`` when their signature has that parameter.
@@ -115,6 +121,7 @@ class WorkflowSection(BaseModel):
     files: list[str] = Field(default_factory=list)
     solution_file: str = Field("solution.py", pattern=r"^[\w.-]+$")
     run_in: Literal["process", "sandbox"] = "sandbox"
+    sandboxed: list[str] = Field(default_factory=list)
     llm: str | dict[str, Any] | None = None
     metric: str = Field("score", min_length=1)
     direction: Literal["maximize", "minimize"] = "maximize"
@@ -152,6 +159,8 @@ class WorkflowSection(BaseModel):
             raise ValueError("give exactly one of `feedback: function` or `command:`")
         if self.feedback is not None and self.entry is None:
             raise ValueError("`feedback` judges the output of `entry`; name the entry function")
+        if self.sandboxed and self.run_in != "sandbox":
+            raise ValueError("`sandboxed` functions run in the sandbox; it needs run_in: sandbox")
         return self
 
     def command_args(self) -> list[str]:

@@ -100,10 +100,9 @@ class WorkflowTask(Task):
         # the same values give the same prompt text, and no name collides with the module's.
         self._names_at_import = dict(self.graph._counters)
         found, self._functions = _module_parameters(self.module)
-        sandboxed_calls = section.run_in == "sandbox" and any(
-            fn.parameter is not None for fn in self._functions
-        )  # only trainable functions move to the sandbox; values and prompts need none
-        self.needs_sandbox = section.command is not None or sandboxed_calls
+        remote = self._remote_functions()
+        # only functions move to the sandbox (trainable ones and `sandboxed`); values need none
+        self.needs_sandbox = section.command is not None or bool(remote)
         self._params = self._select(found)
         self.initial = {k: p._data for k, p in self._params.items()}
         self._check_space()
@@ -115,11 +114,13 @@ class WorkflowTask(Task):
         self._llm = llm
         self._llm_stack = contextlib.ExitStack()
         self._llm_opened = False
-        if section.run_in == "sandbox":
+        if remote:
             executor = SandboxExecutor(self._sandbox, section.timeout_s)
-            for fn in self._functions:
-                if fn.parameter is not None:
+            for fn in remote:
+                try:
                     fn.executor = executor
+                except TypeError as exc:  # no readable source to ship
+                    raise ConfigError(f"workflow.sandboxed: {exc}") from None
 
     # -- set-up --------------------------------------------------------------------------------
     def _select(self, found: dict[str, ParameterNode]) -> dict[str, ParameterNode]:
@@ -140,6 +141,22 @@ class WorkflowTask(Task):
                 )
             chosen[key] = found[key]
         return chosen
+
+    def _remote_functions(self) -> list[FunModule]:
+        """The functions whose calls run in the sandbox: the trainable ones and `sandboxed`."""
+        if self.section.run_in != "sandbox":
+            return []
+        remote = [fn for fn in self._functions if fn.parameter is not None]
+        for name in self.section.sandboxed:
+            fn = getattr(self.module, name, None)
+            if not isinstance(fn, FunModule):
+                raise ConfigError(
+                    f"workflow.sandboxed: {name!r} is not a @bundle function of "
+                    f"{self.section.module}"
+                )
+            if fn.parameter is None:  # a trained one is in the list already
+                remote.append(fn)
+        return remote
 
     def _check_space(self) -> None:
         """`workflow.space` names trained values; numeric ranges belong to numeric values."""
