@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -402,3 +403,43 @@ def test_a_tie_goes_to_the_divide_draft_whatever_the_seed(
     (vote,) = cand.meta["consensus"]
     assert vote["candidates"] == 4 and len(set(vote["scores"])) == 1  # a four-way tie
     assert vote["best"] == 0 and "if n == 1" not in cand.payload["code"]
+
+
+def test_learned_instruction_and_exemplars_reach_divide_and_conquer(
+    local_sandbox: Sandbox,
+) -> None:
+    seen: list[list[dict[str, Any]]] = []
+    script = Script()
+
+    def model(request: ChatRequest) -> str:
+        seen.append(list(request.messages))
+        messages = list(request.messages)
+        system, guided = str(messages[0]["content"]).split("\n\nAlways", 1)[0], len(messages) > 4
+        if guided:  # the scripted model answers the unguided prompt it knows
+            messages = [{**messages[0], "content": system}, *messages[1:3], *messages[5:]]
+        return script(dataclasses.replace(request, messages=tuple(messages)))
+
+    shot = (
+        'def double(x: int) -> int:\n    """2 * x."""',
+        "def double(x: int) -> int:\n    return 2*x",
+    )
+    settings = {
+        "conquer_samples": 3,
+        "instruction": "Always handle n < 2 first.",
+        "exemplars": [{"problem": shot[0], "solution": shot[1]}],
+    }
+    task = build_task(parse_task_text(TASK, REPO, source="t.yaml"))
+    llm = ScriptedLLM(model)
+    ctx = RunContext(task=task, seed=0, make_llm=lambda **_: llm)
+    (cand,) = FunCoderOptimizer(ctx, settings, sandbox=local_sandbox).propose(1)
+    assert "k % 2 == 1" not in cand.payload["code"]  # the same consensus as unguided
+    guided_calls = [m for m in seen if m[0]["content"].startswith((DIVIDE_SYSTEM, CONQUER_SYSTEM))]
+    assert guided_calls and len(guided_calls) == len(
+        [m for m in seen if "You write test inputs" not in m[0]["content"]]
+    )  # every divide and conquer call is guided; the test-input calls are not
+    for messages in guided_calls:
+        assert messages[0]["content"].endswith("\n\nAlways handle n < 2 first.")
+        assert messages[3]["content"] == f"```python\n{shot[0]}\n```"  # after the built-in shot
+        assert messages[4] == {"role": "assistant", "content": f"```python\n{shot[1]}\n```"}
+    with pytest.raises(SettingsError, match="exemplars"):
+        make_optimizer("funcoder", {"exemplars": [{"problem": "def f(): ..."}]}, ctx)

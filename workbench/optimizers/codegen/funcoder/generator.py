@@ -61,6 +61,7 @@ from workbench.optimizers.codegen.funcoder.prompts import (
     PROMPT_VERSION_CPP,
     conquer_messages,
     divide_messages,
+    guided,
     retry_message,
 )
 from workbench.optimizers.codegen.funcoder.steps import adopt, context_of, program_of
@@ -69,9 +70,18 @@ from workbench.optimizers.codegen.sample.common import calls_left, sandbox_of, t
 from workbench.optimizers.codegen.view import problem_view
 from workbench.quantities import Count, CountOrZero, NonNegative, Seconds
 
-__all__ = ["FunCoderOptimizer", "FunCoderSettings"]
+__all__ = ["Exemplar", "FunCoderOptimizer", "FunCoderSettings"]
 
 log = logging.getLogger(__name__)
+
+
+class Exemplar(BaseModel):
+    """A worked example FunCoder's divide and conquer prompts show: a problem (a signature
+    and docstring) and its solution."""
+
+    model_config = ConfigDict(extra="forbid")
+    problem: str = Field(min_length=1)
+    solution: str = Field(min_length=1)
 
 
 class FunCoderSettings(BaseModel):
@@ -115,6 +125,11 @@ class FunCoderSettings(BaseModel):
     repair: bool = True
     """After the proposed program fails public tests, the next step conquers the root again
     with the failing tests shown."""
+    instruction: str = Field("", max_length=4000)
+    """Guidance appended to the divide and conquer system messages (e.g. learned by a prompt
+    agent over a train split of problems); empty: FunCoder's own prompts."""
+    exemplars: list[Exemplar] = Field(default_factory=list, max_length=8)
+    """Worked examples shown in the divide and conquer prompts, after the built-in one."""
     sandbox: str | None = None
     """Sandbox for the consensus runs (``auto``, ``docker``, ``local``, ``docker:<image>``);
     default: the run's sandbox, else the task's ``sandbox:`` section."""
@@ -200,10 +215,18 @@ class FunCoderOptimizer(Optimizer):
         self.bad_answers += 1
         log.info("funcoder: bad answer in %s: %s", where, why)
 
+    def _guided(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`messages` with the settings' instruction and exemplars (`guided`)."""
+        s = self.settings
+        shots = [(e.problem, e.solution) for e in s.exemplars]
+        return guided(messages, s.instruction, shots, self.language)
+
     # -- divide ---------------------------------------------------------------------------------
     def _divide(self, tree: CodeTree, name: str, depth: int, seen: set[str]) -> CodeTree:
         s = self.settings
-        messages = divide_messages(context_of(tree, name), self._stub(tree, name), self.language)
+        messages = self._guided(
+            divide_messages(context_of(tree, name), self._stub(tree, name), self.language)
+        )
         for _ in range(1 + s.retries):
             reply = self._chat(messages, 1, s.divide_temperature)[0]
             try:
@@ -239,12 +262,14 @@ class FunCoderOptimizer(Optimizer):
         the architect's (when it joins), `extra` (the direct sample), then the samples."""
         s = self.settings
         samples = s.conquer_samples if samples is None else samples
-        messages = conquer_messages(
-            context_of(tree, name),
-            self._stub(tree, name),
-            previous=previous,
-            feedback=feedback,
-            language=self.language,
+        messages = self._guided(
+            conquer_messages(
+                context_of(tree, name),
+                self._stub(tree, name),
+                previous=previous,
+                feedback=feedback,
+                language=self.language,
+            )
         )
         candidates: list[CodeTree] = []
         if s.include_architect and tree.functions[name].implemented:
@@ -281,8 +306,10 @@ class FunCoderOptimizer(Optimizer):
         if not any(c in tree.functions and c not in self.given for c in root.calls):
             return []
         base = self.prompt_tree.copy()
-        messages = conquer_messages(
-            context_of(base, self.root), self._stub(base, self.root), language=self.language
+        messages = self._guided(
+            conquer_messages(
+                context_of(base, self.root), self._stub(base, self.root), language=self.language
+            )
         )
         reply = self._chat(messages, 1, 0.0)[0]
         try:

@@ -10,6 +10,7 @@ consensus runs whole programs through the problem's driver).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "PROMPT_VERSION_CPP",
     "conquer_messages",
     "divide_messages",
+    "guided",
     "retry_message",
     "tests_messages",
 ]
@@ -227,6 +229,28 @@ def conquer_messages(
             },
         ]
     return messages
+
+
+def guided(
+    messages: list[dict[str, Any]],
+    instruction: str = "",
+    exemplars: Sequence[tuple[str, str]] = (),
+    language: str = "python",
+) -> list[dict[str, Any]]:
+    """A divide or conquer prompt with learned guidance: `instruction` appended to its system
+    message, and each exemplar ``(problem, solution)`` shown as one more worked exchange after
+    the built-in one. With neither, the messages are returned unchanged.
+    """
+    if not instruction.strip() and not exemplars:
+        return messages
+    out = [dict(m) for m in messages]
+    if instruction.strip():
+        out[0]["content"] = f"{out[0]['content']}\n\n{instruction.strip()}"
+    shots: list[dict[str, Any]] = []
+    for problem, solution in exemplars:
+        shots.append({"role": "user", "content": _fence(problem, language)})
+        shots.append({"role": "assistant", "content": _fence(solution, language)})
+    return [*out[:3], *shots, *out[3:]]
 
 
 def tests_messages(stub: str, k: int) -> list[dict[str, Any]]:
