@@ -76,3 +76,47 @@ def test_tests_without_llm_marker_cannot_reach_a_real_model() -> None:
     with allow_model_requests(True):
         assert model_requests_allowed()
     assert isinstance(client, LLMClient)
+
+
+class FakeServer:
+    """Stands in for an embedded llama-server: counts starts and stops."""
+
+    log: list[str] = []
+
+    def __init__(self, name: str, parallel: int) -> None:
+        self.base_url = f"http://127.0.0.1:9/{name}/{parallel}/v1"
+        self.process = self  # poll() None: running
+        self.stopped = False
+        FakeServer.log.append(f"start {name} {parallel}")
+
+    def poll(self) -> int | None:
+        return 1 if self.stopped else None
+
+    def stop(self) -> None:
+        self.stopped = True
+        FakeServer.log.append("stop")
+
+
+def test_clients_of_one_local_model_share_one_embedded_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    FakeServer.log = []
+    monkeypatch.setattr(
+        "workbench.llm.resolve.start_llama_server",
+        lambda name, parallel: FakeServer(name, parallel),
+    )
+    small = "local:smollm2-135m-instruct"
+    with allow_model_requests(True):
+        with open_llm(small) as a, open_llm(small) as b:
+            with open_llm(LLMConfig(model=small, concurrency=3)) as c:
+                assert FakeServer.log == [
+                    "start smollm2-135m-instruct 4",
+                    "start smollm2-135m-instruct 3",
+                ]
+                assert c is not a
+            assert FakeServer.log[-1] == "stop"  # the 3-slot server had one client
+            assert a is not b  # two clients (each its own hooks), one server
+        assert FakeServer.log.count("stop") == 2  # the last client closed: the server stops
+        with open_llm(small):
+            pass
+    assert FakeServer.log[-2:] == ["start smollm2-135m-instruct 4", "stop"]  # started anew

@@ -8,8 +8,10 @@ The stack, outermost first: ``MeteredLLM`` (usage, budget) -> ``CachedLLM`` (if 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
 import httpx
 
@@ -122,14 +124,52 @@ def open_llm(
         yield client
 
 
+class _Shared:
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.users = 0
+
+
+_SERVERS: dict[tuple[str, int], _Shared] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
+def _shared_server(name: str, parallel: int, stack: ExitStack) -> str:
+    """The base URL of an embedded llama-server for `name`, shared by every client of this
+    process that asks for the same model and slots: the agents of a run, the generators a
+    workflow calls, each opening its own client, load the model once and never oversubscribe
+    the cores with a second server. The server stops when its last client closes."""
+    key = (name, parallel)
+    with _SERVERS_LOCK:
+        shared = _SERVERS.get(key)
+        if (
+            shared is None
+            or shared.server.process is None
+            or shared.server.process.poll() is not None
+        ):
+            shared = _SERVERS[key] = _Shared(start_llama_server(name, parallel=parallel))
+        shared.users += 1
+
+    def release() -> None:
+        with _SERVERS_LOCK:
+            shared.users -= 1
+            if shared.users > 0:
+                return
+            if _SERVERS.get(key) is shared:
+                del _SERVERS[key]
+        shared.server.stop()
+
+    stack.callback(release)
+    return str(shared.server.base_url)
+
+
 def _backend(cfg: LLMConfig, spec: ModelSpec, stack: ExitStack) -> tuple[LLMClient, str]:
     if spec.kind == "vllm":
         return VLLMClient(spec.name), f"vllm:{spec.name}"
     if spec.kind == "local" and cfg.base_url is None:
         get_model(spec.name)
-        server = start_llama_server(spec.name, parallel=cfg.concurrency)
-        stack.callback(server.stop)
-        return OpenAIClient(spec.name, server.base_url, timeout_s=cfg.timeout_s), server.base_url
+        base_url = _shared_server(spec.name, cfg.concurrency, stack)
+        return OpenAIClient(spec.name, base_url, timeout_s=cfg.timeout_s), base_url
     if spec.kind == "openai":
         base_url = cfg.base_url or OPENAI_BASE_URL
         key_env = cfg.api_key_env or "OPENAI_API_KEY"
