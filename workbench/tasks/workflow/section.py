@@ -79,7 +79,10 @@ class WorkflowSection(BaseModel):
             values (``node(..., trainable=True)``), functions (``@bundle(trainable=True)``) or
             ``Module`` instances at module level.
         entry: The function running the workflow, called as ``entry(**args)``; its result (a
-            traced node) is the output feedback is about. Optional with ``command``.
+            traced node) is the output feedback is about. Optional with ``command``. When it
+            has a ``context`` parameter it receives the run's `RunContext`: what it runs
+            through Workbench (``workbench.optimizers.codegen.solve``: a code generator on a
+            problem) then counts in the run's budget and runs in the run's sandbox.
         args: Keyword arguments for ``entry``.
         parameters: Names or attribute paths of the parameters to train (``x``,
             ``solve`` for a bundled function's code, ``agent.prompt``); empty: all of them.

@@ -101,12 +101,14 @@ class WorkflowTask(Task):
         self._names_at_import = dict(self.graph._counters)
         found, self._functions = _module_parameters(self.module)
         remote = self._remote_functions()
-        # only functions move to the sandbox (trainable ones and `sandboxed`); values need none
-        self.needs_sandbox = section.command is not None or bool(remote)
+        # only functions move to the sandbox (trainable ones and `sandboxed`); values need none;
+        # an entry taking the run's `context` may run generators, whose code runs there too
+        self._entry = self._resolve(section.entry, "entry") if section.entry else None
+        takes_context = self._entry is not None and _accepts(self._entry, "context")
+        self.needs_sandbox = section.command is not None or bool(remote) or takes_context
         self._params = self._select(found)
         self.initial = {k: p._data for k, p in self._params.items()}
         self._check_space()
-        self._entry = self._resolve(section.entry, "entry") if section.entry else None
         self._feedback = self._resolve(section.feedback, "feedback") if section.feedback else None
         self._lock = threading.RLock()
         self._traces: OrderedDict[str, Node] = OrderedDict()
@@ -264,6 +266,8 @@ class WorkflowTask(Task):
             kwargs = dict(self.section.args)
             if _accepts(self._entry, "llm") and self.workflow_llm() is not None:
                 kwargs["llm"] = self.workflow_llm()
+            if _accepts(self._entry, "context") and self._ctx is not None:
+                kwargs["context"] = self._ctx
             try:
                 out = self._entry(**kwargs)
             except ExecutionError as exc:
