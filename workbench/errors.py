@@ -8,6 +8,7 @@ WorkbenchError
 │   └── EndpointError         a model endpoint is unreachable, or its key is missing
 └── RunError                  the run itself could not go on
     ├── BudgetExceeded        a budget (calls, tokens, cost, time, evaluations) ran out
+    │   └── PartBudgetExceeded  one agent's own budget ran out: it stops, the run goes on
     ├── EngineUnavailable     Docker or a model server went away during a run
     ├── SandboxFailure        the sandbox could not run a candidate (not the candidate's result)
     └── ModelAnswerError      a model's answer could not be used, after the repair call
@@ -27,6 +28,7 @@ __all__ = [
     "EngineUnavailable",
     "ModelAnswerError",
     "NotSetUp",
+    "PartBudgetExceeded",
     "RunError",
     "SandboxFailure",
     "UserError",
@@ -66,6 +68,16 @@ class BudgetExceeded(RunError):
         self.used = used
         self.allowed = allowed
         super().__init__(f"budget {limit!r} exhausted: used {used:g} of {allowed:g}")
+
+
+class PartBudgetExceeded(BudgetExceeded):
+    """The budget of one part of a run ran out (an agent's own limit), not the run's: that part
+    stops, the others go on. `part` names it."""
+
+    def __init__(self, part: str, limit: str, used: float, allowed: float) -> None:
+        super().__init__(limit, used, allowed)
+        self.part = part
+        self.args = (f"{part}: budget {limit!r} exhausted: used {used:g} of {allowed:g}",)
 
 
 class EngineUnavailable(RunError):

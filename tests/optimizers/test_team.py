@@ -259,6 +259,57 @@ def test_a_bad_turn_is_counted_and_the_agent_goes_on(tmp_path: Path) -> None:
     assert result.summary["agents"]["flaky"]["evaluations"] == len(flaky_rows) >= 4
 
 
+def test_an_agent_at_its_own_budget_stops_and_the_others_go_on(tmp_path: Path) -> None:
+    coder = {**CODER, "budget": {"llm_calls": 2}}
+    tuner = {**TUNER, "parameters": ["x"], "budget": {"evaluations": 3}}
+    path = write_team_task(tmp_path, [coder, tuner, {**TUNER, "name": "y_tuner"}])
+
+    def make_llm(budget: Any = None, on_call: Any = None) -> ScriptedLLM:
+        return ScriptedLLM(coder_model, budget=budget, on_call=on_call)
+
+    result = start_run(path, tmp_path / "runs", make_llm=make_llm)
+    summary = result.summary
+    assert summary["evaluations"] == 12 and summary["stop_reason"] == "budget:evaluations"
+    agents = summary["agents"]
+    assert agents["coder"]["llm"]["calls"] == 2  # its own limit, within the run's
+    assert agents["tuner"]["evaluations"] == 3
+    assert agents["coder"]["evaluations"] == 3  # the start, then one per model call
+    assert agents["y_tuner"]["evaluations"] == 12 - 3 - 3  # the one left took the rest
+    spent = [
+        (e["agent"], e["limit"]) for e in events(result.run.path) if e["type"] == "agent_budget"
+    ]
+    assert sorted(spent) == [("coder", "llm_calls"), ("tuner", "evaluations")]
+
+
+def test_an_agents_own_spend_survives_a_resume(tmp_path: Path) -> None:
+    coder = {**CODER, "budget": {"llm_calls": 3, "evaluations": 5}}
+    path = write_team_task(tmp_path, [coder, {**TUNER, "parameters": ["x"]}])
+    task_file = load_task_file(path)
+    calls = []
+
+    def ctx() -> RunContext:
+        def make(budget: Any = None, on_call: Any = None) -> ScriptedLLM:
+            return ScriptedLLM(coder_model, budget=budget, on_call=on_call)
+
+        return RunContext(task=build_task(task_file), seed=0, make_llm=make)
+
+    team: Any = make_optimizer(*task_file.proposer(), ctx())
+    for _ in range(4):
+        batch = team.propose(1)
+        team.observe(
+            [Evaluation(c.id, "ok", {"abs_error": 5.0}, "abs_error", "minimize") for c in batch]
+        )
+        calls.append(team.budgets["coder"].spent.calls)
+    state = json.loads(json.dumps(team.state()))
+    again: Any = make_optimizer(*task_file.proposer(), ctx())
+    again.load_state(state)
+    assert again.proposed == team.proposed == {"coder": 2, "tuner": 2}
+    assert again.budgets["coder"].spent.calls == calls[-1] == 1
+    with pytest.raises(Exception, match="coder: budget 'llm_calls' exhausted: used 3 of 3"):
+        again.budgets["coder"].spent.calls = 3
+        again.budgets["coder"].check()
+
+
 @pytest.mark.parametrize(
     ("agents", "over", "message"),
     [
@@ -284,6 +335,8 @@ def test_a_bad_turn_is_counted_and_the_agent_goes_on(tmp_path: Path) -> None:
             r"agents\.0\.optimizer\.settings\.sampler",
         ),
         ([TUNER], {"optimizer": {"name": "optuna"}}, "either optimizer: .* or agents:"),
+        ([{**TUNER, "budget": {"calls": 3}}], {}, r"agents\.0\.budget\.calls: unknown key"),
+        ([{**TUNER, "budget": {"evaluations": 0}}], {}, r"agents\.0\.budget\.evaluations"),
         ([TUNER], {"routing": {"rules": [{"when": "error", "agent": "x"}]}}, "agent 'x' is not"),
     ],
 )

@@ -26,7 +26,7 @@ from workbench.llm.types import (
     StructuredResult,
     TokenLogprob,
 )
-from workbench.llm.usage import PRICES, Budget, CallRecord, Usage
+from workbench.llm.usage import PRICES, Budget, CallRecord, PartBudget, Usage
 from workbench.llm.wrapper import WrapperLLM
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "LimitedLLM",
     "MeteredLLM",
     "OpenAIClient",
+    "PartBudget",
     "ResponseCache",
     "RetryingLLM",
     "ScriptedLLM",

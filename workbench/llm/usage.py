@@ -7,9 +7,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from workbench.errors import BudgetExceeded
+from workbench.errors import BudgetExceeded, PartBudgetExceeded
 
-__all__ = ["PRICES", "Budget", "CallRecord", "Usage", "price_for"]
+__all__ = ["PRICES", "Budget", "CallRecord", "PartBudget", "Usage", "price_for"]
 
 # $ per 1k tokens. Local and self-hosted models cost nothing; unknown hosted models cost 0 with a
 # price override available through `LLMConfig.prices`.
@@ -179,3 +179,65 @@ class Budget:
             "wall_time_s": self.wall_time_s,
             "spent": self.spent.to_dict(),
         }
+
+
+@dataclass
+class PartBudget(Budget):
+    """One part's own limits inside a shared budget (an agent's model calls within the run's).
+
+    A call is held and charged in both; at the part's own limit `PartBudgetExceeded` (naming
+    `part`) is raised, so the part stops and the run goes on; at the parent's, the parent's
+    `BudgetExceeded` ends the run as usual.
+
+    Example:
+        >>> run = Budget(calls=10)
+        >>> coder = PartBudget(calls=1, parent=run, part="coder")
+        >>> coder.charge(CallRecord("chat", "m", 3, 4, False, 0.1, 0.0))
+        >>> run.spent.calls
+        1
+        >>> coder.check()
+        Traceback (most recent call last):
+        ...
+        workbench.errors.PartBudgetExceeded: coder: budget 'llm_calls' exhausted: used 1 of 1
+    """
+
+    parent: Budget | None = None
+    part: str = ""
+
+    def _own(self, in_flight: int = 0) -> None:
+        try:
+            Budget.check(self, in_flight)
+        except BudgetExceeded as exc:
+            raise PartBudgetExceeded(self.part, exc.limit, exc.used, exc.allowed) from None
+
+    def check(self, in_flight: int = 0) -> None:
+        """The part's limits (`PartBudgetExceeded`), then the parent's (`BudgetExceeded`)."""
+        self._own(in_flight)
+        if self.parent is not None:
+            self.parent.check()
+
+    def reserve(self) -> None:
+        """Hold one call in the part and in the parent (released from both on failure)."""
+        with self._gate:
+            self._own(self._in_flight)
+            self._in_flight += 1
+        if self.parent is None:
+            return
+        try:
+            self.parent.reserve()
+        except BaseException:
+            with self._gate:
+                self._in_flight -= 1
+            raise
+
+    def settle(self, record: CallRecord | None) -> None:
+        """Charge and release in the part and in the parent."""
+        Budget.settle(self, record)
+        if self.parent is not None:
+            self.parent.settle(record)
+
+    def charge(self, record: CallRecord) -> None:
+        """Charge the part and the parent."""
+        Budget.charge(self, record)
+        if self.parent is not None:
+            self.parent.charge(record)

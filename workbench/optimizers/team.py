@@ -28,7 +28,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from workbench.contracts import Candidate, Evaluation, better
-from workbench.errors import BudgetExceeded, ConfigError
+from workbench.errors import BudgetExceeded, ConfigError, PartBudgetExceeded
+from workbench.llm import PartBudget
 from workbench.optimizers import make_optimizer
 from workbench.optimizers.base import Optimizer, RunContext, SettingsError
 from workbench.tasks import ProvidesTraceParameters
@@ -186,13 +187,22 @@ class Team(Optimizer):
         self.last_statuses: list[str] = []
         self.since_improve = 0
         self.failures: dict[str, int] = {}  # agent -> failed proposals in a row
+        self.proposed: dict[str, int] = {}  # agent -> candidates proposed (its evaluations)
+        self.budgets: dict[str, PartBudget] = {}  # agents with their own model-call limits
         self.owned = owned = assign_parameters(task, self.settings.agents)
         self.agents: dict[str, _Agent] = {}
         for i, spec in enumerate(self.settings.agents):
             view = OwnedTask(task, spec.name, owned[spec.name], lambda: dict(self.incumbent))
-            sub = ctx.child(  # the run's budget and sandbox; its own clients, counted in the run's
+            budget = ctx.budget
+            limits = spec.budget
+            if limits is not None and (limits.llm_calls or limits.tokens):
+                budget = self.budgets[spec.name] = PartBudget(
+                    calls=limits.llm_calls, tokens=limits.tokens, parent=ctx.budget, part=spec.name
+                )
+            sub = ctx.child(  # the run's sandbox; its own clients, counted in the run's
                 task=view,
                 seed=None if ctx.seed is None else ctx.seed + i,
+                budget=budget,
                 run_dir=None if ctx.run_dir is None else ctx.run_dir / "agents" / spec.name,
                 llm_config=spec.llm if spec.llm is not None else ctx.llm_config,
                 emit=self._emitter(spec.name),
@@ -209,6 +219,7 @@ class Team(Optimizer):
             self.agents[spec.name] = _Agent(spec, opt)
             self.turns[spec.name] = 0
             self.failures[spec.name] = 0
+            self.proposed[spec.name] = 0
 
     def _emitter(self, agent: str) -> Callable[[dict[str, Any]], None] | None:
         emit = self.ctx.emit
@@ -263,9 +274,21 @@ class Team(Optimizer):
             name = self.next_agent()
         while n > 0 and name is not None:
             agent_ = self.agents[name]
+            left = self._evaluations_left(name)
+            if left == 0:
+                cap = agent_.spec.budget.evaluations if agent_.spec.budget else None
+                self._spent(name, "evaluations", self.proposed[name], cap)
+                name = self.next_agent()
+                continue
             self.turns[name] += 1
             try:
-                subs = agent_.optimizer.propose(n)
+                subs = agent_.optimizer.propose(n if left is None else min(n, left))
+            except PartBudgetExceeded as exc:
+                if exc.part != name:
+                    raise
+                self._spent(name, exc.limit, exc.used, exc.allowed)
+                name = self.next_agent()
+                continue
             except BudgetExceeded:
                 raise
             except Exception as exc:  # one agent's bug must not end the others' run
@@ -299,9 +322,30 @@ class Team(Optimizer):
                 )
             if out:
                 self.failures[name] = 0
+                self.proposed[name] += len(out)
                 return out
             name = self.next_agent()
         return []
+
+    def _evaluations_left(self, name: str) -> int | None:
+        limits = self.agents[name].spec.budget
+        if limits is None or limits.evaluations is None:
+            return None
+        return max(limits.evaluations - self.proposed[name], 0)
+
+    def _spent(self, name: str, limit: str, used: float, allowed: float | None) -> None:
+        """`name` reached its own budget: it proposes no more (an ``agent_budget`` event)."""
+        self.exhausted.add(name)
+        if self.ctx.emit is not None:
+            self.ctx.emit(
+                {
+                    "type": "agent_budget",
+                    "agent": name,
+                    "limit": limit,
+                    "used": used,
+                    "allowed": allowed,
+                }
+            )
 
     def _failed(self, name: str, why: str) -> None:
         self.failures[name] += 1
@@ -336,7 +380,12 @@ class Team(Optimizer):
                 self.incumbent = dict(entry["params"])
                 improved = True
         for name, evs in mine.items():
-            self.agents[name].optimizer.observe(evs)
+            try:
+                self.agents[name].optimizer.observe(evs)
+            except PartBudgetExceeded as exc:  # its model calls while observing: it rests
+                if exc.part != name:
+                    raise
+                self._spent(name, exc.limit, exc.used, exc.allowed)
         if fresh:
             self.last_statuses = [e.status for e in fresh]
             self.since_improve = 0 if improved else self.since_improve + 1
@@ -353,6 +402,11 @@ class Team(Optimizer):
             "last_statuses": self.last_statuses,
             "since_improve": self.since_improve,
             "failures": self.failures,
+            "proposed": self.proposed,
+            "agent_spent": {
+                name: {"calls": b.spent.calls - b.spent.cache_hits, "tokens": b.spent.tokens}
+                for name, b in self.budgets.items()
+            },
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -365,6 +419,12 @@ class Team(Optimizer):
         self.last_statuses = list(state["last_statuses"])
         self.since_improve = int(state["since_improve"])
         self.failures = {**self.failures, **state.get("failures", {})}
+        self.proposed = {**self.proposed, **state.get("proposed", {})}
+        for name, spent in state.get("agent_spent", {}).items():
+            if name in self.budgets:  # its own limits count what it spent before the resume
+                usage = self.budgets[name].spent
+                usage.calls, usage.cache_hits = int(spent["calls"]), 0
+                usage.prompt_tokens, usage.completion_tokens = int(spent["tokens"]), 0
         for name, sub in state["agents"].items():
             self.agents[name].optimizer.load_state(sub)
 

@@ -48,6 +48,18 @@ class OptimizerSpec(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
+class AgentBudget(BaseModel):
+    """`budget:` of one agent: its own limits within the run's `budget:`."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    evaluations: Count | None = None
+    """Its candidates evaluated, at most."""
+    llm_calls: Count | None = None
+    """Its model calls, at most."""
+    tokens: Count | None = None
+    """Tokens of its model calls, at most."""
+
+
 class AgentSpec(BaseModel):
     """One entry of `agents:` — an optimizer bound to the parameters it owns."""
 
@@ -65,6 +77,9 @@ class AgentSpec(BaseModel):
     share: Positive = 1.0
     """Its share of the steps: agents take turns so that each one's steps stay in proportion
     to its share (unless a routing rule picks another)."""
+    budget: AgentBudget | None = None
+    """Its own limits within the run's budget: at one it stops proposing and the other agents
+    go on (the run's limits still end the run)."""
 
 
 class RoutingRule(BaseModel):
