@@ -27,7 +27,9 @@ gamma = node(1.0, trainable=True, name="gamma", description="The RBF kernel's ga
 
 @bundle(trainable=True)
 def features(rows):
-    """Turn each sample's raw measurements into the classifier's inputs (one row per sample)."""
+    """Turn each sample's raw measurements into the classifier's inputs: a list with one list of
+    numbers per sample, in order. The function runs on its own: import what it uses inside its
+    body (numpy and scikit-learn are installed)."""
     return [list(row) for row in rows]
 
 

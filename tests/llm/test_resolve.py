@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from workbench.errors import ConfigError, EndpointError
@@ -81,7 +83,7 @@ def test_tests_without_llm_marker_cannot_reach_a_real_model() -> None:
 class FakeServer:
     """Stands in for an embedded llama-server: counts starts and stops."""
 
-    log: list[str] = []
+    log: ClassVar[list[str]] = []
 
     def __init__(self, name: str, parallel: int) -> None:
         self.base_url = f"http://127.0.0.1:9/{name}/{parallel}/v1"

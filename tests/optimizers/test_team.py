@@ -180,8 +180,11 @@ def test_shares_and_rules_pick_the_agent(tmp_path: Path) -> None:
         order.append(name)
         team.turns[name] += 1
     assert order == ["a", "a", "b", "a", "a", "b"]  # shares 2 : 1
-    team.last_statuses = ["error", "error"]
+    team.last_statuses, team.streak = ["error", "error"], 1
     assert team.next_agent() == "b"
+    team.streak = 4  # four failed repairs in a row: the rule gives way to the turns
+    assert team.next_agent() == "a"
+    team.streak = 1
     team.last_statuses, team.best_score, team.since_improve = ["ok"], 1.0, 2
     assert team.next_agent() == "b"  # a plateau
     team.since_improve = 1

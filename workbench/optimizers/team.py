@@ -186,6 +186,7 @@ class Team(Optimizer):
         self.exhausted: set[str] = set()
         self.last_statuses: list[str] = []
         self.since_improve = 0
+        self.streak = 0  # steps in a row whose evaluations all had the last step's status
         self.failures: dict[str, int] = {}  # agent -> failed proposals in a row
         self.proposed: dict[str, int] = {}  # agent -> candidates proposed (its evaluations)
         self.budgets: dict[str, PartBudget] = {}  # agents with their own model-call limits
@@ -247,7 +248,11 @@ class Team(Optimizer):
             if rule.when == "plateau":
                 if self.best_score is not None and self.since_improve >= rule.steps:
                     return rule.agent
-            elif self.last_statuses and all(s == rule.when for s in self.last_statuses):
+            elif (
+                self.last_statuses
+                and all(s == rule.when for s in self.last_statuses)
+                and self.streak <= rule.steps  # a repair that keeps failing gives way
+            ):
                 return rule.agent
         return min(live, key=lambda a: (self.turns[a] + 1) / self.agents[a].spec.share)
 
@@ -387,7 +392,13 @@ class Team(Optimizer):
                     raise
                 self._spent(name, exc.limit, exc.used, exc.allowed)
         if fresh:
-            self.last_statuses = [e.status for e in fresh]
+            statuses = [e.status for e in fresh]
+            same = len(set(statuses)) == 1
+            again = (
+                same and len(set(self.last_statuses)) == 1 and self.last_statuses[0] == statuses[0]
+            )
+            self.streak = (self.streak + 1 if again else 1) if same else 0
+            self.last_statuses = statuses
             self.since_improve = 0 if improved else self.since_improve + 1
 
     def state(self) -> dict[str, Any]:
@@ -401,6 +412,7 @@ class Team(Optimizer):
             "exhausted": sorted(self.exhausted),
             "last_statuses": self.last_statuses,
             "since_improve": self.since_improve,
+            "streak": self.streak,
             "failures": self.failures,
             "proposed": self.proposed,
             "agent_spent": {
@@ -418,6 +430,7 @@ class Team(Optimizer):
         self.exhausted = set(state["exhausted"])
         self.last_statuses = list(state["last_statuses"])
         self.since_improve = int(state["since_improve"])
+        self.streak = int(state.get("streak", 0))
         self.failures = {**self.failures, **state.get("failures", {})}
         self.proposed = {**self.proposed, **state.get("proposed", {})}
         for name, spent in state.get("agent_spent", {}).items():

@@ -93,7 +93,9 @@ class RoutingRule(BaseModel):
     agent: str
     """The agent that proposes next."""
     steps: Count = 3
-    """For ``plateau``: steps without improvement."""
+    """For ``plateau``: steps without improvement. For a status: the rule picks its agent for
+    at most this many such steps in a row (a repair that keeps failing gives way to the
+    agents' turns)."""
 
 
 class RoutingSpec(BaseModel):

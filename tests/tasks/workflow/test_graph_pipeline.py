@@ -95,6 +95,21 @@ def test_a_bad_table_is_an_error_fed_back(ctx: RunContext) -> None:
     assert ev.status == "error" and "ZeroDivisionError" in ev.feedback
 
 
+NUMPY = """def features(rows):
+    import numpy as np
+    x = np.asarray(rows)
+    return (x - x.mean(axis=0)) / x.std(axis=0)
+"""
+
+
+@pytest.mark.docker
+def test_numpy_results_come_back_as_lists(ctx: RunContext) -> None:
+    task = task_of()
+    arrays = score(task, ctx, **{"features.__code": NUMPY, "C": 3.0, "gamma": 0.03})
+    lists = score(task, ctx, **{"features.__code": STANDARDIZE, "C": 3.0, "gamma": 0.03})
+    assert arrays.status == "ok" and arrays.score == pytest.approx(lists.score)
+
+
 @pytest.mark.docker
 def test_the_generated_code_cannot_reach_the_labels(ctx: RunContext) -> None:
     boxed = score(task_of(), ctx, **{"features.__code": LEAK})

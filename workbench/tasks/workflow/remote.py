@@ -2,7 +2,8 @@
 
 :class:`SandboxExecutor` is a ``@bundle`` executor: each call of a trainable function ships its
 current source and JSON arguments to the sandbox, and the result (or the error, as a
-:class:`~workbench.trace.RemoteError` with its line) comes back into the graph.
+:class:`~workbench.trace.RemoteError` with its line) comes back into the graph. A result that
+holds numpy arrays or scalars comes back as lists and numbers.
 :func:`parse_test_output` reads pytest or unittest summaries into per-test results.
 """
 
@@ -22,14 +23,22 @@ RUNNER = r"""
 import asyncio, json, sys, traceback
 call = json.load(open("_call.json"))
 out = {}
+
+
+def plain(value):
+    # numpy arrays and scalars (anything with tolist) travel as lists and numbers
+    if callable(getattr(value, "tolist", None)):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 try:
     ns = {"__name__": "candidate"}
     exec(compile(call["source"], "<candidate>", "exec"), ns)
     result = ns[call["name"]](*call["args"], **call["kwargs"])
     if call["is_async"]:
         result = asyncio.run(result)
-    out = {"ok": True, "value": result}
-    json.dumps(out)
+    out = {"ok": True, "value": json.loads(json.dumps(result, default=plain))}
 except BaseException as exc:
     line = None
     if isinstance(exc, SyntaxError) and exc.filename == "<candidate>":
