@@ -57,6 +57,18 @@ SPACE = {
 }
 
 
+def _workflow() -> dict[str, Any]:
+    return {
+        "module": "pipe.py",
+        "entry": "run",
+        "feedback": "feedback",
+        "metric": "abs_error",
+        "direction": "minimize",
+        "run_in": "process",
+        "space": SPACE,
+    }
+
+
 def write_team_task(folder: Path, agents: list[dict[str, Any]], **over: Any) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pipe.py").write_text(PIPE)
@@ -67,15 +79,7 @@ def write_team_task(folder: Path, agents: list[dict[str, Any]], **over: Any) -> 
         "agents": agents,
         "budget": {"evaluations": 12},
         "seed": 0,
-        "workflow": {
-            "module": "pipe.py",
-            "entry": "run",
-            "feedback": "feedback",
-            "metric": "abs_error",
-            "direction": "minimize",
-            "run_in": "process",
-            "space": SPACE,
-        },
+        "workflow": _workflow(),
         **over,
     }
     path = folder / "task.yaml"
@@ -260,6 +264,39 @@ def test_a_bad_turn_is_counted_and_the_agent_goes_on(tmp_path: Path) -> None:
         "5.0",
     ]
     assert result.summary["agents"]["flaky"]["evaluations"] == len(flaky_rows) >= 4
+
+
+def test_known_points_are_told_back_not_evaluated_again(tmp_path: Path) -> None:
+    """A tuner over two choices soon proposes points already evaluated: each is told its known
+    result at once, no evaluation is spent on it, and the tuner is asked again."""
+    choice = {"type": "categorical", "choices": [0.0, 1.0]}
+    tuner = {**TUNER, "parameters": ["y"]}
+    workflow = {**_workflow(), "space": {**SPACE, "y": choice}}
+    path = write_team_task(tmp_path, [CODER, tuner], workflow=workflow, budget={"evaluations": 10})
+
+    def make_llm(budget: Any = None, on_call: Any = None) -> ScriptedLLM:
+        return ScriptedLLM(coder_model, budget=budget, on_call=on_call)
+
+    result = start_run(path, tmp_path / "runs", make_llm=make_llm)
+    rows = _evaluated(result.run.path)
+    assert result.summary["evaluations"] == len(rows) == 10
+    seen: set[str] = set()
+    for agent, params, _ in rows:
+        key = json.dumps(params, sort_keys=True)
+        assert agent != "tuner" or key not in seen  # the tuner's points are all new
+        seen.add(key)
+    # alone on two values of y, the tuner runs out of new points: told back, then it rests
+    solo = write_team_task(tmp_path / "solo", [tuner], workflow=workflow)
+    task_file = load_task_file(solo)
+    team: Any = make_optimizer(*task_file.proposer(), RunContext(task=build_task(task_file)))
+    evaluated = []
+    for _ in range(3):
+        batch = team.propose(1)
+        evaluated += [c.payload["params"]["y"] for c in batch]
+        team.observe(
+            [Evaluation(c.id, "ok", {"abs_error": 1.0}, "abs_error", "minimize") for c in batch]
+        )
+    assert sorted(evaluated) == [0.0, 1.0] and team.repeats >= 3
 
 
 def test_an_agent_at_its_own_budget_stops_and_the_others_go_on(tmp_path: Path) -> None:

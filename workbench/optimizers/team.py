@@ -8,6 +8,11 @@ of its candidates go back to it. An agent sees the task through `OwnedTask`: an 
 (``optuna``, ``llambo``) the ranges of its parameters in ``workflow.space``; ``optoprime`` the
 traced graph of its own parameters, whose output and feedback are those of the whole run.
 
+An ask/tell agent that proposes a point already evaluated (its own, or the incumbent's) is told
+its known result at once and asked again: no evaluation is spent twice on one point. An agent
+with its own ``budget:`` stops at it (its evaluations, model calls or tokens) and the others go
+on.
+
 Ownership is declared (``parameters:``) or defaulted by type: an ask/tell agent takes the
 parameters with a range that no agent named, any other agent the remaining ones. A parameter
 owned twice, an agent that owns nothing, or an optimizer that cannot handle a parameter is a
@@ -22,7 +27,8 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Collection
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -44,6 +50,14 @@ ASK_TELL = frozenset({"optuna", "llambo"})
 
 MAX_FAILURES = 3
 """Failed proposals in a row after which an agent rests for the rest of the run."""
+
+MAX_REPEATS = 3
+"""Known points an ask/tell agent may propose in one turn: each is told its known result at
+once, without an evaluation, and the agent is asked again; past this the next agent goes."""
+
+
+def _key(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=repr)
 
 
 class TeamSettings(BaseModel):
@@ -189,6 +203,8 @@ class Team(Optimizer):
         self.streak = 0  # steps in a row whose evaluations all had the last step's status
         self.failures: dict[str, int] = {}  # agent -> failed proposals in a row
         self.proposed: dict[str, int] = {}  # agent -> candidates proposed (its evaluations)
+        self.known: dict[str, dict[str, Any]] = {}  # params key -> status, scores, feedback
+        self.repeats = 0  # known points told back instead of evaluated
         self.budgets: dict[str, PartBudget] = {}  # agents with their own model-call limits
         self.owned = owned = assign_parameters(task, self.settings.agents)
         self.agents: dict[str, _Agent] = {}
@@ -236,10 +252,10 @@ class Team(Optimizer):
         return lambda record: on_call({**record.to_dict(), "agent": agent})  # type: ignore[arg-type]
 
     # -- routing --------------------------------------------------------------------------------
-    def next_agent(self) -> str | None:
+    def next_agent(self, skip: Collection[str] = ()) -> str | None:
         """Who proposes now: the first routing rule that holds, else the agent furthest behind
-        its share of the steps; None when every agent is exhausted."""
-        live = [a for a in self.agents if a not in self.exhausted]
+        its share of the steps; None when every agent is exhausted (or in `skip`)."""
+        live = [a for a in self.agents if a not in self.exhausted and a not in skip]
         if not live:
             return None
         for rule in self.settings.routing.rules:
@@ -277,13 +293,15 @@ class Team(Optimizer):
         name: str | None = agent if agent in self.agents else self.next_agent()
         if name in self.exhausted:
             name = self.next_agent()
+        repeats: dict[str, int] = {}
+        skip: set[str] = set()  # agents that proposed only known points this call
         while n > 0 and name is not None:
             agent_ = self.agents[name]
             left = self._evaluations_left(name)
             if left == 0:
                 cap = agent_.spec.budget.evaluations if agent_.spec.budget else None
                 self._spent(name, "evaluations", self.proposed[name], cap)
-                name = self.next_agent()
+                name = self.next_agent(skip)
                 continue
             self.turns[name] += 1
             try:
@@ -292,19 +310,20 @@ class Team(Optimizer):
                 if exc.part != name:
                     raise
                 self._spent(name, exc.limit, exc.used, exc.allowed)
-                name = self.next_agent()
+                name = self.next_agent(skip)
                 continue
             except BudgetExceeded:
                 raise
             except Exception as exc:  # one agent's bug must not end the others' run
                 self._failed(name, f"propose raised {type(exc).__name__}: {exc}")
-                name = self.next_agent()
+                name = self.next_agent(skip)
                 continue
             if not subs:
                 self.exhausted.add(name)
-                name = self.next_agent()
+                name = self.next_agent(skip)
                 continue
             out = []
+            told = []
             for c in subs:
                 params = c.payload.get("params")
                 stray = (
@@ -316,6 +335,9 @@ class Team(Optimizer):
                     continue
                 tid = f"{name}.{c.id}"
                 full = {**self.incumbent, **params}
+                if agent_.spec.optimizer.name in ASK_TELL and _key(full) in self.known:
+                    told.append(self._known_result(c.id, full))
+                    continue
                 self.pending[tid] = {"agent": name, "params": full}
                 out.append(
                     Candidate(
@@ -325,12 +347,32 @@ class Team(Optimizer):
                         meta={**c.meta, "agent": name},
                     )
                 )
+            if told:  # known points: their results now, no evaluation spent on them
+                self.repeats += len(told)
+                agent_.optimizer.observe(told)
+                repeats[name] = repeats.get(name, 0) + len(told)
             if out:
                 self.failures[name] = 0
                 self.proposed[name] += len(out)
                 return out
-            name = self.next_agent()
+            if told and repeats[name] < MAX_REPEATS:
+                self.turns[name] -= 1  # asked again: the same turn
+                continue
+            if told:
+                skip.add(name)
+            name = self.next_agent(skip)
         return []
+
+    def _known_result(self, sub_id: str, full: dict[str, Any]) -> Evaluation:
+        known = self.known[_key(full)]
+        return Evaluation(
+            sub_id,
+            known["status"],
+            dict(known["scores"]),
+            self.task.primary,
+            self.direction,
+            feedback=known["feedback"],
+        )
 
     def _evaluations_left(self, name: str) -> int | None:
         limits = self.agents[name].spec.budget
@@ -378,6 +420,11 @@ class Team(Optimizer):
             if entry is None:
                 continue  # observed before, or not this team's
             fresh.append(ev)
+            self.known[_key(entry["params"])] = {
+                "status": ev.status,
+                "scores": dict(ev.scores),
+                "feedback": ev.feedback[:500],
+            }
             sub_id = ev.candidate_id.split(".", 1)[1]
             mine.setdefault(entry["agent"], []).append(dataclasses.replace(ev, candidate_id=sub_id))
             if ev.score is not None and better(ev.score, self.best_score, self.direction):
@@ -415,6 +462,8 @@ class Team(Optimizer):
             "streak": self.streak,
             "failures": self.failures,
             "proposed": self.proposed,
+            "known": self.known,
+            "repeats": self.repeats,
             "agent_spent": {
                 name: {"calls": b.spent.calls - b.spent.cache_hits, "tokens": b.spent.tokens}
                 for name, b in self.budgets.items()
@@ -433,6 +482,8 @@ class Team(Optimizer):
         self.streak = int(state.get("streak", 0))
         self.failures = {**self.failures, **state.get("failures", {})}
         self.proposed = {**self.proposed, **state.get("proposed", {})}
+        self.known = dict(state.get("known", {}))
+        self.repeats = int(state.get("repeats", 0))
         for name, spent in state.get("agent_spent", {}).items():
             if name in self.budgets:  # its own limits count what it spent before the resume
                 usage = self.budgets[name].spent
