@@ -154,6 +154,15 @@ def test_a_coder_and_a_tuner_compose_in_one_run(tmp_path: Path) -> None:
         assert mine["best"]["score"] == min(scores) and mine["statuses"] == {"ok": 6}
     report = write_report(result.run).read_text()
     assert "<h2>Agents</h2>" in report and "Where each improvement came from" in report
+    graph = report.split("<svg", 1)[1].split("</svg>", 1)[0]  # the graph, drawn
+    gains = {
+        a: sum(e["id"].startswith(f"{a}.") for e in events(result.run.path) if e["type"] == "best")
+        for a in ("coder", "tuner")
+    }
+    for agent in ("coder", "tuner"):
+        assert f">agent_{agent}</text>" in graph
+        assert f">6 steps, {gains[agent]} gains</text>" in graph
+    assert ">evaluate (sandbox)</text>" in graph and ">12</text>" in graph
     gains = [e for e in events(result.run.path) if e["type"] == "best"]
     for e in gains:  # each improvement, with the agent that proposed it
         agent = e["id"].split(".")[0]
@@ -243,6 +252,8 @@ def test_a_failing_agent_rests_and_the_others_go_on(tmp_path: Path) -> None:
         ("broken", 3, True),
     ]
     assert failures[0]["error"] == "propose raised RuntimeError: bug on turn 1"
+    report = write_report(result.run).read_text()  # drawn, though none of its turns counted
+    assert ">agent_broken</text>" in report and ">3 failed turns</text>" in report
 
 
 def test_a_bad_turn_is_counted_and_the_agent_goes_on(tmp_path: Path) -> None:

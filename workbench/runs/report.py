@@ -175,6 +175,74 @@ def _cell(value: Any, limit: int = 300) -> str:
 _TOKENS = ("prompt_tokens", "completion_tokens")
 
 
+def _box(x: float, y: float, w: float, lines: list[str], fill: str = "#eef3fb") -> str:
+    text = "".join(
+        f"<text x='{x + w / 2:.0f}' y='{y + 18 + 15 * i}' text-anchor='middle'>"
+        f"{html.escape(line)}</text>"
+        for i, line in enumerate(lines)
+    )
+    height = 10 + 15 * len(lines)
+    return (
+        f"<rect x='{x:.0f}' y='{y}' width='{w:.0f}' height='{height}' rx='6' fill='{fill}' "
+        f"stroke='#4a6fa5'/>{text}"
+    )
+
+
+def _arrow(x1: float, y1: float, x2: float, y2: float, label: str = "") -> str:
+    mid = f"<text x='{(x1 + x2) / 2 + 4:.0f}' y='{(y1 + y2) / 2:.0f}'>{html.escape(label)}</text>"
+    return (
+        f"<line x1='{x1:.0f}' y1='{y1}' x2='{x2:.0f}' y2='{y2}' stroke='#555' "
+        f"marker-end='url(#head)'/>" + (mid if label else "")
+    )
+
+
+def _graph_svg(names: list[str], events: list[dict[str, Any]]) -> str:
+    """The run's langgraph graph as an inline SVG: the router, one node per agent (its steps and
+    the improvements it made), evaluate and update, each edge with how often it was taken."""
+    steps: dict[str, set[Any]] = {n: set() for n in names}
+    for e in events:
+        agent = (e.get("meta") or {}).get("agent")
+        if e.get("type") == "proposal" and agent in steps:
+            steps[agent].add(e.get("step"))
+    gains = {n: 0 for n in names}
+    for e in events:
+        if e.get("type") == "best":
+            agent = str(e.get("id", "")).split(".", 1)[0]
+            if agent in gains:
+                gains[agent] += 1
+    failures = {n: 0 for n in names}
+    for e in events:
+        if e.get("type") == "agent_failure" and e.get("agent") in failures:
+            failures[e["agent"]] += 1
+    total = sum(len(v) for v in steps.values())
+    box_w, gap = 170.0, 20.0
+    width = max(420.0, len(names) * (box_w + gap) + gap + 60)
+    center = (width - 60) / 2
+    parts = [_box(center - 70, 10, 140, ["router"], "#fff6e0")]
+    for i, name in enumerate(names):
+        x = gap + i * (box_w + gap)
+        lines = [f"agent_{name}", f"{len(steps[name])} steps, {gains[name]} gains"]
+        if failures[name]:
+            lines.append(f"{failures[name]} failed turns")
+        parts.append(_box(x, 90, box_w, lines))
+        parts.append(_arrow(center, 35, x + box_w / 2, 88, str(len(steps[name]))))
+        parts.append(_arrow(x + box_w / 2, 142, center, 183))
+    parts.append(_box(center - 90, 185, 180, ["evaluate (sandbox)"]))
+    parts.append(_arrow(center, 210, center, 243, str(total)))
+    parts.append(_box(center - 90, 245, 180, ["update: feedback to each agent"]))
+    right = width - 30
+    parts.append(
+        f"<polyline points='{center + 90:.0f},257 {right:.0f},257 {right:.0f},22 "
+        f"{center + 72:.0f},22' fill='none' stroke='#555' marker-end='url(#head)'/>"
+    )
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='285' "
+        "font-family='sans-serif' font-size='12'><defs><marker id='head' markerWidth='8' "
+        "markerHeight='8' refX='7' refY='4' orient='auto'><path d='M0,0 L8,4 L0,8 z' "
+        f"fill='#555'/></marker></defs>{''.join(parts)}</svg>"
+    )
+
+
 def _agents(agents: dict[str, Any], events: list[dict[str, Any]], metric: str) -> str:
     """The agents of the run: each one's account, and which agent made each improvement."""
     rows = "".join(
@@ -194,8 +262,11 @@ def _agents(agents: dict[str, Any], events: list[dict[str, Any]], metric: str) -
         if e.get("type") == "best"
     )
     failures = sum(1 for e in events if e.get("type") == "agent_failure")
+    names = list(agents)  # and the agents that never had a candidate evaluated
+    names += sorted({e["agent"] for e in events if e.get("type") == "agent_failure"} - set(names))
     return (
-        "<h2>Agents</h2><table><tr><th>agent</th><th>evaluations</th><th>statuses</th>"
+        f"<h2>Agents</h2>{_graph_svg(names, events)}"
+        "<table><tr><th>agent</th><th>evaluations</th><th>statuses</th>"
         f"<th>best {html.escape(metric)}</th><th>LLM calls</th><th>tokens</th><th>cost</th></tr>"
         f"{rows}</table><h3>Where each improvement came from</h3><table><tr><th>step</th>"
         f"<th>candidate</th><th>agent</th><th>{html.escape(metric)}</th></tr>{steps}</table>"
