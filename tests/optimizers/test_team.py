@@ -204,6 +204,16 @@ def test_shares_and_rules_pick_the_agent(tmp_path: Path) -> None:
     assert team.next_agent() == "a"
 
 
+def test_an_llm_tuner_is_told_the_task_and_its_share(tmp_path: Path) -> None:
+    llambo = {"name": "tuner", "optimizer": {"name": "llambo"}, "parameters": ["x"]}
+    path = write_team_task(tmp_path, [CODER, llambo])
+    task_file = load_task_file(path)
+    team: Any = make_optimizer(*task_file.proposer(), RunContext(task=build_task(task_file)))
+    context = team.agents["tuner"].optimizer.engine.head[0]
+    assert context.startswith("minimize 'abs_error' of the workflow 'team'")
+    assert "You change x; the other parameters keep the values of the best" in context
+
+
 class Flaky(Optimizer):
     """An agent that raises on the turns in ``fail``, proposes a parameter it does not own on
     those in ``stray``, and otherwise raises offset's constant by one."""

@@ -86,8 +86,16 @@ class OwnedTask:
         self.direction = task.direction
         self.primary = task.primary
 
+    @property
+    def description(self) -> str:
+        """What the agent is told the task is (`describe`; LLAMBO's context, say)."""
+        return self.describe()
+
     def describe(self) -> str:
-        names = ", ".join(self.task.trace_parameters()[k].name for k in self.keys)
+        names = ", ".join(
+            f"the code of {k.removesuffix('.__code')}" if k.endswith(".__code") else k
+            for k in self.keys
+        )
         return (
             f"{self.task.describe()}\nYou change {names}; the other parameters keep the values "
             "of the best candidate so far (other agents change them)."
