@@ -248,6 +248,7 @@ class Session:
                 open_sandbox=self.sandbox,
                 run_dir=run.path,
                 seed=task_file.seed,
+                llm_config=_llm_config(task_file, use_cache),  # the task's own calls default
                 budget=budget,
                 on_call=self._recorder("task"),
                 make_llm=make_task_llm,

@@ -4,6 +4,7 @@ and sandbox (a scripted model that solves a problem only when told the magic wor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ GRAPH = ROOT / "tasks" / "graph"
 MODULE = load_module(GRAPH / "funcoder_prompt.py")
 BY_ENTRY = {p.entry_point: p for p in load_humaneval()}
 MAGIC = "Think of the reference solution."
+URL = "http://127.0.0.1:9/v1"
 
 
 class Model:
@@ -149,3 +151,30 @@ def test_the_task_file_runs_on_docker_with_a_real_model(
     evaluated = [json.loads(x) for x in (result.run.path / "events.jsonl").read_text().splitlines()]
     first = next(e for e in evaluated if e["type"] == "evaluation")
     assert "FunCoder solved" in first["feedback"]
+
+
+@pytest.mark.parametrize("workflow_llm", [None, {"model": "endpoint:coder", "base_url": URL}])
+def test_the_generators_use_the_runs_model_or_the_workflows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workflow_llm: dict[str, Any] | None
+) -> None:
+    data = yaml.safe_load((GRAPH / "funcoder_prompt.yaml").read_text())
+    data["workflow"]["module"] = str(GRAPH / "funcoder_prompt.py")
+    data["workflow"]["llm"] = workflow_llm
+    data.update(
+        sandbox={"backend": "local"},
+        budget={"evaluations": 1},
+        llm={"model": "endpoint:run-model", "base_url": URL},
+    )
+    opened: list[str] = []
+    model = Model()
+
+    @contextlib.contextmanager
+    def fake_open(config: Any, budget: Any = None, on_call: Any = None, **_: Any) -> Any:
+        opened.append(config.model if hasattr(config, "model") else str(config))
+        yield ScriptedLLM(model, budget=budget, on_call=on_call)
+
+    monkeypatch.setattr("workbench.llm.open_llm", fake_open)
+    result = start_run(parse_task_data(data, GRAPH), tmp_path / "runs")
+    assert result.summary["evaluations"] == 1 and model.funcoder
+    want = "endpoint:run-model" if workflow_llm is None else "endpoint:coder"
+    assert opened and set(opened) == {want}  # FunCoder's calls, on the model the file names

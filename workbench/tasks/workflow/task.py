@@ -116,6 +116,7 @@ class WorkflowTask(Task):
         self._llm = llm
         self._llm_stack = contextlib.ExitStack()
         self._llm_opened = False
+        self._entry_ctx: tuple[RunContext, RunContext] | None = None
         if remote:
             executor = SandboxExecutor(self._sandbox, section.timeout_s)
             for fn in remote:
@@ -206,6 +207,16 @@ class WorkflowTask(Task):
             raise ConfigError("this workflow runs code in the sandbox, but no run context is set")
         return self._ctx.sandbox()
 
+    def _context(self, ctx: RunContext) -> RunContext:
+        """The run's context as the entry gets it: its model is ``workflow.llm`` when set."""
+        spec = self.section.llm
+        if spec is None:
+            return ctx
+        if self._entry_ctx is None or self._entry_ctx[0] is not ctx:
+            config = LLMConfig.model_validate(spec) if isinstance(spec, dict) else spec
+            self._entry_ctx = (ctx, ctx.child(llm_config=config))
+        return self._entry_ctx[1]
+
     def workflow_llm(self) -> Any:
         """The client for the workflow's own calls (``workflow.llm``), opened on first use."""
         if self._llm is None and self.section.llm is not None:
@@ -267,7 +278,7 @@ class WorkflowTask(Task):
             if _accepts(self._entry, "llm") and self.workflow_llm() is not None:
                 kwargs["llm"] = self.workflow_llm()
             if _accepts(self._entry, "context") and self._ctx is not None:
-                kwargs["context"] = self._ctx
+                kwargs["context"] = self._context(self._ctx)
             try:
                 out = self._entry(**kwargs)
             except ExecutionError as exc:
