@@ -17,6 +17,16 @@ wall time) go to the JSON file, rewritten after every run; ``--resume`` skips th
 
     python bench/graph.py                              # 3 data sets x 3 arms x 3 seeds, 1.5B
     python bench/graph.py --datasets wine --seeds 0 --evaluations 10   # a smoke
+
+``--task code`` runs tasks/graph/funcoder_prompt.yaml instead: per seed, the two agents (the
+prompter writing FunCoder's instruction, the selector picking its exemplar set) learn FunCoder's
+prompt on the 6 train problems (``--code-evaluations`` evaluations); then FunCoder with its
+default prompt and FunCoder with the learned one each solve the 24 held-out problems once, with
+the same seed and settings. Reported: each one's mean hidden-test pass rate and problems solved,
+the paired difference over seeds (95% t-interval), and a sign test over the problems where the
+two differ (all seeds pooled).
+
+    python bench/graph.py --task code --seeds 0,1,2
 """
 
 from __future__ import annotations
@@ -28,16 +38,19 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 from rich.table import Table
 
 from workbench.contracts import Candidate
+from workbench.llm import LLMConfig
 from workbench.llm.local import start_llama_server
 from workbench.runs import start_run
 from workbench.sandbox import DockerSandbox
@@ -52,6 +65,17 @@ MODEL = "qwen2.5-coder-1.5b-instruct"
 DATASETS = ("wine", "breast_cancer", "digits")
 ARMS = ("both", "llambo", "optoprime")
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+def commit() -> str | None:
+    """The checkout's commit (the code a result file measured)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
 
 
 def arm_task(
@@ -196,6 +220,7 @@ def write(
     summary = summarize(rows, datasets, arms)
     doc = {
         "bench": "graph",
+        "commit": commit(),
         "model": args.model,
         "datasets": datasets,
         "arms": arms,
@@ -238,6 +263,172 @@ def table(summary: dict[str, Any], arms: list[str]) -> Table:
     return t
 
 
+def code_task(seed: int, llm: dict[str, Any], args: argparse.Namespace, split: str) -> TaskFile:
+    """tasks/graph/funcoder_prompt.yaml at `seed` on the bench's model, on `split`."""
+    data = yaml.safe_load((GRAPH / "funcoder_prompt.yaml").read_text())
+    data["workflow"]["module"] = str(GRAPH / "funcoder_prompt.py")
+    data["workflow"]["args"] = {"split": split}
+    data.update(seed=seed, llm=llm, parallel=1, sandbox={"backend": "docker"})
+    data["budget"] = {"evaluations": args.code_evaluations, "llm_calls": args.code_llm_calls}
+    data["agents"][0]["optimizer"]["settings"]["temperatures"] = [args.temperature]
+    data["name"] = f"{data['name']}-s{seed}"
+    return parse_task_data(data, GRAPH, source=data["name"])
+
+
+def code_held_out(
+    params: dict[str, Any], seed: int, llm: dict[str, Any], args: argparse.Namespace, box: Any
+) -> dict[str, Any]:
+    """FunCoder with `params` (its instruction and exemplar set) on the held-out problems."""
+    task = build_task(code_task(seed, llm, args, "test"))
+    ctx = RunContext(open_sandbox=lambda: box, seed=seed, llm_config=LLMConfig(**llm))
+    try:
+        ev = task.evaluate(Candidate("held-out", {"params": params}), ctx)
+        rows = task.trace_output("held-out", params).data["problems"] if ev.status == "ok" else []
+    finally:
+        task.close()
+        ctx.close()
+    return {
+        "status": ev.status,
+        "pass_rate": ev.score,
+        "solved": sum(r["solved"] for r in rows),
+        "problems": {r["problem"]: r["hidden_pass_rate"] for r in rows},
+        "llm": ctx.llm_usage(),
+    }
+
+
+def code_run(
+    seed: int, llm: dict[str, Any], args: argparse.Namespace, folder: Path, box: Any
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    result = start_run(code_task(seed, llm, args, "train"), folder / "runs")
+    s = result.summary
+    best = s.get("best") or {}
+    learned = (best.get("payload") or {}).get("params") or {}
+    trained_s = round(time.perf_counter() - started, 1)
+    default = code_held_out({}, seed, llm, args, box)
+    tuned = code_held_out(learned, seed, llm, args, box)
+    return {
+        "seed": seed,
+        "train_best": best.get("score"),
+        "train_start": next(
+            (e["score"] for e in result.run.events() if e.get("type") == "evaluation"), None
+        ),
+        "learned": learned,
+        "default_test": default,
+        "learned_test": tuned,
+        "evaluations": s["evaluations"],
+        "stop_reason": s["stop_reason"],
+        "llm_calls": (s.get("llm") or {}).get("calls"),
+        "task_llm_calls": (s.get("task_llm") or {}).get("calls"),
+        "train_wall_s": trained_s,
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided binomial sign test p-value (ties dropped)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    k = min(wins, losses)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def code_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [
+        r
+        for r in rows
+        if r["default_test"]["pass_rate"] is not None and r["learned_test"]["pass_rate"] is not None
+    ]
+    diffs = [r["learned_test"]["pass_rate"] - r["default_test"]["pass_rate"] for r in ok]
+    wins = losses = 0
+    for r in ok:
+        d, t = r["default_test"]["problems"], r["learned_test"]["problems"]
+        for pid in d.keys() & t.keys():
+            wins += t[pid] > d[pid]
+            losses += t[pid] < d[pid]
+    ci = interval(diffs)
+    mean = statistics.fmean
+    return {
+        "seeds": len(ok),
+        "default_mean": mean([r["default_test"]["pass_rate"] for r in ok]) if ok else None,
+        "learned_mean": mean([r["learned_test"]["pass_rate"] for r in ok]) if ok else None,
+        "default_solved": [r["default_test"]["solved"] for r in ok],
+        "learned_solved": [r["learned_test"]["solved"] for r in ok],
+        "diff_mean": mean(diffs) if diffs else None,
+        "diff_ci95": None if ci is None else [ci[1], ci[2]],
+        "problem_wins": wins,
+        "problem_losses": losses,
+        "sign_test_p": sign_test(wins, losses),
+    }
+
+
+def code_main(args: argparse.Namespace, out: Path, console: Console) -> int:
+    rows = list(args.prior_rows)
+    done = {r["seed"] for r in rows}
+    started = time.perf_counter()
+    allow_docker(True)
+    box = DockerSandbox(pool_size=1)
+    server = start_llama_server(args.model, parallel=1, threads=args.threads, ctx_per_slot=6144)
+    llm = {
+        "model": f"endpoint:{args.model}",
+        "base_url": server.base_url,
+        "cache": False,
+        "timeout_s": 1800,
+    }
+
+    def save() -> dict[str, Any]:
+        summary = code_summary(rows)
+        doc = {
+            "bench": "graph-code",
+            "commit": commit(),
+            "model": args.model,
+            "seeds": [int(x) for x in args.seeds.split(",")],
+            "budget": {"evaluations": args.code_evaluations, "llm_calls": args.code_llm_calls},
+            "prompter_temperature": args.temperature,
+            "threads": args.threads,
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "wall_s": round(time.perf_counter() - started, 1)
+            + sum(r["wall_s"] for r in args.prior_rows),
+            "summary": summary,
+            "runs": rows,
+        }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(doc, indent=2) + "\n")
+        return summary
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed in [int(x) for x in args.seeds.split(",")]:
+                if seed in done:
+                    continue
+                row = code_run(seed, llm, args, Path(tmp), box)
+                rows.append(row)
+                console.print(
+                    f"seed {seed}: train {row['train_start']} -> {row['train_best']}; held-out "
+                    f"default {row['default_test']['pass_rate']} learned "
+                    f"{row['learned_test']['pass_rate']} ({row['wall_s']} s)"
+                )
+                save()
+    finally:
+        server.stop()
+        box.close()
+    summary = save()
+    t = Table("FunCoder prompt", "mean hidden pass rate", "solved per seed (of 24)")
+    for arm in ("default", "learned"):
+        m = summary[f"{arm}_mean"]
+        t.add_row(arm, "-" if m is None else f"{m:.3f}", str(summary[f"{arm}_solved"]))
+    console.print(t)
+    ci = summary["diff_ci95"]
+    console.print(
+        f"learned - default: {summary['diff_mean']} (95% CI {ci}); problems better/worse "
+        f"{summary['problem_wins']}/{summary['problem_losses']}, sign test p = "
+        f"{summary['sign_test_p']:.3f}; wrote {out}"
+    )
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--model", default=MODEL)
@@ -251,15 +442,21 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2, help="llama-server threads")
     p.add_argument("--out", type=Path, default=None, help="default: results/graph-<date>.json")
     p.add_argument("--resume", action="store_true", help="keep the runs --out holds, skip them")
+    p.add_argument("--task", choices=("pipeline", "code"), default="pipeline")
+    p.add_argument("--code-evaluations", type=int, default=8, help="--task code: train budget")
+    p.add_argument("--code-llm-calls", type=int, default=300, help="--task code: train budget")
     args = p.parse_args()
     day = datetime.date.today().strftime("%Y%m%d")
-    out = args.out or RESULTS / f"graph-{args.model}-{day}.json"
+    stem = "graph" if args.task == "pipeline" else "graph-code"
+    out = args.out or RESULTS / f"{stem}-{args.model}-{day}.json"
     if out.exists() and not args.resume:
         print(
             f"{out} exists: pass --resume to continue it, or --out for a new file", file=sys.stderr
         )
         return 2
     args.prior_rows = json.loads(out.read_text())["runs"] if out.exists() else []
+    if args.task == "code":
+        return code_main(args, out, Console())
     rows = list(args.prior_rows)
     done = {(r["dataset"], r["arm"], r["seed"]) for r in rows}
     console = Console()

@@ -67,3 +67,38 @@ def test_the_summary_pairs_seeds_and_says_where_the_composition_leads() -> None:
     assert "breast_cancer" not in out["datasets"]  # no runs yet
     assert out["both_best_mean_on"] == 1
     assert BENCH.interval([0.1]) is None
+
+
+def test_the_code_arm_trains_on_train_and_scores_held_out_problems() -> None:
+    a = args(code_evaluations=8, code_llm_calls=300)
+    train, test = (BENCH.code_task(2, LLM, a, split) for split in ("train", "test"))
+    assert train.workflow.args == {"split": "train"} and test.workflow.args == {"split": "test"}
+    assert train.budget.evaluations == 8 and train.seed == 2 and train.sandbox.backend == "docker"
+    assert [x.name for x in train.agents] == ["prompter", "selector"]
+
+
+def test_the_code_summary_pairs_seeds_and_problems() -> None:
+    def held(rate: float, problems: dict[str, float]) -> dict[str, Any]:
+        return {
+            "pass_rate": rate,
+            "solved": sum(v == 1.0 for v in problems.values()),
+            "problems": problems,
+        }
+
+    rows = [
+        {
+            "default_test": held(0.5, {"a": 1.0, "b": 0.0}),
+            "learned_test": held(1.0, {"a": 1.0, "b": 1.0}),
+        },
+        {
+            "default_test": held(0.5, {"a": 0.0, "b": 1.0}),
+            "learned_test": held(0.75, {"a": 0.5, "b": 1.0}),
+        },
+        {"default_test": held(0.0, {"a": 0.0, "b": 0.0}), "learned_test": held(None, {})},  # type: ignore[arg-type]
+    ]
+    out = BENCH.code_summary(rows)
+    assert out["seeds"] == 2  # the run without a held-out score is left out
+    assert out["diff_mean"] == pytest.approx(0.375)
+    assert (out["problem_wins"], out["problem_losses"]) == (2, 0)
+    assert out["sign_test_p"] == pytest.approx(0.5)  # 2 of 2: p = 2 * 1/4
+    assert BENCH.sign_test(0, 0) == 1.0 and BENCH.sign_test(10, 0) == pytest.approx(2 / 1024)
