@@ -32,6 +32,7 @@ two differ (all seeds pooled).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import math
@@ -42,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,22 @@ def commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
+
+
+@contextlib.contextmanager
+def engines(args: argparse.Namespace) -> Iterator[tuple[DockerSandbox, dict[str, Any]]]:
+    """The bench's sandbox and its model (one llama-server slot): the `llm:` of every run."""
+    allow_docker(True)
+    box = DockerSandbox(pool_size=1)
+    try:
+        server = start_llama_server(args.model, parallel=1, threads=args.threads, ctx_per_slot=6144)
+        try:
+            llm = {"model": f"endpoint:{args.model}", "base_url": server.base_url}
+            yield box, {**llm, "cache": False, "timeout_s": 1800}
+        finally:
+            server.stop()
+    finally:
+        box.close()
 
 
 def arm_task(
@@ -213,20 +231,21 @@ def summarize(rows: list[dict[str, Any]], datasets: list[str], arms: list[str]) 
     return {"datasets": per, "both_best_mean_on": wins}
 
 
-def write(
-    out: Path, args: argparse.Namespace, rows: list[dict[str, Any]], started: float
+def save(
+    out: Path,
+    args: argparse.Namespace,
+    started: float,
+    fields: dict[str, Any],
+    summary: dict[str, Any],
+    rows: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    datasets, arms = args.datasets.split(","), args.arms.split(",")
-    summary = summarize(rows, datasets, arms)
+    """Write a result file: the bench's `fields`, the commit, machine, wall time (this session's
+    plus the resumed runs'), the summary and every run's raw record."""
     doc = {
-        "bench": "graph",
+        **fields,
         "commit": commit(),
         "model": args.model,
-        "datasets": datasets,
-        "arms": arms,
         "seeds": [int(s) for s in args.seeds.split(",")],
-        "budget": {"evaluations": args.evaluations, "llm_calls": args.llm_calls},
-        "optoprime": {"temperature": args.temperature, "max_tokens": args.max_tokens},
         "threads": args.threads,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "wall_s": round(time.perf_counter() - started, 1)
@@ -237,6 +256,20 @@ def write(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=2) + "\n")
     return summary
+
+
+def write(
+    out: Path, args: argparse.Namespace, rows: list[dict[str, Any]], started: float
+) -> dict[str, Any]:
+    datasets, arms = args.datasets.split(","), args.arms.split(",")
+    fields = {
+        "bench": "graph",
+        "datasets": datasets,
+        "arms": arms,
+        "budget": {"evaluations": args.evaluations, "llm_calls": args.llm_calls},
+        "optoprime": {"temperature": args.temperature, "max_tokens": args.max_tokens},
+    }
+    return save(out, args, started, fields, summarize(rows, datasets, arms), rows)
 
 
 def table(summary: dict[str, Any], arms: list[str]) -> Table:
@@ -368,53 +401,28 @@ def code_main(args: argparse.Namespace, out: Path, console: Console) -> int:
     rows = list(args.prior_rows)
     done = {r["seed"] for r in rows}
     started = time.perf_counter()
-    allow_docker(True)
-    box = DockerSandbox(pool_size=1)
-    server = start_llama_server(args.model, parallel=1, threads=args.threads, ctx_per_slot=6144)
-    llm = {
-        "model": f"endpoint:{args.model}",
-        "base_url": server.base_url,
-        "cache": False,
-        "timeout_s": 1800,
-    }
 
-    def save() -> dict[str, Any]:
-        summary = code_summary(rows)
-        doc = {
+    def write_code() -> dict[str, Any]:
+        fields = {
             "bench": "graph-code",
-            "commit": commit(),
-            "model": args.model,
-            "seeds": [int(x) for x in args.seeds.split(",")],
             "budget": {"evaluations": args.code_evaluations, "llm_calls": args.code_llm_calls},
             "prompter_temperature": args.temperature,
-            "threads": args.threads,
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-            "wall_s": round(time.perf_counter() - started, 1)
-            + sum(r["wall_s"] for r in args.prior_rows),
-            "summary": summary,
-            "runs": rows,
         }
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(doc, indent=2) + "\n")
-        return summary
+        return save(out, args, started, fields, code_summary(rows), rows)
 
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for seed in [int(x) for x in args.seeds.split(",")]:
-                if seed in done:
-                    continue
-                row = code_run(seed, llm, args, Path(tmp), box)
-                rows.append(row)
-                console.print(
-                    f"seed {seed}: train {row['train_start']} -> {row['train_best']}; held-out "
-                    f"default {row['default_test']['pass_rate']} learned "
-                    f"{row['learned_test']['pass_rate']} ({row['wall_s']} s)"
-                )
-                save()
-    finally:
-        server.stop()
-        box.close()
-    summary = save()
+    with engines(args) as (box, llm), tempfile.TemporaryDirectory() as tmp:
+        for seed in [int(x) for x in args.seeds.split(",")]:
+            if seed in done:
+                continue
+            row = code_run(seed, llm, args, Path(tmp), box)
+            rows.append(row)
+            console.print(
+                f"seed {seed}: train {row['train_start']} -> {row['train_best']}; held-out "
+                f"default {row['default_test']['pass_rate']} learned "
+                f"{row['learned_test']['pass_rate']} ({row['wall_s']} s)"
+            )
+            write_code()
+    summary = write_code()
     t = Table("FunCoder prompt", "mean hidden pass rate", "solved per seed (of 24)")
     for arm in ("default", "learned"):
         m = summary[f"{arm}_mean"]
@@ -461,33 +469,20 @@ def main() -> int:
     done = {(r["dataset"], r["arm"], r["seed"]) for r in rows}
     console = Console()
     started = time.perf_counter()
-    allow_docker(True)
-    box = DockerSandbox(pool_size=1)
-    server = start_llama_server(args.model, parallel=1, threads=args.threads, ctx_per_slot=6144)
-    llm = {
-        "model": f"endpoint:{args.model}",
-        "base_url": server.base_url,
-        "cache": False,
-        "timeout_s": 1800,
-    }
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for seed in [int(s) for s in args.seeds.split(",")]:
-                for dataset in args.datasets.split(","):
-                    for arm in args.arms.split(","):
-                        if (dataset, arm, seed) in done:
-                            continue
-                        row = one_run(arm, dataset, seed, llm, args, Path(tmp), box)
-                        rows.append(row)
-                        spend = f"{row['evaluations']} evals, {row['llm_calls']} calls"
-                        console.print(
-                            f"{dataset} {arm} seed {seed}: cv {row['cv_best']} "
-                            f"test {row['test']} ({spend}, {row['wall_s']} s)"
-                        )
-                        write(out, args, rows, started)
-    finally:
-        server.stop()
-        box.close()
+    with engines(args) as (box, llm), tempfile.TemporaryDirectory() as tmp:
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            for dataset in args.datasets.split(","):
+                for arm in args.arms.split(","):
+                    if (dataset, arm, seed) in done:
+                        continue
+                    row = one_run(arm, dataset, seed, llm, args, Path(tmp), box)
+                    rows.append(row)
+                    spend = f"{row['evaluations']} evals, {row['llm_calls']} calls"
+                    console.print(
+                        f"{dataset} {arm} seed {seed}: cv {row['cv_best']} "
+                        f"test {row['test']} ({spend}, {row['wall_s']} s)"
+                    )
+                    write(out, args, rows, started)
     summary = write(out, args, rows, started)
     console.print(table(summary, args.arms.split(",")))
     console.print(
