@@ -243,7 +243,7 @@ def save(
     plus the resumed runs'), the summary and every run's raw record."""
     doc = {
         **fields,
-        "commit": commit(),
+        "commit": args.commit,
         "model": args.model,
         "seeds": [int(s) for s in args.seeds.split(",")],
         "threads": args.threads,
@@ -463,6 +463,7 @@ def main() -> int:
         )
         return 2
     args.prior_rows = json.loads(out.read_text())["runs"] if out.exists() else []
+    args.commit = commit()  # the code this session measures (HEAD when it started)
     if args.task == "code":
         return code_main(args, out, Console())
     rows = list(args.prior_rows)
