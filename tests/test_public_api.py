@@ -14,6 +14,7 @@ import pytest
 
 PUBLIC = {
     "workbench": [
+        "Agent",
         "BudgetExceeded",
         "ConfigError",
         "Module",
@@ -23,6 +24,7 @@ PUBLIC = {
         "WorkbenchError",
         "__version__",
         "bundle",
+        "compose",
         "node",
         "optimize",
     ],
@@ -33,6 +35,7 @@ PUBLIC = {
         "EngineUnavailable",
         "ModelAnswerError",
         "NotSetUp",
+        "PartBudgetExceeded",
         "RunError",
         "SandboxFailure",
         "UserError",
@@ -75,6 +78,7 @@ PUBLIC = {
         "MeteredLLM",
         "OpenAIClient",
         "PRICES",
+        "PartBudget",
         "ResponseCache",
         "RetryingLLM",
         "ScriptedLLM",
@@ -180,6 +184,7 @@ PUBLIC = {
         "kind_names",
         "load_task",
         "load_task_file",
+        "parse_task_data",
         "parse_task_text",
         "register_kind",
         "task_file_model",

@@ -13,9 +13,9 @@ EXPECTED = {
     "DEFAULT_LOCAL_MODEL", "PRICES", "TEST_LOCAL_MODEL", "Budget", "CachedLLM", "CallRecord",
     "ChatRequest", "ChatResult", "CompletionRequest", "CompletionResult", "FunctionLLM",
     "LLMClient", "LLMConfig", "LLMRequestError", "LimitedLLM", "MeteredLLM", "OpenAIClient",
-    "ResponseCache", "RetryingLLM", "ScriptedLLM", "StructuredResult", "TokenLogprob", "Usage",
-    "WrapperLLM", "allow_model_requests", "check_allow_model_requests", "open_llm", "parse_model",
-    "wrap",
+    "PartBudget", "ResponseCache", "RetryingLLM", "ScriptedLLM", "StructuredResult",
+    "TokenLogprob", "Usage", "WrapperLLM", "allow_model_requests", "check_allow_model_requests",
+    "open_llm", "parse_model", "wrap",
 }  # fmt: skip
 
 
