@@ -220,7 +220,7 @@ class Flaky(Optimizer):
 
     def __init__(self, ctx: RunContext, settings: dict[str, Any]) -> None:
         self.fail, self.stray = set(settings.get("fail", [])), set(settings.get("stray", []))
-        self.turn, self.seen = 0, []
+        self.turn, self.seen, self.told = 0, [], []
 
     def propose(self, n: int) -> list[Candidate]:
         self.turn += 1
@@ -233,6 +233,9 @@ class Flaky(Optimizer):
 
     def observe(self, evaluations: list[Evaluation]) -> None:
         self.seen += [e.candidate_id for e in evaluations if e.candidate_id not in self.seen]
+
+    def rejected(self, candidate_id: str, reason: str) -> None:
+        self.told.append((candidate_id, reason))
 
     def state(self) -> dict[str, Any]:
         return {"turn": self.turn, "seen": self.seen}
@@ -277,6 +280,17 @@ def test_a_bad_turn_is_counted_and_the_agent_goes_on(tmp_path: Path) -> None:
         "candidate s3 dropped: parameters it does not own: ['x']",
     ]
     assert [f["in_a_row"] for f in failures] == [1, 2] and not failures[-1]["resting"]
+    task_file = load_task_file(path)  # the dropped candidate is told back to its agent
+    team: Any = make_optimizer(*task_file.proposer(), RunContext(task=build_task(task_file)))
+    for _ in range(6):
+        team.observe(
+            [
+                Evaluation(c.id, "ok", {"abs_error": 1.0}, "abs_error", "minimize")
+                for c in team.propose(1)
+            ]
+        )
+    told = team.agents["flaky"].optimizer.told
+    assert told == [("s3", "it changes parameters it does not own: ['x']; change only yours")]
     flaky_rows = [p for a, p, _ in _evaluated(result.run.path) if a == "flaky"]
     # turns 1, 4, 5, ...: its good proposals after the bad turns were evaluated
     assert [p["offset.__code"].split("+ ")[1].strip() for p in flaky_rows][:3] == [

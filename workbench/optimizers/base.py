@@ -94,6 +94,12 @@ class Optimizer(ABC):
         """Restore from `state()`; the default refuses, naming the class."""
         raise NotImplementedError(f"{type(self).__name__} cannot resume from a saved state")
 
+    def rejected(self, candidate_id: str, reason: str) -> None:
+        """A candidate it proposed was dropped before any evaluation (an agent proposing a
+        parameter it does not own, say), and why; it will never be observed. Default: nothing;
+        an optimizer that learns from feedback takes the reason as feedback."""
+        return None
+
     def plan(self) -> dict[str, Any] | None:
         """What the run will spend, known before it starts; None when there is nothing to say.
 

@@ -340,6 +340,7 @@ class Team(Optimizer):
                 if not isinstance(params, dict) or stray:
                     why = f"parameters it does not own: {stray}" if stray else "no params dict"
                     self._failed(name, f"candidate {c.id} dropped: {why}")
+                    agent_.optimizer.rejected(c.id, f"it changes {why}; change only yours")
                     continue
                 tid = f"{name}.{c.id}"
                 full = {**self.incumbent, **params}

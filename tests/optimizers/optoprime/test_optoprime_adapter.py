@@ -179,3 +179,17 @@ def test_settings_and_task_kind_are_checked(tmp_path: Path) -> None:
     hpo = HpoTask("h", section, tmp_path)
     with pytest.raises(ConfigError, match="kind: workflow"):
         make_optimizer("optoprime", {}, RunContext(task=hpo))
+
+
+def test_a_candidate_dropped_before_evaluation_is_fed_back_in_the_next_call() -> None:
+    opt, task, script = make({"temperatures": [0.0]})
+    run_step(opt, task, 1)  # the baseline
+    (dropped,) = opt.propose(1)
+    opt.rejected(dropped.id, "it changes parameters it does not own: ['y']; change only yours")
+    assert dropped.id not in opt.pending  # never observed: not waited for
+    assert opt.opt.counters["rejected:dropped"] == 1
+    opt.propose(1)
+    last = str(script.requests[-1].messages[-1]["content"])
+    assert "Your suggestion was not evaluated: it changes parameters it does not own" in last
+    opt.rejected("unknown", "nothing")  # not one of its candidates: nothing to say
+    assert opt.opt.counters["rejected:dropped"] == 1

@@ -250,6 +250,14 @@ class OptoPrimeOptimizer(Optimizer):
         }
         return Candidate(cid, self.view.payload(values), parent_ids=[self.current["id"]], meta=meta)
 
+    def rejected(self, candidate_id: str, reason: str) -> None:
+        """A candidate dropped before evaluation: the reason goes into the next call."""
+        values = self.pending.pop(candidate_id, None)
+        if values is None:
+            return
+        named = {self.params[k].name: v for k, v in values.items() if k in self.params}
+        self.opt.reject("dropped", f"Your suggestion was not evaluated: {reason}", value=named)
+
     def observe(self, evaluations: list[Evaluation]) -> None:
         """Remember each evaluation; move to the step's best candidate (see ``accept``)."""
         fresh = [e for e in evaluations if e.candidate_id in self.pending]
