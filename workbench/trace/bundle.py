@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, overload
 
+from workbench.errors import RunError
 from workbench.trace.code import (
     CodeCall,
     FunctionSource,
@@ -255,6 +256,8 @@ class FunModule:
         token = recorder.set(reads)
         try:
             result = self._target()(*raw_args, **raw_kwargs)
+        except RunError:
+            raise  # the run could not go on (a sandbox, a budget): not the code's doing
         except Exception as exc:
             if not self._spec.catch_execution_error:
                 raise
@@ -272,6 +275,8 @@ class FunModule:
             result = self._target()(*raw_args, **raw_kwargs)
             if inspect.isawaitable(result):
                 result = await result
+        except RunError:
+            raise  # the run could not go on (a sandbox, a budget): not the code's doing
         except Exception as exc:
             if not self._spec.catch_execution_error:
                 raise
@@ -326,7 +331,8 @@ def bundle(
         trainable: Make the source code a parameter the optimizer may rewrite. Needs a ``def``
             whose source ``inspect`` can read.
         catch_execution_error: Turn exceptions into an ExceptionNode + ExecutionError; when
-            False they propagate unchanged.
+            False they propagate unchanged. A ``RunError`` (a sandbox that failed, a budget
+            that ran out) always propagates: it is not the code's doing.
         executor: Run the code elsewhere (e.g. a sandbox): called with a
             :class:`~workbench.trace.code.CodeCall` (source, plain arguments), it returns the
             result (or an awaitable of it) or raises; :class:`~workbench.trace.errors.RemoteError`

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from workbench.contracts import Candidate
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, SandboxFailure
 from workbench.llm import ScriptedLLM
 from workbench.sandbox import LocalSandbox
 from workbench.tasks import RunContext, load_task, load_task_file
@@ -309,3 +309,17 @@ def test_unit_test_example_in_docker(docker_sandbox: Any) -> None:
     good = task.evaluate(Candidate("b", {"params": {"sort_words.__code": GOOD_SORT}}), ctx)
     assert good.scores["pass_rate"] == 1.0
     assert task.trace_output("b", {}).data == "Apple banana cherry"  # run in the container
+
+
+def test_a_failed_sandbox_is_the_runs_problem_not_the_candidates(tmp_path: Path) -> None:
+    """An infrastructure failure inside a sandboxed call is raised, never an error verdict
+    (which the loop would record and cache as the candidate's result)."""
+
+    class Broken:
+        def run(self, *args: Any, **kwargs: Any) -> Any:
+            raise SandboxFailure("the container's supervisor failed: no answer")
+
+    path = write(tmp_path, {"entry": "run", "feedback": "judge", "sandboxed": ["score"]}, SCORER)
+    _, task = load_task(path)
+    with pytest.raises(SandboxFailure, match="supervisor failed"):
+        task.evaluate(Candidate("a", {"params": {}}), RunContext(open_sandbox=Broken))

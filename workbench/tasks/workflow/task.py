@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.contracts import Candidate, Evaluation
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, RunError
 from workbench.llm import LLMConfig, open_llm
 from workbench.sandbox import Limits
 from workbench.tasks._resolve import resolve_callable
@@ -312,8 +312,8 @@ class WorkflowTask(Task):
                 return Evaluation(status="error", feedback=f"invalid parameters: {exc}", **base)
             try:
                 output = self.forward(dict(params))
-            except KeyboardInterrupt:
-                raise
+            except (KeyboardInterrupt, RunError):
+                raise  # a sandbox or a budget failed: the run handles it, not a verdict
             except BaseException as exc:  # the user's workflow failed (sys.exit() too)
                 took = {"eval_s": time.perf_counter() - start}
                 msg = f"the workflow raised {type(exc).__name__}: {exc}"
