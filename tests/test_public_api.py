@@ -33,6 +33,7 @@ PUBLIC = {
         "ConfigError",
         "EndpointError",
         "EngineUnavailable",
+        "INFRASTRUCTURE",
         "ModelAnswerError",
         "NotSetUp",
         "PartBudgetExceeded",

@@ -22,6 +22,7 @@ asked for a typed result and could not get one; optimizers catch it and count it
 from __future__ import annotations
 
 __all__ = [
+    "INFRASTRUCTURE",
     "BudgetExceeded",
     "ConfigError",
     "EndpointError",
@@ -99,3 +100,8 @@ class ModelAnswerError(RunError):
     def __init__(self, message: str, raw: str = "") -> None:
         self.raw = raw
         super().__init__(message)
+
+
+INFRASTRUCTURE: tuple[type[RunError], ...] = (BudgetExceeded, EngineUnavailable, SandboxFailure)
+"""The run's own failures, whatever the code did: traced code and evaluations let them through
+instead of turning them into feedback. (A `ModelAnswerError`, also a `RunError`, is feedback.)"""

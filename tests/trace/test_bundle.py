@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from workbench.errors import ModelAnswerError, SandboxFailure
 from workbench.trace import (
     CodeCall,
     ExceptionNode,
@@ -214,6 +215,20 @@ def test_catch_execution_error_false_propagates_the_original() -> None:
 
     with pytest.raises(KeyError):
         boom(node(1))
+
+
+def test_the_runs_own_failures_pass_through_a_bad_answer_is_feedback() -> None:
+    @bundle()
+    def call(kind):
+        if kind == "sandbox":
+            raise SandboxFailure("no answer from the supervisor")
+        raise ModelAnswerError("the answer did not validate", raw="{")
+
+    with pytest.raises(SandboxFailure):  # the infrastructure: never an exception node
+        call(node("sandbox"))
+    with pytest.raises(ExecutionError) as info:  # the model's answer: feedback for the graph
+        call(node("answer"))
+    assert info.value.exception_node.data.startswith("(ModelAnswerError)")
 
 
 def test_async_bundles_with_gather_and_errors() -> None:

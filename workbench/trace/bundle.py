@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-from workbench.errors import RunError
+from workbench.errors import INFRASTRUCTURE
 from workbench.trace.code import (
     CodeCall,
     FunctionSource,
@@ -256,7 +256,7 @@ class FunModule:
         token = recorder.set(reads)
         try:
             result = self._target()(*raw_args, **raw_kwargs)
-        except RunError:
+        except INFRASTRUCTURE:
             raise  # the run could not go on (a sandbox, a budget): not the code's doing
         except Exception as exc:
             if not self._spec.catch_execution_error:
@@ -275,7 +275,7 @@ class FunModule:
             result = self._target()(*raw_args, **raw_kwargs)
             if inspect.isawaitable(result):
                 result = await result
-        except RunError:
+        except INFRASTRUCTURE:
             raise  # the run could not go on (a sandbox, a budget): not the code's doing
         except Exception as exc:
             if not self._spec.catch_execution_error:
@@ -331,8 +331,9 @@ def bundle(
         trainable: Make the source code a parameter the optimizer may rewrite. Needs a ``def``
             whose source ``inspect`` can read.
         catch_execution_error: Turn exceptions into an ExceptionNode + ExecutionError; when
-            False they propagate unchanged. A ``RunError`` (a sandbox that failed, a budget
-            that ran out) always propagates: it is not the code's doing.
+            False they propagate unchanged. The run's own failures
+            (`workbench.errors.INFRASTRUCTURE`: a sandbox that failed, a budget that ran out)
+            always propagate: they are not the code's doing.
         executor: Run the code elsewhere (e.g. a sandbox): called with a
             :class:`~workbench.trace.code.CodeCall` (source, plain arguments), it returns the
             result (or an awaitable of it) or raises; :class:`~workbench.trace.errors.RemoteError`

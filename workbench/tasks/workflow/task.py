@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.contracts import Candidate, Evaluation
-from workbench.errors import ConfigError, RunError
+from workbench.errors import INFRASTRUCTURE, ConfigError
 from workbench.llm import LLMConfig, open_llm
 from workbench.sandbox import Limits
 from workbench.tasks._resolve import resolve_callable
@@ -312,7 +312,7 @@ class WorkflowTask(Task):
                 return Evaluation(status="error", feedback=f"invalid parameters: {exc}", **base)
             try:
                 output = self.forward(dict(params))
-            except (KeyboardInterrupt, RunError):
+            except (KeyboardInterrupt, *INFRASTRUCTURE):
                 raise  # a sandbox or a budget failed: the run handles it, not a verdict
             except BaseException as exc:  # the user's workflow failed (sys.exit() too)
                 took = {"eval_s": time.perf_counter() - start}
