@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Callable, Collection
 from typing import Any
@@ -57,7 +58,10 @@ once, without an evaluation, and the agent is asked again; past this the next ag
 
 
 def _key(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True, default=repr)
+    """A point's key among the known results: a digest, so that the team's state (saved at
+    every step) holds 32 characters per point, not its code."""
+    blob = json.dumps(params, sort_keys=True, default=repr)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
 class TeamSettings(BaseModel):

@@ -63,6 +63,8 @@ def test_objects_name_the_parameters_as_the_task_file_does(
     assert task.proposer() == from_file.proposer()
     assert task.workflow.space == from_file.workflow.space
     assert task.workflow.entry == "run" and task.workflow.feedback == "feedback"
+    # every top-level key of a task file is one of compose's: workdir too
+    assert composed(module, workdir=".").workdir == str(path.parent.resolve())
     # written out, it is a task file that loads to the same task
     out = path.parent / "composed.yaml"
     out.write_text(yaml.safe_dump(task.to_yaml_dict(), sort_keys=False))

@@ -68,6 +68,10 @@ class Agent:
     share: float = 1.0
 
 
+_BUILT = {"name", "kind", "agents", "budget", "routing"}
+"""Top-level task keys `compose` builds from its own arguments."""
+
+
 def _module_path(module: str | PathLike[str] | ModuleType) -> tuple[Path, ModuleType | None]:
     if isinstance(module, ModuleType):
         file = getattr(module, "__file__", None)
@@ -143,7 +147,7 @@ def compose(
         base_dir: Where relative paths (``files``, the module path) resolve (default: the
             module's folder).
         **fields: Other keys: top-level ones (``llm``, ``seed``, ``parallel``, ``stop``,
-            ``sandbox``, ``description``) or of the ``workflow:`` section (``args``,
+            ``sandbox``, ``description``, ``workdir``) or of the ``workflow:`` section (``args``,
             ``metric``, ``direction``, ``command``, ``files``, ``sandboxed``, ``run_in``,
             ``timeout_s``, ...).
 
@@ -152,7 +156,7 @@ def compose(
     """
     path, mod = _module_path(module)
     name_of = _namer(mod)
-    top_keys = {"llm", "seed", "parallel", "stop", "sandbox", "description"}
+    top_keys = set(TaskFile.model_fields) - _BUILT  # the rest is the workflow: section's
     top = {k: v for k, v in fields.items() if k in top_keys}
     section: dict[str, Any] = {k: v for k, v in fields.items() if k not in top_keys}
     ranges: dict[str, Any] = {name_of(k, "space"): dict(v) for k, v in (space or {}).items()}

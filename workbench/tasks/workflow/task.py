@@ -207,21 +207,24 @@ class WorkflowTask(Task):
             raise ConfigError("this workflow runs code in the sandbox, but no run context is set")
         return self._ctx.sandbox()
 
+    def _llm_config(self) -> LLMConfig | str | None:
+        """``workflow.llm`` as a config (a model string stays one); None when not set."""
+        spec = self.section.llm
+        return LLMConfig.model_validate(spec) if isinstance(spec, dict) else spec
+
     def _context(self, ctx: RunContext) -> RunContext:
         """The run's context as the entry gets it: its model is ``workflow.llm`` when set."""
-        spec = self.section.llm
-        if spec is None:
+        config = self._llm_config()
+        if config is None:
             return ctx
         if self._entry_ctx is None or self._entry_ctx[0] is not ctx:
-            config = LLMConfig.model_validate(spec) if isinstance(spec, dict) else spec
             self._entry_ctx = (ctx, ctx.child(llm_config=config))
         return self._entry_ctx[1]
 
     def workflow_llm(self) -> Any:
         """The client for the workflow's own calls (``workflow.llm``), opened on first use."""
-        if self._llm is None and self.section.llm is not None:
-            spec = self.section.llm
-            config = LLMConfig.model_validate(spec) if isinstance(spec, dict) else spec
+        config = self._llm_config()
+        if self._llm is None and config is not None:
             self._llm = self._llm_stack.enter_context(open_llm(config))
             self._llm_opened = True
         return self._llm
