@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections import Counter
 from typing import Any
 
 from workbench.agents.store import RunStore
@@ -200,20 +201,16 @@ def _graph_svg(names: list[str], events: list[dict[str, Any]]) -> str:
     """The run's langgraph graph as an inline SVG: the router, one node per agent (its steps and
     the improvements it made), evaluate and update, each edge with how often it was taken."""
     steps: dict[str, set[Any]] = {n: set() for n in names}
+    gains: Counter[str] = Counter()
+    failures: Counter[str] = Counter()
     for e in events:
-        agent = (e.get("meta") or {}).get("agent")
-        if e.get("type") == "proposal" and agent in steps:
+        kind = e.get("type")
+        if kind == "proposal" and (agent := (e.get("meta") or {}).get("agent")) in steps:
             steps[agent].add(e.get("step"))
-    gains = {n: 0 for n in names}
-    for e in events:
-        if e.get("type") == "best":
-            agent = str(e.get("id", "")).split(".", 1)[0]
-            if agent in gains:
-                gains[agent] += 1
-    failures = {n: 0 for n in names}
-    for e in events:
-        if e.get("type") == "agent_failure" and e.get("agent") in failures:
-            failures[e["agent"]] += 1
+        elif kind == "best":
+            gains[str(e.get("id", "")).split(".", 1)[0]] += 1
+        elif kind == "agent_failure":
+            failures[str(e.get("agent"))] += 1
     total = sum(len(v) for v in steps.values())
     box_w, gap = 170.0, 20.0
     width = max(420.0, len(names) * (box_w + gap) + gap + 60)
