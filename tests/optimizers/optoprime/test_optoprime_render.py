@@ -195,3 +195,23 @@ def test_render_parse_apply_closes_the_loop() -> None:
         assert result.rejections == [] and len(result.updates) == 2
         result.apply()
         assert solve([x, 0]).data == 2.0
+
+
+def _append_row(rows, x):
+    """The rows and one more, [x]."""
+    return [*rows, [x]]
+
+
+def test_a_long_table_is_previewed_with_its_shape() -> None:
+    """A data table past the limit shows its first rows and its shape, not digits to the cut."""
+    with use_graph(Graph()):
+        rows = node([[0.123456789 * i + j for j in range(30)] for i in range(400)], name="rows")
+        scale = node(2.0, trainable=True, name="scale")
+        bpass = backward(bundle()(_append_row)(rows, scale), "fewer columns")
+    prompt = render_problem(subgraph(bpass, [scale]), [scale], value_limit=2000)
+    [line] = [x for x in prompt.splitlines() if x.startswith("(list) rows0=")]
+    assert line.startswith("(list) rows0=[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, ...], [0.123456789, ")
+    assert "(list of 400 lists of 30 floats;" in line and len(line) < 600
+    assert "list of 401 lists of 1-30 floats" in prompt  # the output: rows of two widths
+    cut = render_module.format_value({"k": list(range(999))}, 50)  # no preview fits in 50
+    assert cut.endswith("...(truncated; 4892 characters in total)")

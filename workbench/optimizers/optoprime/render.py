@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -123,12 +124,55 @@ class ProblemInstance:
         return "\n\n".join(blocks) + "\n"
 
 
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def _preview() -> reprlib.Repr:
+    r = reprlib.Repr()  # Python 3.11's Repr takes no keyword arguments
+    r.maxlevel, r.maxstring, r.maxother, r.maxlong = 3, 80, 80, 40
+    r.maxlist = r.maxtuple = r.maxset = r.maxfrozenset = r.maxdict = 6
+    return r
+
+
+_PREVIEW = _preview()
+
+
+def _shape(value: Any, depth: int = 0) -> str:
+    """What a container holds: ``list of 398 lists of 30 floats``, ``dict of 4 keys``."""
+    name = type(value).__name__
+    if not isinstance(value, _CONTAINERS):
+        return name
+    if isinstance(value, dict):
+        return f"{name} of {len(value)} key" + ("" if len(value) == 1 else "s")
+    if depth == 2 or not value:
+        return f"{name} of {len(value)}"
+    if len({type(x) for x in value}) > 1:
+        return f"{name} of {len(value)} mixed items"
+    first = next(iter(value))
+    inner = _shape(first, depth + 1)
+    if isinstance(first, _CONTAINERS):
+        sizes = sorted({len(x) for x in value})
+        if len(sizes) > 1:
+            inner = inner.replace(f" of {len(first)}", f" of {sizes[0]}-{sizes[-1]}", 1)
+    word, _, rest = inner.partition(" ")
+    return f"{name} of {len(value)} {word}s" + (f" {rest}" if rest else "")
+
+
 def format_value(value: Any, limit: int | None) -> str:
-    """A value as prompt text: strings as they are, others ``repr``; cut past ``limit`` chars."""
+    """A value as prompt text: strings as they are, others ``repr``, within ``limit`` chars.
+
+    A container too long to show whole is previewed (its first items at each level) with its
+    shape, so a data table costs a line of the prompt rather than ``limit`` characters of
+    digits; anything else too long is cut at ``limit``.
+    """
     text = value if isinstance(value, str) else repr(value)
-    if limit is not None and len(text) > limit:
-        return f"{text[:limit]}...(truncated; {len(text)} characters in total)"
-    return text
+    if limit is None or len(text) <= limit:
+        return text
+    if isinstance(value, _CONTAINERS):
+        shown = f"{_PREVIEW.repr(value)} ({_shape(value)}; {len(text)} characters in full)"
+        if len(shown) <= limit:
+            return shown
+    return f"{text[:limit]}...(truncated; {len(text)} characters in total)"
 
 
 def _type_name(n: Node) -> str:
