@@ -50,6 +50,32 @@ def test_forbidden_mpi_calls_are_caught(call: str, name: str) -> None:
     assert f"calls {name}" in problems[0]
 
 
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        ('system("ls");', "system"),
+        ('std::system("./ref");', "system"),
+        ('FILE* f = popen("cat /proc/1/environ", "r");', "popen"),
+        ("if (fork() == 0) {}", "fork"),
+        ('::execvp("sh", nullptr);', "execvp"),
+        ("posix_spawn(&pid, p, 0, 0, a, e);", "posix_spawn"),
+        ("MPI_Comm_spawn(c, a, 1, i, 0, MPI_COMM_SELF, &k, e);", "MPI_Comm_spawn"),
+    ],
+)
+def test_starting_processes_is_caught(call: str, name: str) -> None:
+    problems = check_source(GOOD.replace("return s;", f"{call}\n  return s;"))
+    assert problems == [
+        f"the code calls {name}(): starting processes or programs is not allowed; "
+        "compute in the ranks you are given"
+    ]
+
+
+def test_names_that_only_contain_a_spawn_call_pass() -> None:
+    code = GOOD.replace("return s;", "s += my_system(1) + obj.fork(2) + p->exec(3);\n  return s;")
+    assert check_source(code) == []
+    assert check_source(GOOD.replace("return s;", '// system("x") is forbidden\n  return s;')) == []
+
+
 def test_main_is_caught() -> None:
     problems = check_source(GOOD + "\nint main(int argc, char** argv) { return 0; }\n")
     assert problems == [

@@ -25,6 +25,13 @@ _FORBIDDEN_CALLS = {
     "MPI_Finalize": "the driver finalizes MPI after the judge is done; do not call MPI_Finalize",
     "MPI_Abort": "do not call MPI_Abort: it kills every rank before the result is checked",
 }
+_SPAWNS = (
+    "system", "popen", "fork", "vfork", "clone", "execl", "execle", "execlp", "execv",
+    "execve", "execvp", "execvpe", "fexecve", "posix_spawn", "posix_spawnp", "MPI_Comm_spawn",
+    "MPI_Comm_spawn_multiple",
+)  # fmt: skip
+# a call, not a member (`x.fork(`) nor a name that ends in one (`my_system(`)
+_SPAWN_CALL = re.compile(rf"(?<![\w.>])(?:(?:std)?::\s*)?({'|'.join(_SPAWNS)})\s*\(")
 _MPI_CALL = re.compile(r"\bP?MPI_[A-Z][A-Za-z0-9_]*\s*\(")
 _MAIN = re.compile(r"\bmain\s*\(")
 _PRIVATE_INCLUDE = re.compile(
@@ -70,8 +77,11 @@ def check_source(code: str) -> list[str]:
     """Problems that keep a candidate from being run, as sentences for the model; [] if none.
 
     The candidate must call MPI (at least one ``MPI_...(`` call, as ParEval's check) and must
-    not call MPI_Init, MPI_Init_thread, MPI_Finalize or MPI_Abort, define ``main`` or include
-    the problem's reference or driver. Comments and string literals are ignored.
+    not call MPI_Init, MPI_Init_thread, MPI_Finalize or MPI_Abort, start processes or programs
+    (``system``, ``popen``, ``fork``, the ``exec`` family, ``posix_spawn``, ``MPI_Comm_spawn``),
+    define ``main`` or include the problem's reference or driver. Comments and string literals
+    are ignored. (The sandbox holds a candidate that gets past this anyway: this check is
+    feedback for the model, not the wall.)
 
     >>> check_source("int f() { return 1; }")
     ['the code makes no MPI call (MPI_...); use MPI to compute in parallel']
@@ -83,6 +93,11 @@ def check_source(code: str) -> list[str]:
     for name, why in _FORBIDDEN_CALLS.items():
         if re.search(rf"\bP?{name}\s*\(", bare):
             problems.append(f"the code calls {name}: {why}")
+    for name in dict.fromkeys(m.group(1) for m in _SPAWN_CALL.finditer(bare)):
+        problems.append(
+            f"the code calls {name}(): starting processes or programs is not allowed; "
+            "compute in the ranks you are given"
+        )
     if _MAIN.search(bare):
         problems.append(
             "the code defines or calls main(): the driver owns main; write the function"
