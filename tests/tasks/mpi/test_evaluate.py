@@ -51,7 +51,7 @@ def test_compile_error_is_feedback(dot: MpiProblem, mpi_sandbox: Sandbox) -> Non
     assert not result.compiled and result.runs == []
     # The message points at the model's own line (9) thanks to #line.
     assert "candidate.cpp:9" in result.feedback
-    assert "undefined_name" in result.feedback
+    assert "9 |   double s = undefined_name + 1;" in result.feedback  # the line it quotes
 
 
 def test_wrong_signature_is_a_build_error(dot: MpiProblem, mpi_sandbox: Sandbox) -> None:

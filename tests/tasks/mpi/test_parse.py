@@ -259,8 +259,9 @@ def test_driver_object_is_linked_not_rebuilt(dot: MpiProblem) -> None:
     assert "wb_candidate.hpp" in request.files
     # the driver's and the reference's sources are not in the candidate's directory
     assert "driver.cpp" not in request.files and "reference.hpp" not in request.files
-    assert request.compile_command[-4:] == ["-o", "prog", "driver.o", "candidate.cpp"]
-    assert "driver.o candidate.cpp" in str(request.files["run.sh"])
+    assert request.compile_command[-4:] == ["-o", "prog", "driver.o", "wb_unit.cpp"]
+    assert "driver.o wb_unit.cpp" in str(request.files["run.sh"])
+    assert request.files["candidate.cpp"] == "x"  # the model's code as written
 
 
 def test_run_sh_talks_to_the_judge_on_fd_3(dot: MpiProblem) -> None:

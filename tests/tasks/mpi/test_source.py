@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
+
+from tests.fixtures.needs import missing
 
 from workbench.tasks.mpi import (
     assemble_candidate,
     candidate_header,
     check_source,
     defines_function,
+    build_request,
     library_dir,
     load_problem,
     strip_comments_and_strings,
@@ -143,3 +150,26 @@ def test_candidate_header_declares_the_signature(dot: MpiProblem) -> None:
     header = candidate_header(dot)
     assert "#include <mpi.h>" in header and "#include <vector>" in header
     assert f"{dot.signature};" in header
+
+
+@pytest.mark.parametrize("whole", [True, False], ids=["definition", "body"])
+def test_compiler_quotes_the_models_own_line(dot: MpiProblem, whole: bool, tmp_path: Path) -> None:
+    """The compiler's message and the source line it quotes are both the model's line 3."""
+    if shutil.which("mpicxx") is None:
+        missing("mpicxx is not installed (apt-get install mpich libmpich-dev)")
+    body = "  double s = 0;\n  MPI_Barrier(MPI_COMM_WORLD);\n  s += undefined_name;\n  return s;\n"
+    code = f"{dot.signature} {{\n{body}}}\n" if whole else body
+    at = 4 if whole else 3
+    for name, content in build_request(dot, code).files.items():
+        if isinstance(content, str):
+            (tmp_path / name).write_text(content)
+    proc = subprocess.run(
+        ["mpicxx", "-std=c++17", "-I.", "-fsyntax-only", "wb_unit.cpp"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert f"candidate.cpp:{at}:" in proc.stderr
+    assert f"{at} |   s += undefined_name;" in proc.stderr, proc.stderr

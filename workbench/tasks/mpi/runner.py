@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 DRIVER_HEADER = "wb_driver.hpp"
 JUDGE_SCRIPT = "_judge.py"
+UNIT = "wb_unit.cpp"  # the compiled unit: the model's code behind the signature's header
 JUDGE_S = 10  # the judge's own work (reference program, expected outputs, timing) beyond builds
 COMPILE_CAP = 20_000  # bytes of compiler output kept
 KILL_GRACE_S = 2  # timeout -k: SIGKILL this long after SIGTERM
@@ -63,7 +64,8 @@ class MpiRequest:
     """Files and commands for one sandbox call that builds and runs a candidate.
 
     Attributes:
-        files: relative path -> content (driver, headers, candidate.cpp, run.sh, driver.o).
+        files: relative path -> content (driver, headers, the model's code as candidate.cpp,
+            the compiled unit wb_unit.cpp, run.sh, driver.o).
         command: argv of the whole call (``sh run.sh``).
         judge: the run's judge (``_judge.py``, its spec and the reference program or its
             sources).
@@ -158,7 +160,7 @@ def build_request(
     digest = hashlib.sha256(f"{problem.name}\0{candidate_code}".encode()).hexdigest()[:16]
     marker = f"@@WB-{digest}@@"
     driver = "driver.o" if driver_object is not None else "driver.cpp"
-    compile_command = [*compile_flags(problem), "-o", "prog", driver, "candidate.cpp"]
+    compile_command = [*compile_flags(problem), "-o", "prog", driver, UNIT]
     # fd 3 is the judge's socket: closed for the compiler; each mpirun below runs inside
     # `{ ...; } 3>&1`, where fd 3 is the stdout pipe, so no candidate process holds it.
     run_commands = {n: [*MPIRUN, "-np", str(n), "./prog"] for n in problem.np}
@@ -203,7 +205,8 @@ def build_request(
         }
     else:
         files = problem_files(problem)
-    files["candidate.cpp"] = assemble_candidate(problem, candidate_code)
+    files[UNIT] = assemble_candidate(problem, candidate_code)
+    files["candidate.cpp"] = candidate_code  # what the compiler quotes (see assemble_candidate)
     files["run.sh"] = "\n".join(lines) + "\n"
     timeout_s = t_cc + JUDGE_S + len(problem.np) * (t_run + KILL_GRACE_S + 2) + 15
     return MpiRequest(

@@ -152,9 +152,13 @@ def candidate_header(problem: MpiProblem) -> str:
 
 
 def assemble_candidate(problem: MpiProblem, code: str) -> str:
-    """``candidate.cpp`` for a model's code: a whole definition, or only the function's body.
+    """``wb_unit.cpp``, the unit compiled for a model's code: a whole definition, or only the
+    function's body.
 
-    A `#line` directive keeps compiler messages on the model's own line numbers.
+    Its ``#line 1 "candidate.cpp"`` directive puts compiler messages on the model's own line
+    numbers; the compiler then quotes each line from the file ``candidate.cpp``, which holds
+    the model's code as it was written (`build_request`), so the quoted line is the one the
+    message is about.
     """
     head = f"// Candidate for {problem.name} (assembled by workbench.tasks.mpi)\n"
     head += '#include "wb_candidate.hpp"\n'
