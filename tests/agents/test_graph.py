@@ -81,7 +81,7 @@ def test_llm_budget_ends_the_run_cleanly(tmp_path: Path) -> None:
     assert json.loads((result.run.path / "best.json").read_text())["payload"]["params"]["x"] == 0.45
     assert sum(e["type"] == "llm_call" for e in events) == 3
     logged = [json.loads(x) for x in (result.run.path / "events.jsonl").read_text().splitlines()]
-    assert sum(e["type"] == "llm_call" for e in logged) == 3
+    assert [e["texts"] for e in logged if e["type"] == "llm_call"] == [["0.2"], ["0.4"], ["0.45"]]
     html = write_report(result.run).read_text()
     assert html.count("<svg") == 2  # scores and LLM spend
 

@@ -23,6 +23,19 @@ def test_records_and_totals() -> None:
     u = llm.usage.to_dict()
     assert u["calls"] == 2 and u["tokens"] == 2 + 3 + 4 + 3 and u["cost"] == 0.0
     assert records[0].to_dict()["cached"] is False
+    assert records[0].texts == ["three word answer"] and records[1].texts == ["three word answer"]
+
+
+def test_records_keep_each_answer_cut_at_the_limit() -> None:
+    from workbench.llm.usage import TEXT_LIMIT
+
+    records: list[CallRecord] = []
+    answers = iter(["short", "x" * (TEXT_LIMIT + 50)])
+    llm = ScriptedLLM(lambda r: next(answers), on_call=records.append)
+    llm.chat(MSGS)
+    llm.chat(MSGS)
+    assert records[0].texts == ["short"]
+    assert records[1].texts == ["x" * TEXT_LIMIT]
 
 
 def test_calls_budget_stops_before_the_call() -> None:

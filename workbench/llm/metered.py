@@ -16,13 +16,22 @@ from workbench.llm.types import (
     CompletionResult,
     StructuredResult,
 )
-from workbench.llm.usage import Budget, CallRecord, Usage, price_for
+from workbench.llm.usage import TEXT_LIMIT, Budget, CallRecord, Usage, price_for
 from workbench.llm.wrapper import WrapperLLM
 
 __all__ = ["MeteredLLM"]
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R", ChatResult, CompletionResult, StructuredResult[Any])
+
+
+def _texts(result: ChatResult | CompletionResult | StructuredResult[Any]) -> list[str]:
+    """What the model answered: each sample of a chat, a completion, a structured call's raw."""
+    if isinstance(result, ChatResult):
+        return list(result.texts)
+    if isinstance(result, CompletionResult):
+        return [result.text]
+    return [result.raw]
 
 
 class MeteredLLM(WrapperLLM):
@@ -94,6 +103,7 @@ class MeteredLLM(WrapperLLM):
                 cost=self._cost(result.prompt_tokens, result.completion_tokens),
                 parse_failed=structured and not result.ok,
                 cached_prompt_tokens=result.cached_prompt_tokens,
+                texts=[t[:TEXT_LIMIT] for t in _texts(result)],
             ),
             parse_failures=result.parse_failures if structured else None,
         )

@@ -34,9 +34,16 @@ def price_for(model: str, override: dict[str, float] | None = None) -> dict[str,
     return PRICES.get(name, {"prompt": 0.0, "completion": 0.0})
 
 
+TEXT_LIMIT = 20_000  # characters of each answer a CallRecord keeps
+
+
 @dataclass
 class CallRecord:
-    """One call, cache hits included; `to_dict()` is JSON."""
+    """One call, cache hits included; `to_dict()` is JSON.
+
+    `texts` holds the model's answers (one per sample; a structured call's last raw answer),
+    each cut at `TEXT_LIMIT` characters, so that a run's event log shows what the model said.
+    """
 
     kind: str
     model: str
@@ -48,6 +55,7 @@ class CallRecord:
     parse_failed: bool = False
     error: str | None = None
     cached_prompt_tokens: int = 0
+    texts: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

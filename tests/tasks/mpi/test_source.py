@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.needs import missing
-
 from workbench.tasks.mpi import (
     assemble_candidate,
+    build_request,
     candidate_header,
     check_source,
     defines_function,
-    build_request,
     library_dir,
     load_problem,
     strip_comments_and_strings,
