@@ -94,7 +94,7 @@ def test_sample_repairs_from_the_per_np_feedback(tmp_path: Path, backend: str) -
     assert_never_shown(asked)
     proposals = events(result, "proposal")
     assert [p["meta"]["mode"] for p in proposals] == ["solve", "repair"]
-    assert all(p["meta"]["prompt_version"] == "sample-cpp-1" for p in proposals)
+    assert all(p["meta"]["prompt_version"] == "sample-cpp-2" for p in proposals)
     evals = events(result, "evaluation")
     assert [e["scores"]["np_pass_rate"] for e in evals] == [0.5, 1.0]
     assert (result.run.path / "best.json").is_file()
@@ -161,7 +161,7 @@ def test_funcoder_divides_conquers_and_votes_through_the_driver(
     assert_never_shown(asked)
     (proposal,) = events(result, "proposal")
     meta = proposal["meta"]
-    assert meta["prompt_version"] == "funcoder-cpp-2" and meta["sandbox_runs"] > 0
+    assert meta["prompt_version"] == "funcoder-cpp-3" and meta["sandbox_runs"] > 0
     votes = {v["function"]: v for v in meta["consensus"]}
     assert set(votes) == {"local_dot", "dot_product"}
     helper, root = votes["local_dot"], votes["dot_product"]

@@ -3,6 +3,8 @@ per-np outcomes, and FunCoder's `adopt` on C++ trees (no sandbox, no model)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from workbench.errors import ConfigError
@@ -209,7 +211,7 @@ def test_generators_accept_an_mpi_task() -> None:
 
     ctx = RunContext(task=MpiTask("dot", PROBLEM))
     assert SampleOptimizer(ctx, {}).view.language == "cpp"
-    assert FunCoderOptimizer(ctx, {}).prompt_version == "funcoder-cpp-2"
+    assert FunCoderOptimizer(ctx, {}).prompt_version == "funcoder-cpp-3"
     assert PGTDOptimizer(ctx, {}).prompt_version == "pgtd-cpp-1"
 
 
@@ -238,3 +240,35 @@ def test_every_library_problem_parses_for_the_generators(problem: MpiProblem) ->
     prog = view.extract(f"```cpp\n{problem.solution}\n```")
     assert prog.error is None and prog.code is not None
     assert check_source(prog.code) == [] and defines_function(problem, prog.code)
+
+
+_DECLARED = re.compile(r"\b(?:const\s+)?(?:long|int|double|auto|bool|std::size_t)\s+(.+?);")
+_PARAM = re.compile(r"(\w+)\s*(?:,|\)\s*$)")
+
+
+def _locals(answer: str) -> set[str]:
+    """The names an example answer declares inside its functions (`int a = 0, b = 1;`)."""
+    names: set[str] = set()
+    for decl in _DECLARED.findall(answer):
+        for part in re.split(r",(?![^(]*\))", decl):
+            m = re.match(r"\s*(\w+)", part)
+            if m:
+                names.add(m.group(1))
+    return names
+
+
+def test_cpp_examples_declare_no_name_a_problem_takes_as_a_parameter() -> None:
+    """The model copies the example's locals: `const long n` shadowed the `n` of gemv and
+    jacobi and did not compile (issue 17). No example declares a library parameter's name,
+    nor the usual names of a size."""
+    from workbench.optimizers.codegen.funcoder import prompts as funcoder
+    from workbench.optimizers.codegen.sample import prompts as sample
+
+    params = {"n", "m", "k", "size", "len", "count", "length"}
+    for problem in load_library():
+        params |= set(_PARAM.findall(problem.signature))
+    assert {"n", "x", "bins", "steps"} <= params  # the signatures were read
+    for answer in (sample.EXAMPLE_ANSWER_CPP, funcoder.DIVIDE_EXAMPLE_ANSWER_CPP):
+        declared = _locals(answer)
+        assert {"rank", "begin", "end"} <= declared
+        assert not declared & params, sorted(declared & params)

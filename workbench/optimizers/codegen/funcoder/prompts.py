@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 PROMPT_VERSION = "funcoder-2"
-PROMPT_VERSION_CPP = "funcoder-cpp-2"
+PROMPT_VERSION_CPP = "funcoder-cpp-3"
 
 DIVIDE_SYSTEM = (
     "You are an expert Python programmer. Implement the function the user gives. A simple "
@@ -123,11 +123,12 @@ double local_sum_squares(std::vector<double> const& x, long begin, long end) {
 }
 
 double sum_squares(std::vector<double> const& x) {
-    int rank = 0, size = 1;
+    int rank = 0, nranks = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    const long n = static_cast<long>(x.size());
-    double local = local_sum_squares(x, n * rank / size, n * (rank + 1) / size);
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    const long begin = static_cast<long>(x.size()) * rank / nranks;
+    const long end = static_cast<long>(x.size()) * (rank + 1) / nranks;
+    double local = local_sum_squares(x, begin, end);
     double total = 0.0;
     MPI_Allreduce(&local, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     return total;

@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 PROMPT_VERSION = "sample-1"
-PROMPT_VERSION_CPP = "sample-cpp-1"
+PROMPT_VERSION_CPP = "sample-cpp-2"
 
 SYSTEM = (
     "You are an expert Python programmer. Write the complete function the user asks for, "
@@ -67,11 +67,11 @@ EXAMPLE_ANSWER_CPP = """```cpp
 #include <vector>
 
 int count_negative(std::vector<int> const& x) {
-    int rank = 0, size = 1;
+    int rank = 0, nranks = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    const long n = static_cast<long>(x.size());
-    const long begin = n * rank / size, end = n * (rank + 1) / size;
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    const long begin = static_cast<long>(x.size()) * rank / nranks;
+    const long end = static_cast<long>(x.size()) * (rank + 1) / nranks;
     int local = 0;
     for (long i = begin; i < end; ++i) local += x[i] < 0;
     int total = 0;
