@@ -36,6 +36,7 @@ code:
 """
 
 WRONG = "```python\ndef add(a: int, b: int) -> int:\n    return a * b\n```"
+WRONG2 = "```python\ndef add(a: int, b: int) -> int:\n    return a - b\n```"
 RIGHT = "Here:\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```"
 
 
@@ -95,9 +96,10 @@ def test_greedy_single_sample_stops_when_public_tests_pass(tmp_path: Path) -> No
 
 def test_n_samples_best_by_public_tests(tmp_path: Path) -> None:
     def model(request: ChatRequest) -> str:
-        return [WRONG, RIGHT, WRONG][request.sample_index]
+        return [WRONG, RIGHT, WRONG2, RIGHT][request.sample_index]
 
-    result = _run(tmp_path, _task("{samples: 3, temperature: 0.8}", parallel=3), model)
+    result = _run(tmp_path, _task("{samples: 4, temperature: 0.8}", parallel=4), model)
+    # the fourth sample agrees with the second: evaluated once
     assert result.summary["evaluations"] == 3 and result.summary["best"]["score"] == 1.0
     evals = [e for e in _events(result) if e["type"] == "evaluation"]
     assert sorted(e["score"] for e in evals) == [0.0, 0.0, 1.0]
@@ -142,7 +144,7 @@ def test_extract_program(reply: str, ok: bool) -> None:
 
 def test_state_round_trips_through_json() -> None:
     task = build_task(parse_task_text(_task(), REPO, source="t.yaml"))
-    llm = ScriptedLLM(lambda r: WRONG)
+    llm = ScriptedLLM(lambda r: [WRONG, WRONG2][r.sample_index])
     ctx = RunContext(task=task, seed=0, make_llm=lambda **_: llm)
     opt = SampleOptimizer(ctx, {"samples": 2, "temperature": 0.5})
     (first,) = opt.propose(1)  # one queued sample stays
@@ -150,3 +152,34 @@ def test_state_round_trips_through_json() -> None:
     fresh.load_state(json.loads(json.dumps(opt.state())))
     (second,) = fresh.propose(1)
     assert second.id != first.id and llm.usage.calls == 2  # served from the queue
+
+
+def test_a_repeated_program_is_not_evaluated_again(tmp_path: Path) -> None:
+    """Greedy repair answering the same program: counted, not run, and the next round says
+    so at a higher temperature (issue 17: 1 distinct program in 4 calls)."""
+    asked: list[ChatRequest] = []
+
+    def model(request: ChatRequest) -> str:
+        asked.append(request)
+        return [WRONG, WRONG, RIGHT][min(len(asked) - 1, 2)]
+
+    result = _run(tmp_path, _task(budget="{iterations: 6}"), model)
+    assert result.summary["best"]["score"] == 1.0
+    proposals = [e for e in _events(result) if e["type"] == "proposal"]
+    assert len(proposals) == 2 and result.summary["evaluations"] == 2  # WRONG once, RIGHT
+    assert proposals[1]["meta"]["repeats"] == 1
+    assert [r.temperature for r in asked] == [0.0, 0.0, 0.7]
+    told = asked[2].messages[-1]["content"]
+    assert f"the same program as {proposals[0]['id']}" in told
+    assert "same program" not in asked[1].messages[-1]["content"]
+    calls = [e for e in _events(result) if e["type"] == "llm_call"]
+    assert [c["texts"] for c in calls] == [[WRONG], [WRONG], [RIGHT]]  # raw answers, traced
+
+
+def test_an_unparsed_reply_is_proposed_without_its_markdown(tmp_path: Path) -> None:
+    plus = "Sure:\n```python\ndef plus(a: int, b: int) -> int:\n    return a + b\n```\nDone."
+    result = _run(tmp_path, _task("{attempts: 1}", budget="{iterations: 1}"), lambda r: plus)
+    [proposal] = [e for e in _events(result) if e["type"] == "proposal"]
+    assert proposal["meta"]["mode"] == "unparsed"
+    code = json.dumps(proposal)
+    assert "def plus" in code and "```" not in code and "Sure:" not in code

@@ -5,6 +5,11 @@ Each round asks the model for `samples` programs (greedy when ``temperature: 0``
 round shows the model the best program so far with its failing tests and asks for a fix. Once a
 program passes every public test the generator stops proposing (the run ends). A reply without
 usable code is counted (``bad_answers``) and its parse error is what the next round shows.
+
+A program is evaluated once: a reply that repeats one already proposed (the same code up to
+blank lines and indentation; a greedy model asked to repair the same program often answers
+it unchanged) is counted (``repeats``), not evaluated, and the next round tells the model so,
+at ``repeat_temperature`` at least.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.optimizers.base import Optimizer, RunContext
+from workbench.optimizers.codegen.codetree import extract_code
 from workbench.optimizers.codegen.sample.common import calls_left, track_best
 from workbench.optimizers.codegen.sample.prompts import (
     prompt_version,
@@ -49,8 +55,12 @@ class SampleSettings(BaseModel):
     max_tokens: Count = Field(512, ge=16, le=8192)
     """Answer length limit per call, in tokens."""
     attempts: Count = Field(2, le=10)
-    """Rounds tried in a row while replies hold no code; then the last reply is proposed as it
-    is, so that its error reaches the model as feedback."""
+    """Rounds tried in a row while replies hold no new code; then the last reply without code
+    is proposed as it is (its fenced code, if any), so that its error reaches the model as
+    feedback."""
+    repeat_temperature: NonNegative = Field(0.7, le=2.0)
+    """Sampling temperature, at least, of the round after a reply that repeated a program
+    already proposed."""
 
 
 class SampleOptimizer(Optimizer):
@@ -76,21 +86,35 @@ class SampleOptimizer(Optimizer):
         self.last_bad: dict[str, str] | None = None  # reply, error
         self.solved = False
         self.bad_answers = 0
+        self.tried: dict[str, str] = {}  # normalized code -> the candidate that proposed it
+        self.repeats = 0
+        self.repeated: str | None = None  # the candidate the last round's reply repeated
 
     # -- model calls ---------------------------------------------------------------------------
     def _round(self) -> list[dict[str, Any]]:
         """One model call of `samples` programs; bad replies are counted and remembered."""
         s = self.settings
         repair = s.repair and (self.best is not None or self.last_bad is not None)
+        repeated, self.repeated = self.repeated, None
+        note = (
+            f"\nYour last answer was the same program as {repeated}, which was already "
+            "tested. Do not repeat it: change the code."
+            if repeated is not None
+            else ""
+        )
         if repair and self.best is not None:
-            messages = repair_messages(self.view, self.best["code"], self.best["feedback"])
+            messages = repair_messages(self.view, self.best["code"], self.best["feedback"] + note)
         elif repair and self.last_bad is not None:
-            messages = repair_messages(self.view, self.last_bad["reply"], self.last_bad["error"])
+            messages = repair_messages(
+                self.view, self.last_bad["reply"], self.last_bad["error"] + note
+            )
         else:
             messages = solve_messages(self.view)
         temperature = s.temperature
         if repair and s.repair_temperature is not None:
             temperature = s.repair_temperature
+        if repeated is not None:
+            temperature = max(temperature, s.repeat_temperature)
         left = calls_left(self.ctx)
         k = s.samples if left is None else max(min(s.samples, left), 1)  # 0 left: the call raises
         seed = (self.ctx.seed or 0) + 1000 * self.round
@@ -98,13 +122,22 @@ class SampleOptimizer(Optimizer):
         replies = self.ctx.llm().chat(
             messages, n=k, temperature=temperature, seed=seed, max_tokens=s.max_tokens
         )
-        out = []
+        out: list[dict[str, Any]] = []
         for i, reply in enumerate(replies.texts):
             program = self.view.extract(reply)
             if program.code is None:
                 self.bad_answers += 1
                 self.last_bad = {"reply": reply, "error": program.error or "no code"}
                 log.info("sample: bad answer %d (%s)", self.bad_answers, program.error)
+                continue
+            key = _normalized(program.code)
+            if any(_normalized(o["code"]) == key for o in out):
+                continue  # two samples agreeing is not a failure of either
+            earlier = self.tried.get(key)
+            if earlier is not None:
+                self.repeats += 1
+                self.repeated = earlier
+                log.info("sample: reply repeats %s (%d repeats)", earlier, self.repeats)
                 continue
             meta = {
                 "generator": self.name,
@@ -114,6 +147,7 @@ class SampleOptimizer(Optimizer):
                 "mode": "repair" if repair else "solve",
                 "temperature": temperature,
                 "bad_answers": self.bad_answers,
+                "repeats": self.repeats,
             }
             parents = [self.best["id"]] if repair and self.best is not None else []
             out.append({"code": program.code, "meta": meta, "parents": parents})
@@ -132,9 +166,11 @@ class SampleOptimizer(Optimizer):
                 if self.last_bad is None:
                     return []
                 # nothing parsed: let the harness judge the raw reply (its error is feedback)
+                reply = self.last_bad["reply"]
                 self.queue.append(
                     {
-                        "code": self.last_bad["reply"],
+                        # the fenced code, else the reply: no markdown reaches a compiler
+                        "code": extract_code(reply, self.view.language) or reply,
                         "meta": {
                             "generator": self.name,
                             "prompt_version": self.prompt_version,
@@ -153,6 +189,7 @@ class SampleOptimizer(Optimizer):
             cid = f"s{self.count:04d}"
             self.count += 1
             self.codes[cid] = item["code"]
+            self.tried.setdefault(_normalized(item["code"]), cid)
             out.append(
                 Candidate(
                     id=cid,
@@ -181,6 +218,9 @@ class SampleOptimizer(Optimizer):
             "last_bad": self.last_bad,
             "solved": self.solved,
             "bad_answers": self.bad_answers,
+            "tried": self.tried,
+            "repeats": self.repeats,
+            "repeated": self.repeated,
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -193,3 +233,11 @@ class SampleOptimizer(Optimizer):
         self.last_bad = state.get("last_bad")
         self.solved = bool(state.get("solved", False))
         self.bad_answers = int(state.get("bad_answers", 0))
+        self.tried = dict(state.get("tried", {}))
+        self.repeats = int(state.get("repeats", 0))
+        self.repeated = state.get("repeated")
+
+
+def _normalized(code: str) -> str:
+    """`code` without blank lines and indentation: what makes two programs the same."""
+    return "\n".join(line.strip() for line in code.splitlines() if line.strip())

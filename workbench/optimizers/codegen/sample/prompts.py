@@ -19,7 +19,7 @@ __all__ = [
     "solve_messages",
 ]
 
-PROMPT_VERSION = "sample-1"
+PROMPT_VERSION = "sample-2"
 PROMPT_VERSION_CPP = "sample-cpp-2"
 
 SYSTEM = (
