@@ -44,6 +44,25 @@ def test_select_problems_items_limit_and_errors() -> None:
         select_problems("no_such_problem")
 
 
+def test_select_problems_takes_a_users_problem_folders(tmp_path: Path) -> None:
+    """A user's own problems, outside tasks/mpi: one folder, or a folder of them (issue 17)."""
+    import shutil
+
+    from workbench.tasks.mpi import library_dir
+
+    mine = tmp_path / "my_problems"
+    for name in ("reduce_argmin", "dense_gemv"):
+        shutil.copytree(library_dir() / name, mine / name)
+    one = select_problems(str(mine / "dense_gemv"))
+    assert one == [("mpi", str((mine / "dense_gemv").resolve()))]
+    both = select_problems(f"{mine},reduce_argmin")
+    names = [p.rsplit("/", 1)[-1] for _, p in both]
+    assert names == ["dense_gemv", "reduce_argmin", "reduce_argmin"]  # the folder's, the library's
+    assert both[0][1].startswith(str(mine.resolve())) and both[2] == ("mpi", "reduce_argmin")
+    with pytest.raises(ConfigError, match="not an MPI problem folder"):
+        select_problems(str(tmp_path))  # holds only my_problems/, no problem.yaml below it
+
+
 def _rec(gen: str, problem: str, passed: bool, n: int, c: int, **kw: Any) -> ProblemRecord:
     from workbench.tasks.mpi.metrics import pass_at_k
 

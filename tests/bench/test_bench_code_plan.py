@@ -20,6 +20,7 @@ from tests.fixtures.needs import missing
 from workbench.bench.code import run_code_bench, run_problem, select_problems
 from workbench.bench.code_plan import chat_tokens, plan_run, problem_views, project
 from workbench.cli.bench import app
+from workbench.errors import ConfigError
 from workbench.llm import (
     ChatRequest,
     CompletionRequest,
@@ -181,3 +182,21 @@ def test_result_json_holds_projection_and_measured_time(tmp_path: Path) -> None:
     measured = result["measured"]
     assert measured["runs"] == 1 and measured["wall_s"] >= 0
     assert measured["projected_s_of_these_runs"] == rec["projected_wall_s"]
+
+
+def test_dry_run_projects_a_users_problem_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from workbench.tasks.mpi import library_dir
+
+    shutil.copytree(library_dir() / "reduce_argmin", tmp_path / "mine" / "reduce_argmin")
+    monkeypatch.setattr(bench_code, "run_code_bench", lambda *a, **k: pytest.fail("ran"))
+    args = ["code", "--problems", str(tmp_path / "mine"), "--generators", "sample"]
+    dry = CliRunner().invoke(app, [*args, "--model", "local:none", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert re.search(r"sample\s.*mpi\s.*\b1\b", dry.output)  # one MPI problem projected
+    bad = CliRunner().invoke(app, ["code", "--problems", str(tmp_path), "--dry-run"])
+    # a ConfigError: `workbench` prints it and exits 2 (workbench.cli.main)
+    assert isinstance(bad.exception, ConfigError) and "not an MPI problem" in str(bad.exception)

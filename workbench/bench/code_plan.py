@@ -55,7 +55,8 @@ from workbench.tasks import parse_task_text
 from workbench.tasks.code.examples import docstring_examples
 from workbench.tasks.code.humaneval import load_humaneval
 from workbench.tasks.loader import build_task
-from workbench.tasks.mpi.problem import library_dir, load_problem
+from workbench.tasks.mpi.kind import resolve_problem_dir
+from workbench.tasks.mpi.problem import load_problem
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -215,12 +216,18 @@ class _Carrier:
 
 
 def _completion(
-    gen: str, kind: str, view: Any, observed: dict[str, float], cap: int, body: bool = False
+    gen: str,
+    kind: str,
+    problem: str,
+    view: Any,
+    observed: dict[str, float],
+    cap: int,
+    body: bool = False,
 ) -> int:
     """Expected tokens per sample: the smoke mean (HumanEval) or ``solution.cpp`` (MPI; with
     `body`, only what follows the signature's ``{``, as `pgtd` generates it), capped."""
-    if kind == "mpi":  # the generators' view holds no solution: read the library's
-        folder = library_dir() / view.problem.name
+    if kind == "mpi":  # the generators' view holds no solution: read the problem folder's
+        folder = resolve_problem_dir(problem, Path.cwd())
         solution = load_problem(folder).solution if folder.is_dir() else None
         text = solution or view.problem.prompt
         head = text.find(f"{view.problem.function}(")
@@ -239,7 +246,7 @@ def _sample_plan(
     s = SampleSettings.model_validate(gen.settings_for(kind))
     budget = int(gen.budget.get("llm_calls", 10**6))
     rounds = min(s.max_rounds or budget, budget)
-    comp = _completion(name, kind, view, observed, s.max_tokens)
+    comp = _completion(name, kind, problem, view, observed, s.max_tokens)
     solve = chat_tokens(solve_messages(view))
     answer = "x" * int(comp * CHARS_PER_TOKEN)
     repair = chat_tokens(repair_messages(view, answer, "y" * FEEDBACK_CHARS[kind]))
@@ -273,7 +280,7 @@ def _funcoder_plan(
     stub = view.stub(tree.functions[view.entry])
     context = context_of(tree, view.entry)
     lang = view.language
-    comp = _completion(name, kind, view, observed, s.max_tokens)
+    comp = _completion(name, kind, problem, view, observed, s.max_tokens)
     answer = "x" * int(comp * CHARS_PER_TOKEN)
     divide = chat_tokens(divide_messages(context, stub, lang))
     conquer = chat_tokens(conquer_messages(context, stub, language=lang))
@@ -320,7 +327,7 @@ def _pgtd_plan(
     prompt = chat_tokens(chat_messages(view.prompt, view.language)) + tokens(
         assistant_prefix(view.prompt, prefill_signature=s.prefill_signature, language=view.language)
     )
-    body = _completion(name, kind, view, observed, s.horizon, body=s.prefill_signature)
+    body = _completion(name, kind, problem, view, observed, s.horizon, body=s.prefill_signature)
     calls = [PlannedCall("topk", 1, prompt, 0, 1)]
     for i in range(1, budget):
         # each program: its public reward, then the loop's evaluation

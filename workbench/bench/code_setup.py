@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from workbench.errors import ConfigError
@@ -108,11 +109,27 @@ def mpi_library() -> list[str]:
     return sorted(p.name for p in library_dir().iterdir() if (p / "problem.yaml").is_file())
 
 
+def _problem_folders(path: Path) -> list[Path]:
+    """`path` if it is an MPI problem folder, else the problem folders in it (sorted)."""
+    path = path.expanduser().resolve()
+    if (path / "problem.yaml").is_file():
+        return [path]
+    found = sorted(p.parent for p in path.glob("*/problem.yaml"))
+    if not found:
+        raise ConfigError(
+            f"{path} is not an MPI problem folder (no problem.yaml) and holds none "
+            "(<folder>/<name>/problem.yaml)"
+        )
+    return found
+
+
 def select_problems(spec: str = "humaneval", limit: int | None = None) -> list[tuple[str, str]]:
     """The (kind, id) problems of a comma-separated spec, in order, first `limit` of them.
 
     Items: ``humaneval`` (the 20-problem subset), ``mpi`` (the whole library), a HumanEval id
-    (``HumanEval/12``) or an MPI library name.
+    (``HumanEval/12``), an MPI library name, an MPI problem folder (one with a
+    ``problem.yaml``; a user's own, anywhere) or a folder of such folders (all of them, by
+    name). Folders are given as absolute paths.
 
     Raises:
         ConfigError: an item is none of these.
@@ -130,10 +147,12 @@ def select_problems(spec: str = "humaneval", limit: int | None = None) -> list[t
             out.append(("code", item))
         elif item in library:
             out.append(("mpi", item))
+        elif Path(item).expanduser().is_dir():
+            out += [("mpi", str(folder)) for folder in _problem_folders(Path(item))]
         else:
             raise ConfigError(
-                f"unknown problem {item!r}: give humaneval, mpi, HumanEval/<n> or one of "
-                f"{', '.join(library)}"
+                f"unknown problem {item!r}: give humaneval, mpi, HumanEval/<n>, an MPI problem "
+                f"folder (or a folder of them) or one of {', '.join(library)}"
             )
     seen: set[tuple[str, str]] = set()
     unique = [p for p in out if not (p in seen or seen.add(p))]

@@ -6,10 +6,11 @@ round shows the model the best program so far with its failing tests and asks fo
 program passes every public test the generator stops proposing (the run ends). A reply without
 usable code is counted (``bad_answers``) and its parse error is what the next round shows.
 
-A program is evaluated once: a reply that repeats one already proposed (the same code up to
-blank lines and indentation; a greedy model asked to repair the same program often answers
-it unchanged) is counted (``repeats``), not evaluated, and the next round tells the model so,
-at ``repeat_temperature`` at least.
+A repair is evaluated only when it is new: a repair reply that repeats a program already
+proposed (the same code up to blank lines and indentation; a greedy model asked to repair the
+same program often answers it unchanged) is counted (``repeats``), not evaluated, and the
+next round tells the model so, at ``repeat_temperature`` at least. (The samples of a solve
+round are all evaluated: pass@k counts every draw.)
 """
 
 from __future__ import annotations
@@ -130,10 +131,9 @@ class SampleOptimizer(Optimizer):
                 self.last_bad = {"reply": reply, "error": program.error or "no code"}
                 log.info("sample: bad answer %d (%s)", self.bad_answers, program.error)
                 continue
-            key = _normalized(program.code)
-            if any(_normalized(o["code"]) == key for o in out):
-                continue  # two samples agreeing is not a failure of either
-            earlier = self.tried.get(key)
+            # a repair that gives back a program already tried is not run again (the samples
+            # of a solve round all count: pass@k needs each draw, agreeing or not)
+            earlier = self.tried.get(_normalized(program.code)) if repair else None
             if earlier is not None:
                 self.repeats += 1
                 self.repeated = earlier
