@@ -15,53 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import statistics
-import time
 from pathlib import Path
 from typing import Any
 
 import optuna
 
 from workbench.bench import SUITE_DIR, load_suite
-from workbench.optimizers.optuna import optuna_distributions
+from workbench.bench.hpo.suite import compute_reference
 
 SLOW = {"rf-breast", "rf-diabetes", "rf-digits", "svm-breast", "mlp-wine", "mlp-breast"}
-
-
-def reference(task: Any, n_random: int, n_tpe: int, seed: int = 12345) -> dict[str, Any]:
-    """Random then TPE evaluations of one suite task; returns clip, opt and the counts."""
-    sign = -1.0 if task.direction == "maximize" else 1.0
-    space = optuna_distributions(task.search_space())
-    study = optuna.create_study(
-        direction="minimize", sampler=optuna.samplers.RandomSampler(seed=seed)
-    )
-    losses: list[float] = []
-    best_params: dict[str, Any] = {}
-    started = time.time()
-    for i in range(n_random + n_tpe):
-        if i == n_random:
-            study.sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=0)
-        trial = study.ask(fixed_distributions=space)
-        value = task.objective(dict(trial.params))
-        loss = sign * value
-        if not math.isfinite(loss):
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            continue
-        study.tell(trial, loss)
-        losses.append(loss)
-        if loss <= min(losses):
-            best_params = dict(trial.params)
-    random_losses = losses[:n_random]
-    return {
-        "clip": statistics.median(random_losses),
-        "opt": min(losses),
-        "opt_params": best_params,
-        "n_random": n_random,
-        "n_tpe": n_tpe,
-        "random_best": min(random_losses),
-        "seconds": round(time.time() - started, 1),
-    }
 
 
 def main() -> None:
@@ -76,7 +38,7 @@ def main() -> None:
     out: dict[str, Any] = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for task in load_suite(args.tasks):
         scale = args.slow_scale if task.name in SLOW else 1.0
-        result = reference(task, int(args.random * scale), int(args.tpe * scale))
+        result = compute_reference(task, int(args.random * scale), int(args.tpe * scale))
         result["loss"] = "-cv_score" if task.direction == "maximize" else "cv_score"
         out[task.name] = result
         args.out.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")

@@ -11,6 +11,7 @@ import pytest
 
 from tests.optimizers.llambo.helpers import good_script, tree_config
 from workbench.bench import (
+    SUITE_DIR,
     RunRecord,
     format_table,
     initial_configs,
@@ -168,3 +169,39 @@ def test_server_log_totals_measure_what_the_prompt_cache_saved(tmp_path: Path) -
     rec.prompt_tokens, rec.server_prompt_processed = 1000, 490
     summary = summarize([rec], {"t": {"clip": 0.0, "opt": -1.0}})
     assert summary["optimizers"]["llambo"]["prompt_cache_reuse"] == pytest.approx(0.51)
+
+
+def test_bench_hpo_runs_a_users_own_task_file_with_a_computed_reference(tmp_path: Path) -> None:
+    """A task outside the suite, by path (issue 17): its regret reference is computed first."""
+    from typer.testing import CliRunner
+
+    from workbench.cli.bench import app
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    text = (SUITE_DIR / "dt-wine.yaml").read_text().replace("name: dt-wine", "name: my-dt")
+    (mine / "my-dt.yaml").write_text(text)
+    out = tmp_path / "bench.json"
+    args = ["hpo", "--optimizers", "tpe", "--tasks", str(mine), "--seeds", "1", "-n", "6"]
+    result = CliRunner().invoke(app, [*args, "--reference-evaluations", "10", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    ref = data["setup"]["references"]["my-dt"]
+    assert ref["computed"] and (ref["n_random"], ref["n_tpe"]) == (5, 5)
+    assert ref["opt"] <= ref["random_best"] <= ref["clip"]  # losses: -accuracy
+    assert data["setup"]["task_files"] == {"my-dt": str((mine / "my-dt.yaml").resolve())}
+    assert [r["task"] for r in data["records"]] == ["my-dt"]
+    assert "| tpe |" in result.output
+
+
+def test_bench_hpo_refuses_a_task_that_is_not_hpo(tmp_path: Path) -> None:
+    from workbench.errors import ConfigError
+
+    code = tmp_path / "code.yaml"
+    code.write_text(
+        (Path(__file__).parents[2] / "tasks" / "mpi" / "sample_dot_product.yaml").read_text()
+    )
+    with pytest.raises(ConfigError, match="runs hpo tasks"):
+        load_suite([str(code)])
+    with pytest.raises(ConfigError, match="unknown suite task 'nope'"):
+        load_suite(["nope"])

@@ -38,7 +38,11 @@ def _group() -> None:
 
 def hpo(
     optimizers: str = typer.Option("llambo,tpe,random", help="Comma-separated optimizer names."),
-    tasks: str = typer.Option("", help="Comma-separated suite tasks (default: all 9)."),
+    tasks: str = typer.Option(
+        "",
+        help="Comma-separated suite tasks (default: all 9), or paths of your own hpo task "
+        "files or folders of them.",
+    ),
     seeds: str = typer.Option("0,1,2", help="Comma-separated seeds."),
     evaluations: int = typer.Option(30, "-n", "--evaluations", min=5),
     model: str = typer.Option(None, help="LLM for llambo, e.g. local:qwen2.5-coder-1.5b-instruct"),
@@ -48,8 +52,16 @@ def hpo(
     threads: int = typer.Option(1, min=1, help="llama-server threads (one slot)."),
     prompt_tps: float = typer.Option(68.0, help="Prompt tokens/s, for the projection."),
     gen_tps: float = typer.Option(26.0, help="Generated tokens/s, for the projection."),
+    reference_evaluations: int = typer.Option(
+        200, min=2, help="Regret reference of your own tasks: evaluations (half random, half TPE)."
+    ),
 ) -> None:
-    """Run optimizers x Bayesmark tasks x seeds; print normalised regret at t = 5..30."""
+    """Run optimizers x Bayesmark tasks x seeds; print normalised regret at t = 5..30.
+
+    A task of your own has no shipped regret reference: it is computed first (the loss of a
+    median random evaluation, and the best of `--reference-evaluations`) and written to the
+    JSON.
+    """
 
     def progress(r: RunRecord) -> None:
         typer.echo(
@@ -71,6 +83,7 @@ def hpo(
         prompt_tps=prompt_tps,
         gen_tps=gen_tps,
         on_projection=lambda p: typer.echo(p.text(), err=True),
+        reference_evaluations=reference_evaluations,
     )
     if result["setup"]["stopped_early"]:
         typer.echo(f"stopped early after {result['setup']['wall_s'] / 3600:.2f} h", err=True)

@@ -17,6 +17,7 @@ import optuna
 from workbench.bench.hpo.suite import (
     BENCH_OPTIMIZERS,
     SuiteTask,
+    compute_reference,
     initial_configs,
     load_reference,
     load_suite,
@@ -137,12 +138,14 @@ def run_bench(
     prompt_tps: float = 68.0,
     gen_tps: float = 26.0,
     on_projection: Callable[[Projection], None] | None = None,
+    reference_evaluations: int = 200,
 ) -> dict[str, Any]:
     """Run optimizers x tasks x seeds; returns ``{"summary", "records", "setup"}`` (JSON).
 
     Args:
         optimizers: names in `BENCH_OPTIMIZERS`.
-        tasks: suite task names (None: all 9).
+        tasks: suite task names, or paths of a user's own hpo task files or folders of them
+            (None: the suite's 9).
         seeds: the seeds (each fixes the 5 initial points).
         evaluations: evaluations per run, initial points included.
         model: the LLM (`LLMConfig.model`, e.g. ``local:qwen2.5-coder-1.5b-instruct``), one
@@ -154,6 +157,8 @@ def run_bench(
         threads: llama-server threads (one slot) for a local model.
         prompt_tps, gen_tps: the model's prompt and generation rates for the projection.
         on_projection: called with the projection before the first run.
+        reference_evaluations: evaluations of the regret reference of a task outside the
+            suite (half random, half TPE; `compute_reference`), computed before its runs.
 
     Raises:
         ConfigError: unknown optimizer or task, or a projection over `max_hours`.
@@ -161,9 +166,10 @@ def run_bench(
     unknown = [o for o in optimizers if o not in BENCH_OPTIMIZERS]
     if unknown:
         raise ConfigError(f"unknown optimizer(s) {unknown}; known: {', '.join(BENCH_OPTIMIZERS)}")
-    reference = load_reference()
     suite = load_suite(tasks)
-    missing = [t.name for t in suite if t.name not in reference]
+    shipped = load_reference() if any(t.in_suite for t in suite) else {}
+    reference = {t.name: shipped[t.name] for t in suite if t.in_suite and t.name in shipped}
+    missing = [t.name for t in suite if t.in_suite and t.name not in reference]
     if missing:
         raise ConfigError(f"no regret reference for {missing}: run bench/bayesmark_reference.py")
     records: list[RunRecord] = []
@@ -176,7 +182,11 @@ def run_bench(
         if uses_llm:
             shared, log_path = stack.enter_context(bench_server(model, threads))
         count = token_counter(shared)
-        projection = project(suite, optimizers, seeds, evaluations, count, prompt_tps, gen_tps)
+        own = [t for t in suite if not t.in_suite]
+        projection = project(
+            suite, optimizers, seeds, evaluations, count, prompt_tps, gen_tps,
+            reference_runs={t.name: reference_evaluations for t in own},
+        )  # fmt: skip
         if on_projection is not None:
             on_projection(projection)
         if max_hours is not None and projection.total_s > max_hours * 3600:
@@ -184,6 +194,9 @@ def run_bench(
                 f"the bench is projected to take {projection.total_s / 3600:.2f} h, over "
                 f"--max-hours {max_hours}; run fewer tasks/seeds/evaluations or raise --max-hours"
             )
+        for task in own:
+            half = max(reference_evaluations // 2, 1)
+            reference[task.name] = compute_reference(task, half, half) | {"computed": True}
         if runs_dir is None:
             runs_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-hpo-")))
         for task in suite:
@@ -205,6 +218,8 @@ def run_bench(
         "setup": {
             "optimizers": optimizers,
             "tasks": [t.name for t in suite],
+            "task_files": {t.name: str(t.path) for t in suite if not t.in_suite},
+            "references": {t.name: reference[t.name] for t in suite if not t.in_suite},
             "seeds": seeds,
             "evaluations": evaluations,
             "model": model,
@@ -253,13 +268,15 @@ def project(
     calls_per_step: float = 1.3,
     overhead_s: float = 0.25,
     n_init: int = 5,
+    reference_runs: dict[str, int] | None = None,
 ) -> Projection:
     """Project the bench's wall time before it starts.
 
     LLM time per LLAMBO run: the first prompt in full, then per LLM step the prompt tokens
     beyond the cached prefix and the answer (`n_candidates` rows), at the given rates, times
     `calls_per_step` (re-asks, repairs). Evaluation time: one timed evaluation per task (after
-    a warm-up one) plus `overhead_s` (loop, storage, TPE) per evaluation, for every optimizer.
+    a warm-up one) plus `overhead_s` (loop, storage, TPE) per evaluation, for every optimizer,
+    and the `reference_runs` evaluations of the tasks whose regret reference is computed.
     """
     llm_s = eval_s = steps = 0.0
     sums = [0.0, 0.0, 0.0]  # first prompt, step prompt, step completion: weighted by runs
@@ -271,6 +288,7 @@ def project(
         task.objective(inits[1])
         one_eval = time.perf_counter() - started + overhead_s
         eval_s += one_eval * evaluations * len(seeds) * len(optimizers)
+        eval_s += one_eval * (reference_runs or {}).get(task.name, 0)
         for name in optimizers:
             opt_name, settings = BENCH_OPTIMIZERS[name]
             if opt_name != "llambo":
