@@ -5,6 +5,8 @@
   `CI=true` it fails instead, so CI can never go green by skipping (see `missing`).
 - Nothing reaches a real model or Docker by accident: the real clients check guards that are
   switched on only by the fixtures in `tests/fixtures/`.
+- ``--mpi-library DIR`` points the MPI library tests (tests/tasks/mpi/test_library.py) at a
+  folder of your own problems instead of tasks/mpi/.
 """
 
 from __future__ import annotations
@@ -20,3 +22,12 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"workbench: CI={'yes (missing needs fail)' if IN_CI else 'no (missing needs skip)'}"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--mpi-library",
+        default=None,
+        metavar="DIR",
+        help="check the MPI problems in DIR (<DIR>/<name>/problem.yaml) instead of tasks/mpi/",
+    )

@@ -1,5 +1,9 @@
 """The problem library: every problem is well formed, its solution passes at every np and its
-wrong solution fails exactly at the np it was written to fail at (`wrong_fails_at`)."""
+wrong solution fails exactly at the np it was written to fail at (`wrong_fails_at`).
+
+``pytest tests/tasks/mpi/test_library.py --mpi-library DIR`` checks a folder of your own
+problems the same way (DIR/<name>/problem.yaml, ...).
+"""
 
 from __future__ import annotations
 
@@ -12,20 +16,51 @@ from workbench.errors import ConfigError
 from workbench.sandbox import Sandbox
 from workbench.tasks.mpi import check_source, evaluate, library_dir, load_library, load_problem
 
-PROBLEMS = load_library()
-NAMES = [p.name for p in PROBLEMS]
 REQUIRED_CATEGORIES = {"reduce", "scan", "stencil", "sort", "histogram", "sparse_la"}
 
 
-def test_library_covers_the_required_kinds() -> None:
-    assert len(PROBLEMS) >= 8
-    assert len(set(NAMES)) == len(NAMES)
-    assert {p.spec.category for p in PROBLEMS} >= REQUIRED_CATEGORIES
+def library(config: pytest.Config) -> Path:
+    """The folder under test: ``--mpi-library``, else tasks/mpi/."""
+    chosen = config.getoption("--mpi-library")
+    return Path(chosen).expanduser().resolve() if chosen else library_dir()
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_problem_is_complete(name: str) -> None:
-    problem = load_problem(library_dir() / name)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`folder`: each problem folder of the library under test (by name)."""
+    if "folder" in metafunc.fixturenames:
+        folders = sorted(p.parent for p in library(metafunc.config).glob("*/problem.yaml"))
+        metafunc.parametrize("folder", folders, ids=[f.name for f in folders])
+
+
+def test_library_covers_the_required_kinds(request: pytest.FixtureRequest) -> None:
+    if library(request.config) != library_dir():
+        pytest.skip("the categories the shipped library must cover; --mpi-library is a user's")
+    problems = load_library()
+    names = [p.name for p in problems]
+    assert len(problems) >= 8
+    assert len(set(names)) == len(names)
+    assert {p.spec.category for p in problems} >= REQUIRED_CATEGORIES
+
+
+def test_mpi_library_option_checks_a_users_folder(tmp_path: Path) -> None:
+    """``--mpi-library`` runs these checks on a folder outside tasks/mpi (issue 17)."""
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(library_dir() / "reduce_argmin", tmp_path / "reduce_argmin")
+    root = Path(__file__).resolve().parents[3]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/tasks/mpi/test_library.py", "-k", "complete",
+         "-p", "no:cacheprovider", "-q", "--mpi-library", str(tmp_path)],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout  # reduce_argmin from tmp_path, none of tasks/mpi
+
+
+def test_problem_is_complete(folder: Path) -> None:
+    problem = load_problem(folder)
     assert problem.solution is not None and problem.wrong is not None
     assert problem.spec.wrong_fails_at, "wrong.cpp must say where it fails"
     assert set(problem.spec.wrong_fails_at) < set(problem.np), "wrong.cpp must pass somewhere"
@@ -51,9 +86,9 @@ def test_load_problem_errors_name_the_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
-def test_solution_passes_and_wrong_fails_at_its_np(name: str, mpi_sandbox: Sandbox) -> None:
-    problem = load_problem(library_dir() / name)
+def test_solution_passes_and_wrong_fails_at_its_np(folder: Path, mpi_sandbox: Sandbox) -> None:
+    problem = load_problem(folder)
+    name = problem.name
     assert problem.solution is not None and problem.wrong is not None
     t0 = time.monotonic()
     good = evaluate(problem, problem.solution, mpi_sandbox)
