@@ -133,3 +133,18 @@ def test_driver_cache_builds_the_driver_once(dot: MpiProblem, mpi_sandbox: Sandb
     broken = evaluate(dot, PRELUDE + "  oops;\n" + SERIAL_TAIL, mpi_sandbox, drivers=cache)
     assert broken.status == "compile_error" and "candidate.cpp:9" in broken.feedback
     assert cache.builds == 1
+
+
+def test_checked_trials_and_an_edge_case_run_at_every_np(
+    dot: MpiProblem, mpi_sandbox: Sandbox
+) -> None:
+    """problem.yaml's `trials` and `edge` (issue 17): more seeds at the main size, and a case
+    with fewer elements than ranks that a candidate assuming n >= np gets wrong."""
+    spec = dot.spec.model_copy(update={"trials": 2, "edge": [{"n": 3}], "iterations": 1})
+    problem = dataclasses.replace(dot, spec=spec)
+    good = evaluate(problem, PRELUDE + SERIAL_TAIL, mpi_sandbox)
+    assert good.status == "ok", good.feedback
+    small = "  if (x.size() < 8) return 0.0;  // assumes n >= np\n"
+    bad = evaluate(problem, PRELUDE + small + SERIAL_TAIL, mpi_sandbox)
+    assert bad.status == "failed" and not any(r.passed for r in bad.runs)
+    assert "(edge case n=3): dot_product(x, y) = 0.0, expected" in bad.feedback

@@ -27,7 +27,12 @@ pytestmark = pytest.mark.timeout(60)
 
 IO_S = 5.0  # every blocking socket call of a test gives up after this long
 REAL_THREADS = _judge.threads
-SPEC = {"np": [1, 2], "seed": 5, "iterations": 2, "run_s": 5}
+SPEC = {
+    "np": [1, 2],
+    "checks": [{"seed": 5, "sizes": [40, 3], "label": ""}],
+    "timed": {"count": 2, "sizes": [40, 3]},
+    "run_s": 5,
+}
 
 
 # -- the wire format ------------------------------------------------------------------------------
@@ -220,9 +225,14 @@ class Rank:
         return data
 
     def seed(self) -> int:
-        msg = self.read(9)
+        return self.trial()[0]
+
+    def trial(self) -> tuple[int, list[int]]:
+        """The seed and sizes of the trial the judge announces."""
+        msg = self.read(10)
         assert msg[:1] == b"T", f"rank {self.rank} expected a trial, got {msg!r}"
-        return struct.unpack("<Q", msg[1:])[0]
+        seed, k = struct.unpack("<QB", msg[1:])
+        return seed, list(struct.unpack(f"<{k}q", self.read(8 * k)))
 
     def closed(self) -> bool:
         """True when the judge closed the connection (nothing more to read)."""
@@ -270,7 +280,7 @@ class Served:
 def make_judge(spec: dict) -> _judge.Judge:
     judge = _judge.Judge(spec)
     judge.expected = {
-        n: [[expected_outputs(t, r) for r in range(n)] for t in range(len(judge.seeds))]
+        n: [[expected_outputs(t, r) for r in range(n)] for t in range(len(judge.trials))]
         for n in judge.nps
     }
     return judge
@@ -342,7 +352,7 @@ def test_honest_ranks_pass_every_trial(serve: Callable[..., Served]) -> None:
         assert play(two, t) == [seeds[t], seeds[t]]  # the same seeds at every np
     assert [r.read(1) for r in two] == [b"F", b"F"]
     verdict = s.stop()
-    assert seeds[0] == 5 and seeds == s.judge.seeds  # trial 0: problem.yaml's seed; then fresh
+    assert seeds[0] == 5 and seeds == [t.seed for t in s.judge.trials]  # problem.yaml's, fresh
     assert len(set(seeds)) == 3
     for n in ("1", "2"):
         v = verdict[n]
@@ -714,3 +724,47 @@ def test_processes_of_a_user_can_be_kept_to_one_pid_namespace() -> None:
     assert ns is not None  # a process may always read its own
     assert me in _judge.processes_of(os.getuid(), ns)
     assert _judge.processes_of(os.getuid(), "pid:[0]") == set()
+
+
+def test_each_trial_announces_its_sizes_and_edge_cases_are_named(
+    serve: Callable[..., Served],
+) -> None:
+    """Checked trials at the main sizes and at an edge case, then timed ones (issue 17)."""
+    spec = {
+        **SPEC,
+        "np": [2],
+        "checks": [
+            {"seed": 5, "sizes": [40, 3], "label": ""},
+            {"seed": 6, "sizes": [1, 3], "label": "edge case n=1"},
+        ],
+        "timed": {"count": 1, "sizes": [40, 3]},
+    }
+    s = serve(spec)
+    ranks = [s.connect(0, 2), s.connect(1, 2)]
+    announced = [r.trial() for r in ranks]
+    assert announced == [(5, [40, 3])] * 2
+    for r in ranks:
+        r.send(b"R")
+    for r in ranks:
+        assert r.read(1) == b"G"
+    for r in ranks:
+        r.send(right(0, r.rank) + b"D")
+    edge = [r.trial() for r in ranks]
+    assert edge == [(6, [1, 3])] * 2
+    for r in ranks:
+        r.send(b"R")
+    for r in ranks:
+        assert r.read(1) == b"G"
+    ranks[0].send(right(1, 0) + b"D")
+    ranks[1].send(right(0, 1) + b"D")  # rank 1 answers the edge case wrong
+    result = s.wait_result(2)
+    assert (result["passed"], result["reason"]) == (False, "wrong")
+    assert "on rank 1 at np=2 (edge case n=1):" in result["detail"]
+    assert result["times"] == []  # checked trials are not timed
+
+
+def test_trial_arguments_of_the_reference_program() -> None:
+    assert _judge.Trial(7, [100, 3]).arg() == "7:100,3"
+    assert _judge.Trial(7, []).arg() == "7"
+    msg = _judge.Trial(2**40, [5]).message()
+    assert msg == b"T" + struct.pack("<QBq", 2**40, 1, 5)

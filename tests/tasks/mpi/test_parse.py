@@ -232,7 +232,9 @@ def test_the_request_carries_the_judge(dot: MpiProblem) -> None:
     assert judge.files["judge.py"] == source
     spec = json.loads(str(judge.files["spec.json"]))
     assert spec["np"] == dot.np == [1, 2, 3, 4]
-    assert (spec["seed"], spec["iterations"]) == (dot.spec.seed, dot.spec.iterations) == (11, 5)
+    n = dot.spec.size["n"]
+    assert spec["checks"] == [{"seed": 11, "sizes": [n], "label": ""}]
+    assert spec["timed"] == {"count": dot.spec.iterations, "sizes": [n]} and n > 4
     assert spec["run_s"] == dot.spec.timeouts.run_s == 15
     assert spec["build_s"] == dot.spec.timeouts.compile_s
     assert spec["build"][0] == "mpicxx" and "-DWB_JUDGE" in spec["build"]

@@ -6,12 +6,14 @@ fd 3. The candidate program is the problem's driver linked with the candidate; i
 
 1. Build the reference program (``-DWB_JUDGE``: the same driver, the reference instead of the
    candidate) unless it came prebuilt, and ask it for the expected outputs of every rank at every
-   np for every trial seed: trial 0 uses problem.yaml's seed, the timed trials fresh random seeds.
+   np for every trial: the checked trials (problem.yaml's seeds and sizes, its edge cases
+   included: spec ``checks``), then the timed trials at the main sizes with fresh random seeds.
 2. Wait for the script's ``built`` line (the candidate compiled; no candidate code has run yet),
    time the reference on the timed trials' inputs while nothing else runs, then send the script
    the path of a listening Unix socket in a directory of the judge's own. The script runs
    ``mpirun`` at each np.
-3. Each rank connects and says its rank and size. For each trial the judge sends the seed, waits
+3. Each rank connects and says its rank and size. For each trial the judge sends the seed and
+   the trial's sizes, waits
    until every rank has made its inputs (``R``), says ``go`` to all, and stops the clock at the
    last rank's ``done``; the outputs each rank sent in between are compared with the reference
    program's, element by element, after the clock stopped. A rank may not leave threads or child
@@ -188,6 +190,26 @@ def processes_of(uid: int, namespace: str | None = None) -> set[int]:
 
 
 @dataclass
+class Trial:
+    """One trial: its seed and sizes (in the driver's key order), whether it is timed, and
+    what the feedback calls it ("" for the first checked trial)."""
+
+    seed: int
+    sizes: list[int]
+    timed: bool = False
+    label: str = ""
+
+    def arg(self) -> str:
+        """The reference program's argument for this trial, ``SEED:SIZE,SIZE``."""
+        return f"{self.seed}:{','.join(map(str, self.sizes))}" if self.sizes else str(self.seed)
+
+    def message(self) -> bytes:
+        """The 'T' message announcing this trial to every rank."""
+        head = b"T" + struct.pack("<QB", self.seed, len(self.sizes))
+        return head + struct.pack(f"<{len(self.sizes)}q", *self.sizes)
+
+
+@dataclass
 class Conn:
     sock: socket.socket
     buf: bytearray = field(default_factory=bytearray)
@@ -220,8 +242,17 @@ class Judge:
     def __init__(self, spec: dict) -> None:
         self.spec = spec
         self.nps: list[int] = list(spec["np"])
-        fresh = [secrets.randbits(63) for _ in range(int(spec["iterations"]))]
-        self.seeds: list[int] = [int(spec["seed"]), *fresh]
+        checks = [
+            Trial(int(c["seed"]), [int(v) for v in c["sizes"]], False, str(c.get("label", "")))
+            for c in spec["checks"]
+        ]
+        timed = spec["timed"]
+        sizes = [int(v) for v in timed["sizes"]]
+        fresh = [
+            Trial(secrets.randbits(63), sizes, True, f"timed trial {k + 1}, a fresh input")
+            for k in range(int(timed["count"]))
+        ]
+        self.trials: list[Trial] = [*checks, *fresh]
         self.run_s = float(spec["run_s"])
         self.expected: dict[int, list[list[list[Output]]]] = {}  # np -> trial -> rank -> outputs
         self.runs: dict[int, Run] = {}
@@ -249,12 +280,12 @@ class Judge:
                 raise RuntimeError(
                     f"building the reference program failed:\n{build.stdout}{build.stderr}"[-3000:]
                 )
+        args = [t.arg() for t in self.trials]
         for n in self.nps:
-            out = self._refprog("expect", str(n), *map(str, self.seeds))
-            ranks = read_records(out)
-            if len(ranks) != n * len(self.seeds):
+            ranks = read_records(self._refprog("expect", str(n), *args))
+            if len(ranks) != n * len(self.trials):
                 raise RuntimeError(f"the reference program gave {len(ranks)} rank results")
-            self.expected[n] = [ranks[t * n : (t + 1) * n] for t in range(len(self.seeds))]
+            self.expected[n] = [ranks[t * n : (t + 1) * n] for t in range(len(self.trials))]
 
     def _refprog(self, *args: str) -> bytes:
         proc = subprocess.run(
@@ -266,9 +297,10 @@ class Judge:
         return proc.stdout
 
     def time_reference(self) -> float | None:
-        if len(self.seeds) < 2:
+        timed = [t.arg() for t in self.trials if t.timed]
+        if not timed:
             return None
-        lines = self._refprog("time", *map(str, self.seeds[1:])).split()
+        lines = self._refprog("time", *timed).split()
         return sum(float(x) for x in lines) / len(lines)
 
     # -- the runs -----------------------------------------------------------------------------
@@ -424,7 +456,8 @@ class Judge:
         return Output(name, typ, w.rtol, w.atol, count)
 
     def _trial_text(self, run: Run) -> str:
-        return "" if run.trial == 0 else f" (timed trial {run.trial}, a fresh input)"
+        label = self.trials[run.trial].label
+        return f" ({label})" if label else ""
 
     def _hello(self, conn: Conn, rank: int, size: int) -> None:
         if size not in self.nps[self.cur :]:
@@ -478,7 +511,7 @@ class Judge:
         run.trial, run.ready, run.done = k, set(), set()
         for conn in run.conns.values():
             conn.state, conn.outputs, conn.pending = "seeded", [], None
-        self._send(run, b"T" + struct.pack("<Q", self.seeds[k]))
+        self._send(run, self.trials[k].message())
 
     def _ready(self, conn: Conn) -> None:
         run = conn.run
@@ -488,7 +521,7 @@ class Judge:
         conn.state = "ready"
         run.ready.add(conn.rank)
         if len(run.ready) == run.np:
-            if run.trial > 0:
+            if run.trial > 0:  # what the previous trial's call left running
                 self._check_leftovers(run)
             for c in run.conns.values():
                 c.state = "going"
@@ -505,7 +538,7 @@ class Judge:
         run.done.add(conn.rank)
         if len(run.done) < run.np:
             return
-        if run.trial > 0:
+        if self.trials[run.trial].timed:
             run.times.append(t - run.t0)
         for rank, c in sorted(run.conns.items()):
             want = self.expected[run.np][run.trial][rank]
@@ -518,7 +551,7 @@ class Judge:
                 if error:
                     where = f"on rank {rank} at np={run.np}{self._trial_text(run)}"
                     raise Broken("wrong", f"{where}: {error}")
-        if run.trial + 1 < len(self.seeds):
+        if run.trial + 1 < len(self.trials):
             self._trial(run, run.trial + 1)
             return
         self._check_leftovers(run)

@@ -55,8 +55,16 @@ class MpiProblemSpec(BaseModel, extra="forbid"):
     prompt: str
     example: str = ""
     size: dict[str, int] = Field(default_factory=dict)
+    """The inputs' sizes (key `n` is WB_N in the driver) of the checked and timed trials."""
     seed: int = 0
+    """The seed of the first checked trial (trial k: seed + k)."""
+    trials: int = Field(1, ge=1, le=100)
+    """Checked trials at `size`, each with its own seed (random inputs of that size)."""
+    edge: list[dict[str, int]] = Field(default_factory=list)
+    """More checked trials, each at other sizes (keys of `size`; the rest as in `size`): the
+    edge cases the contract must hold at, such as fewer elements than ranks."""
     iterations: int = Field(3, ge=1)
+    """Timed trials at `size`, each with a fresh seed (checked too)."""
     np: list[int] = Field(default_factory=lambda: [1, 2, 3, 4], min_length=1)
     timeouts: MpiTimeouts = Field(default_factory=MpiTimeouts)
     memory_mb: Count = 1024
@@ -76,6 +84,14 @@ class MpiProblemSpec(BaseModel, extra="forbid"):
         if bad:
             raise ValueError(f"size keys {bad} must be identifiers other than seed/iters")
         return v
+
+    @model_validator(mode="after")
+    def _edge_keys(self) -> MpiProblemSpec:
+        for i, case in enumerate(self.edge):
+            unknown = sorted(set(case) - set(self.size))
+            if unknown:
+                raise ValueError(f"edge.{i}: {unknown} are not keys of size {sorted(self.size)}")
+        return self
 
     @field_validator("includes")
     @classmethod
@@ -142,6 +158,16 @@ class MpiProblem:
     def np(self) -> list[int]:
         """Rank counts to run at, in order."""
         return list(self.spec.np)
+
+    @property
+    def size_keys(self) -> list[str]:
+        """The size keys in the order the driver reads them (WB_<KEY> is size `i`)."""
+        return sorted(self.spec.size)
+
+    def sizes(self, case: dict[str, int] | None = None) -> list[int]:
+        """A trial's sizes in `size_keys` order: `size`, with `case`'s keys replaced."""
+        merged = {**self.spec.size, **(case or {})}
+        return [int(merged[k]) for k in self.size_keys]
 
     @property
     def prompt(self) -> str:

@@ -90,7 +90,8 @@ def _resource(name: str) -> str:
 
 def compile_flags(problem: MpiProblem) -> list[str]:
     """``mpicxx`` and its flags for `problem` (without sources and output)."""
-    defines = [f"-DWB_{k.upper()}={v}" for k, v in sorted(problem.spec.size.items())]
+    # sizes are read at run time, per trial (wb_driver.hpp): one build serves every trial
+    defines = [f"-DWB_{k.upper()}=(wb::size_at({i}))" for i, k in enumerate(problem.size_keys)]
     return ["mpicxx", "-O2", "-std=c++17", "-I.", *defines]
 
 
@@ -98,6 +99,22 @@ def reference_command(problem: MpiProblem) -> list[str]:
     """The build of the judge's reference program: the driver with ``-DWB_JUDGE``, no
     candidate (`candidate_header` then defines the function as an abort)."""
     return [*compile_flags(problem), "-DWB_JUDGE", "-o", "refprog.bin", "driver.cpp"]
+
+
+def checked_trials(problem: MpiProblem) -> list[dict[str, Any]]:
+    """The trials every np is checked on before the timed ones: `trials` seeds at `size`, then
+    each `edge` case (its sizes, its own seed), each with a label for the feedback."""
+    spec = problem.spec
+    out = [
+        {"seed": spec.seed + k, "sizes": problem.sizes(), "label": "" if k == 0 else f"trial {k}"}
+        for k in range(spec.trials)
+    ]
+    for i, case in enumerate(spec.edge):
+        label = "edge case " + ", ".join(f"{k}={v}" for k, v in sorted(case.items()))
+        out.append(
+            {"seed": spec.seed + spec.trials + i, "sizes": problem.sizes(case), "label": label}
+        )
+    return out
 
 
 def judge_for(problem: MpiProblem, refprog: bytes | None = None) -> Judge:
@@ -112,8 +129,8 @@ def judge_for(problem: MpiProblem, refprog: bytes | None = None) -> Judge:
     files["spec.json"] = json.dumps(
         {
             "np": list(problem.np),
-            "seed": spec.seed,
-            "iterations": spec.iterations,
+            "checks": checked_trials(problem),
+            "timed": {"count": spec.iterations, "sizes": problem.sizes()},
             "run_s": spec.timeouts.run_s,
             "build": reference_command(problem),
             "build_s": spec.timeouts.compile_s,

@@ -14,10 +14,13 @@
 //
 // The judge (workbench/tasks/mpi/_judge.py) compares, per rank and per trial, what the candidate
 // sent with what the reference program wrote, and measures the candidate's time itself, from its
-// "go" to the arrival of the last rank's "done" (the outputs travel inside that window). Trial 0
-// uses problem.yaml's seed; each timed trial uses a fresh seed the candidate cannot know before.
+// "go" to the arrival of the last rank's "done" (the outputs travel inside that window). The
+// checked trials use problem.yaml's seeds (`trials` of them at its `size`, then its `edge`
+// sizes); each timed trial uses a fresh seed the candidate cannot know before.
 //
-// Size keys of problem.yaml arrive as -DWB_<KEY>=<value>.
+// A trial's sizes arrive with its seed: size key `n` of problem.yaml is the expression WB_N
+// (-DWB_N=(wb::size_at(0)), keys in sorted order), read at run time, so one build runs every
+// trial's sizes.
 #pragma once
 
 #include <mpi.h>
@@ -73,6 +76,24 @@ class Rng {
   std::uint64_t state_;
 };
 
+namespace detail {
+// The current trial's sizes, in problem.yaml's sorted key order (set before each trial).
+inline std::vector<long long>& trial_sizes() {
+  static std::vector<long long> sizes;
+  return sizes;
+}
+}  // namespace detail
+
+// Size `i` of the current trial (WB_<KEY> expands to this).
+inline long long size_at(std::size_t i) {
+  const auto& sizes = detail::trial_sizes();
+  if (i >= sizes.size()) {
+    std::fprintf(stderr, "wb_driver: size %zu of the trial was not given\n", i);
+    std::_Exit(3);
+  }
+  return sizes[i];
+}
+
 template <class T>
 std::string str(const T& v) {
   std::ostringstream os;
@@ -91,7 +112,7 @@ namespace detail {
 
 // Wire format (little-endian, as on every machine MPICH runs on here), one byte of kind first.
 //   candidate -> judge: 'H' i32 rank, i32 size | 'R' ready | 'O' output | 'D' trial done
-//   judge -> candidate: 'T' u64 seed (a trial) | 'G' go | 'F' finish
+//   judge -> candidate: 'T' u64 seed, u8 k, k * i64 sizes (a trial) | 'G' go | 'F' finish
 //   output 'O': u16 name length, name, u8 type ('d' f64 | 'i' i64), f64 rtol, f64 atol,
 //               u64 count, count * 8 bytes
 // The reference program writes the same 'O' records, and 'D' after each rank.
@@ -278,6 +299,15 @@ int main(int argc, char** argv) {
     if (kind != 'T') break;  // 'F': the judge has what it needs
     std::uint64_t seed = 0;
     wire.get(&seed, sizeof seed);
+    unsigned char count = 0;
+    wire.get(&count, 1);
+    auto& sizes = wb::detail::trial_sizes();
+    sizes.assign(count, 0);
+    for (auto& v : sizes) {
+      std::int64_t x = 0;
+      wire.get(&x, sizeof x);
+      v = x;
+    }
     wb::Trial trial(wb::Role::candidate, seed, rank, size, wire);
     wb_problem(trial);
     if (trial.runs() != 1) wb::detail::die("the driver did not call t.run");
@@ -313,18 +343,41 @@ inline std::uint64_t parse_u64(const char* s) {
   return v;
 }
 
+// A trial argument, SEED or SEED:SIZE,SIZE,...: sets the trial's sizes, returns its seed.
+inline std::uint64_t parse_trial(const char* arg) {
+  const std::string text(arg);
+  const std::size_t colon = text.find(':');
+  auto& sizes = trial_sizes();
+  sizes.clear();
+  if (colon != std::string::npos) {
+    std::size_t at = colon + 1;
+    while (at <= text.size()) {
+      std::size_t comma = text.find(',', at);
+      if (comma == std::string::npos) comma = text.size();
+      const std::string one = text.substr(at, comma - at);
+      char* end = nullptr;
+      const long long v = std::strtoll(one.c_str(), &end, 10);
+      if (one.empty() || *end) die("not a size: " + one);
+      sizes.push_back(v);
+      at = comma + 1;
+    }
+  }
+  return parse_u64(text.substr(0, colon).c_str());
+}
+
 }  // namespace detail
 }  // namespace wb
 
-// refprog expect SIZE SEED...   the reference's outputs of every rank of SIZE, per seed
-// refprog time SEED...          seconds of each reference call at one rank, one line per seed
+// refprog expect SIZE TRIAL...  the reference's outputs of every rank of SIZE, per trial
+// refprog time TRIAL...         seconds of each reference call at one rank, one line per trial
+// (a TRIAL is SEED:SIZE,SIZE,...: the seed and the trial's sizes in sorted key order)
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "expect" && argc > 3) {
     const int size = static_cast<int>(wb::detail::parse_u64(argv[2]));
     wb::detail::StdoutWire wire;
     for (int a = 3; a < argc; ++a) {
-      const std::uint64_t seed = wb::detail::parse_u64(argv[a]);
+      const std::uint64_t seed = wb::detail::parse_trial(argv[a]);
       for (int r = 0; r < size; ++r) {
         wb::Trial trial(wb::Role::reference, seed, r, size, wire);
         wb_problem(trial);
@@ -338,13 +391,13 @@ int main(int argc, char** argv) {
   if (mode == "time" && argc > 2) {
     wb::detail::NullWire wire;
     for (int a = 2; a < argc; ++a) {
-      wb::Trial trial(wb::Role::reference, wb::detail::parse_u64(argv[a]), 0, 1, wire);
+      wb::Trial trial(wb::Role::reference, wb::detail::parse_trial(argv[a]), 0, 1, wire);
       wb_problem(trial);
       std::printf("%.9f\n", trial.reference_seconds());
     }
     return 0;
   }
-  std::fprintf(stderr, "usage: refprog expect SIZE SEED... | refprog time SEED...\n");
+  std::fprintf(stderr, "usage: refprog expect SIZE TRIAL... | refprog time TRIAL...\n");
   return 2;
 }
 
