@@ -11,6 +11,7 @@ from workbench.sandbox import Sandbox
 from workbench.tasks.mpi import (
     DriverCache,
     MpiProblem,
+    SpeedGate,
     evaluate,
     library_dir,
     load_problem,
@@ -148,3 +149,18 @@ def test_checked_trials_and_an_edge_case_run_at_every_np(
     bad = evaluate(problem, PRELUDE + small + SERIAL_TAIL, mpi_sandbox)
     assert bad.status == "failed" and not any(r.passed for r in bad.runs)
     assert "(edge case n=3): dot_product(x, y) = 0.0, expected" in bad.feedback
+
+
+def test_a_speed_gate_fails_a_correct_program_that_is_too_slow(
+    dot: MpiProblem, mpi_sandbox: Sandbox
+) -> None:
+    """A correct program 30 ms slower than the serial reference fails at the gated np only."""
+    gate = SpeedGate(min_speedup=0.5, np=[2])
+    spec = dot.spec.model_copy(update={"speed_gate": gate, "iterations": 2})
+    problem = dataclasses.replace(dot, spec=spec)
+    nap = "  { timespec ts{0, 30000000}; nanosleep(&ts, nullptr); }  // 30 ms of nothing\n"
+    slow = evaluate(problem, "#include <ctime>\n" + PRELUDE + nap + SERIAL_TAIL, mpi_sandbox)
+    by_np = {r.np: r for r in slow.runs}
+    assert by_np[2].detail.startswith("correct, but too slow"), slow.feedback
+    assert not by_np[2].passed and slow.status == "failed"
+    assert all(by_np[n].passed for n in (1, 3, 4))  # not gated there

@@ -125,6 +125,19 @@ def test_parse_run_pass_takes_the_times_from_the_verdict() -> None:
     assert r.wall_s == 0.3
 
 
+def test_parse_run_speed_gate_fails_a_correct_but_slow_run() -> None:
+    """Validated at speedup 2.0 (reference 4 ms, candidate 2 ms): the gate decides (issue 17)."""
+    ok = parse_run("", "", 0, "ok", np=2, judged=PASSED, time_reference=0.004, min_speedup=1.5)
+    assert ok.passed and ok.detail.startswith("PASS")
+    slow = parse_run("", "", 0, "ok", np=2, judged=PASSED, time_reference=0.004, min_speedup=3.0)
+    assert not slow.passed and slow.status == "ok"
+    assert slow.detail.startswith("correct, but too slow: speedup 2.00 over the serial reference")
+    assert "below the problem's gate of 3 at np=2" in slow.detail
+    assert (slow.time_candidate, slow.time_reference) == (0.002, 0.004)  # kept for the record
+    wrong = parse_run("", "", 0, "ok", np=2, judged=WRONG, time_reference=0.004, min_speedup=3.0)
+    assert not wrong.passed and wrong.detail.startswith("wrong result")
+
+
 def test_parse_run_printed_lines_count_for_nothing() -> None:
     # the program printed the old verdict and better times than the judge measured
     r = parse_run(PRINTED_PASS, "", 0, "ok", np=2, judged=judged(time_candidate=0.5))

@@ -153,12 +153,15 @@ def parse_run(
     time_reference: float | None = None,
     wall_s: float | None = None,
     timeout_s: float | None = None,
+    min_speedup: float | None = None,
 ) -> NpResult:
     """One np's result: the judge's verdict for it (`judged`, from ``_judge.py``) and how the
     run ended (`status`, from the script's untrusted sections, used only to explain a failure).
 
     A run passes only if the judge validated every trial and the run then ended with status
-    ``ok``; nothing the program printed can make it pass. The times are the judge's.
+    ``ok``; nothing the program printed can make it pass. The times are the judge's. With
+    `min_speedup` (the problem's speed gate at this np), a validated run whose speedup over
+    the reference is lower fails as too slow (its times kept).
     """
     verdict = judged or {}
     reason = verdict.get("reason")
@@ -187,11 +190,23 @@ def parse_run(
         detail = f"{verdict.get('detail')} (did the function end the program?)"
     else:
         detail = "the judge gave no verdict for this np"
+    slow = False
+    mine = verdict.get("time_candidate")
+    if passed and min_speedup is not None and mine and time_reference:
+        speedup = time_reference / mine
+        if speedup < min_speedup:
+            passed, slow = False, True
+            detail = (
+                f"correct, but too slow: speedup {speedup:.2f} over the serial reference "
+                f"(reference {time_reference * 1e3:.3g} ms, this code {mine * 1e3:.3g} ms), "
+                f"below the problem's gate of {min_speedup:g} at np={np}: divide the work "
+                "among the ranks instead of repeating it"
+            )
     return NpResult(
         np=np,
         passed=passed,
-        time_candidate=verdict.get("time_candidate") if passed else None,
-        time_reference=time_reference if passed else None,
+        time_candidate=mine if passed or slow else None,
+        time_reference=time_reference if passed or slow else None,
         detail=detail,
         status=status,
         exit_code=exit_code,

@@ -26,6 +26,7 @@ __all__ = [
     "MpiProblem",
     "MpiProblemSpec",
     "MpiTimeouts",
+    "SpeedGate",
     "library_dir",
     "load_library",
     "load_problem",
@@ -41,6 +42,17 @@ class MpiTimeouts(BaseModel, extra="forbid"):
 
     compile_s: Seconds = 60.0
     run_s: Seconds = 15.0
+
+
+class SpeedGate(BaseModel, extra="forbid"):
+    """``speed_gate``: a run that validates but is slower than this fails (a program in which
+    every rank does the whole work is correct, and no use)."""
+
+    min_speedup: float = Field(gt=0)
+    """Least speedup over the serial reference (its time over the candidate's, both measured
+    by the judge on the timed trials)."""
+    np: list[int] = Field(default_factory=lambda: [2], min_length=1)
+    """The rank counts it applies at (not np = 1; more ranks than cores is slower anyway)."""
 
 
 class MpiProblemSpec(BaseModel, extra="forbid"):
@@ -67,6 +79,8 @@ class MpiProblemSpec(BaseModel, extra="forbid"):
     """Timed trials at `size`, each with a fresh seed (checked too)."""
     np: list[int] = Field(default_factory=lambda: [1, 2, 3, 4], min_length=1)
     timeouts: MpiTimeouts = Field(default_factory=MpiTimeouts)
+    speed_gate: SpeedGate | None = None
+    """Fail a validated run slower than this (None: speed is measured, never gated)."""
     memory_mb: Count = 1024
     wrong_fails_at: list[int] | None = None
 
@@ -112,6 +126,8 @@ class MpiProblemSpec(BaseModel, extra="forbid"):
     def _signature_names_function(self) -> MpiProblemSpec:
         if not re.search(rf"\b{re.escape(self.function)}\s*\(", self.signature):
             raise ValueError(f"signature {self.signature!r} does not declare {self.function}(...)")
+        if self.speed_gate is not None and not set(self.speed_gate.np) <= set(self.np):
+            raise ValueError(f"speed_gate.np {self.speed_gate.np} is not a subset of np {self.np}")
         if self.wrong_fails_at is not None and not set(self.wrong_fails_at) <= set(self.np):
             raise ValueError(
                 f"wrong_fails_at {self.wrong_fails_at} is not a subset of np {self.np}"

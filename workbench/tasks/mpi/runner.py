@@ -366,6 +366,7 @@ def interpret(problem: MpiProblem, request: MpiRequest, result: ExecResult) -> M
     time_reference = verdict.get("time_reference")
     runs: list[NpResult] = []
     run_s = problem.spec.timeouts.run_s
+    gate = problem.spec.speed_gate
     for n in problem.np:
         raw = parsed.runs.get(n)
         mine = judged.get(str(n))
@@ -384,6 +385,7 @@ def interpret(problem: MpiProblem, request: MpiRequest, result: ExecResult) -> M
                 time_reference=time_reference,
                 wall_s=raw.wall_s,
                 timeout_s=run_s,
+                min_speedup=gate.min_speedup if gate is not None and n in gate.np else None,
             )
         )
         if raw.wall_s is not None:
