@@ -495,3 +495,34 @@ def test_evaluate_many_keeps_order_and_batches(dot: MpiProblem) -> None:
     for call in sandbox.calls:
         assert call.judge is not None
         assert json.loads(str(call.judge.files["spec.json"]))["np"] == dot.np
+
+
+def _np(np: int, passed: bool, detail: str, status: Any = "ok") -> NpResult:
+    return NpResult(np=np, passed=passed, time_candidate=None, time_reference=None,
+                    detail=detail, status=status)  # fmt: skip
+
+
+def test_stage_is_the_first_step_of_the_cascade_that_failed() -> None:
+    ok, wrong = _np(1, True, "PASS"), _np(2, False, "wrong result: x = 1.0, expected 2.0")
+    slow = _np(2, False, "correct, but too slow: speedup 0.10 over the serial reference")
+    hang = _np(3, False, "timed out after 6 s", "timeout")
+    crash = _np(4, False, "crashed (signal 11 SIGSEGV)", "error")
+    stage = lambda status, *runs: MpiResult("p", status, runs=list(runs)).stage  # noqa: E731
+    assert stage("ok", ok) is None
+    assert stage("rejected") == "contract" and stage("compile_error") == "build"
+    assert stage("error") == "sandbox"
+    assert stage("failed", ok, slow) == "speed"
+    assert stage("failed", ok, slow, wrong) == "correctness"  # the earlier stage counts
+    assert stage("failed", wrong, hang) == stage("failed", crash, slow) == "run"
+    data = MpiResult("p", "failed", runs=[ok, wrong]).to_dict()
+    assert data["stage"] == "correctness"
+    assert MpiResult.from_dict(json.loads(json.dumps(data))).stage == "correctness"
+
+
+def test_compiler_warnings_reach_the_feedback_of_a_failed_candidate() -> None:
+    warned = "candidate.cpp:4:7: warning: 'local' may be used uninitialized [-Wmaybe-uninitialized]"
+    runs = [_np(1, False, "wrong result: x = 1.0, expected 2.0")]
+    failed = MpiResult("p", "failed", compile_output=warned + "\n", runs=runs)
+    assert failed.feedback.endswith("Compiler warnings:\n- " + warned)
+    passed = MpiResult("p", "ok", compile_output=warned, runs=[_np(1, True, "PASS")])
+    assert "warning" not in passed.feedback

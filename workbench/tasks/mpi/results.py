@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["MpiResult", "MpiStatus", "NpResult", "NpStatus"]
+__all__ = ["STAGES", "MpiResult", "MpiStatus", "NpResult", "NpStatus", "Stage"]
 
 # Per np: the sandbox's statuses, plus "not_run" when the whole sandbox call stopped before it.
 NpStatus = Literal["ok", "error", "timeout", "oom", "output_limit", "not_run"]
@@ -14,6 +14,19 @@ NpStatus = Literal["ok", "error", "timeout", "oom", "output_limit", "not_run"]
 MpiStatus = Literal["ok", "failed", "compile_error", "rejected", "error"]
 
 _FEEDBACK_CAP = 6000
+
+
+Stage = Literal["contract", "build", "run", "correctness", "speed", "sandbox"]
+STAGES: tuple[Stage, ...] = ("sandbox", "contract", "build", "run", "correctness", "speed")
+
+
+def _run_stage(run: NpResult) -> Stage:
+    """The stage a failed run at one np stopped at (see `MpiResult.stage`)."""
+    if run.detail.startswith("correct, but too slow"):
+        return "speed"
+    if run.status != "ok" or run.detail.startswith(("timed out", "crashed", "not run")):
+        return "run"
+    return "correctness"
 
 
 @dataclass
@@ -81,6 +94,22 @@ class MpiResult:
         return self.status == "ok"
 
     @property
+    def stage(self) -> Stage | None:
+        """The first stage of the cascade the candidate failed (None: it passed every one).
+
+        ``contract`` (the source check refused it), ``build`` (it did not compile), ``run``
+        (a crash, a timeout or a run that never finished at some np), ``correctness`` (wrong
+        outputs, a broken protocol, work left running), ``speed`` (correct, but under the
+        problem's speed gate); ``sandbox`` when the evaluation itself could not run.
+        """
+        if self.status == "ok":
+            return None
+        if self.status in ("rejected", "compile_error", "error"):
+            return {"rejected": "contract", "compile_error": "build"}.get(self.status, "sandbox")
+        failed = [_run_stage(r) for r in self.runs if not r.passed]
+        return min(failed, key=STAGES.index) if failed else "correctness"
+
+    @property
     def compiled(self) -> bool:
         """True when the build succeeded (for build@k)."""
         return self.status in ("ok", "failed")
@@ -121,7 +150,8 @@ class MpiResult:
         elif self.status == "error":
             text = "The evaluation could not run: " + (self.compile_output or self.sandbox_status)
         elif self.status == "compile_error":
-            text = "Compilation failed (mpicxx -O2 -std=c++17):\n" + self.compile_output.strip()
+            text = "Compilation failed (mpicxx -O2 -std=c++17 -Wall):\n"
+            text += self.compile_output.strip()
         else:
             lines = [f"{'All' if self.passed else 'Not all'} runs validated."]
             for r in self.runs:
@@ -134,6 +164,10 @@ class MpiResult:
                     )
                 else:
                     lines.append(f"np={r.np}: {r.detail}")
+            warnings = [w for w in self.compile_output.splitlines() if "warning:" in w]
+            if warnings and not self.passed:  # hints, such as a variable used uninitialized
+                lines.append("Compiler warnings:")
+                lines += [f"- {w.strip()}" for w in warnings[:10]]
             text = "\n".join(lines)
         if len(text) > _FEEDBACK_CAP:
             text = text[:_FEEDBACK_CAP] + "\n... [feedback truncated]"
@@ -144,6 +178,7 @@ class MpiResult:
         data = dataclasses.asdict(self)
         data["passed"] = self.passed
         data["speedup"] = self.speedup()
+        data["stage"] = self.stage
         data["feedback"] = self.feedback
         return data
 

@@ -92,7 +92,7 @@ def compile_flags(problem: MpiProblem) -> list[str]:
     """``mpicxx`` and its flags for `problem` (without sources and output)."""
     # sizes are read at run time, per trial (wb_driver.hpp): one build serves every trial
     defines = [f"-DWB_{k.upper()}=(wb::size_at({i}))" for i, k in enumerate(problem.size_keys)]
-    return ["mpicxx", "-O2", "-std=c++17", "-I.", *defines]
+    return ["mpicxx", "-O2", "-std=c++17", "-Wall", "-I.", *defines]
 
 
 def reference_command(problem: MpiProblem) -> list[str]:
