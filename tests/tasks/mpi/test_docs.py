@@ -9,6 +9,7 @@ import pytest
 
 MODULES = [
     "workbench.tasks.mpi",
+    "workbench.tasks.mpi.exemplars",
     "workbench.tasks.mpi.metrics",
     "workbench.tasks.mpi.prebuild",
     "workbench.tasks.mpi.problem",

@@ -3,7 +3,7 @@
 A problem is a folder (see ``tasks/mpi/README.md``)::
 
     <name>/problem.yaml   what to compute, the C++ signature, the prompt, size, np list, timeouts
-    <name>/driver.cpp     owns main(): inputs, candidate call, validation, timing lines
+    <name>/driver.cpp     WB_PROBLEM(t): one trial's inputs, the calls, the outputs to check
     <name>/reference.hpp  the serial reference (namespace ref), used by the driver only
     <name>/solution.cpp   a correct MPI solution (optional; the test suite requires it)
     <name>/wrong.cpp      a deliberately wrong one that fails at `wrong_fails_at` (optional)
