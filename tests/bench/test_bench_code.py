@@ -196,3 +196,14 @@ def test_bench_app_has_both_commands() -> None:
     assert result.exit_code == 0 and "hpo" in result.output and "code" in result.output
     result = CliRunner().invoke(app, ["code", "--help"])
     assert "--generators" in result.output and "--limit" in result.output
+
+
+def test_the_mpi_split_is_fixed_and_covers_the_library() -> None:
+    """Train and held-out are disjoint, together the whole library, held-out >= 10 (issue 17)."""
+    from workbench.bench.code_setup import MPI_HELD_OUT, MPI_TRAIN, mpi_library
+
+    assert not set(MPI_TRAIN) & set(MPI_HELD_OUT) and len(MPI_HELD_OUT) >= 10
+    assert sorted(MPI_TRAIN + MPI_HELD_OUT) == mpi_library()
+    assert [p for _, p in select_problems("mpi")] == list(MPI_TRAIN)
+    assert [p for _, p in select_problems("mpi-held-out")] == list(MPI_HELD_OUT)
+    assert len(select_problems("mpi-all")) == len(mpi_library())

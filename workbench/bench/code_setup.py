@@ -15,6 +15,8 @@ from workbench.tasks.mpi.problem import library_dir
 __all__ = [
     "BENCH_GENERATORS",
     "HUMANEVAL_SUBSET",
+    "MPI_HELD_OUT",
+    "MPI_TRAIN",
     "WALL_TIME_S",
     "BenchGenerator",
     "budget_text",
@@ -24,6 +26,19 @@ __all__ = [
 ]
 
 HUMANEVAL_SUBSET: tuple[str, ...] = tuple(f"HumanEval/{i}" for i in range(0, 160, 8))
+# The MPI library's split, fixed once (issue 17). Train: the ten problems every generator's
+# prompts, budgets and exemplars were tuned on. Held-out: problems written after that, used
+# only to report; nothing tunes on them (an exemplar pool is the train split).
+MPI_TRAIN: tuple[str, ...] = (
+    "dense_gemv", "histogram_pixels", "ranking_count_smaller", "reduce_argmin",
+    "reduce_dot_product", "scan_prefix_sum", "sort_integers", "sparse_spmv_csr",
+    "stencil_jacobi_1d", "stencil_jacobi_2d",
+)  # fmt: skip
+MPI_HELD_OUT: tuple[str, ...] = (
+    "dense_gemm", "graph_bfs_levels", "integrate_trapezoid", "kmeans_step", "nbody_forces",
+    "pagerank_step", "reduce_custom_op", "scan_segmented", "stencil_life", "topk_largest",
+    "transpose_alltoall",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -126,7 +141,8 @@ def _problem_folders(path: Path) -> list[Path]:
 def select_problems(spec: str = "humaneval", limit: int | None = None) -> list[tuple[str, str]]:
     """The (kind, id) problems of a comma-separated spec, in order, first `limit` of them.
 
-    Items: ``humaneval`` (the 20-problem subset), ``mpi`` (the whole library), a HumanEval id
+    Items: ``humaneval`` (the 20-problem subset), ``mpi`` (the library's train split,
+    `MPI_TRAIN`), ``mpi-held-out`` (`MPI_HELD_OUT`), ``mpi-all`` (the whole library), a HumanEval id
     (``HumanEval/12``), an MPI library name, an MPI problem folder (one with a
     ``problem.yaml``; a user's own, anywhere) or a folder of such folders (all of them, by
     name). Folders are given as absolute paths.
@@ -142,6 +158,10 @@ def select_problems(spec: str = "humaneval", limit: int | None = None) -> list[t
         if item == "humaneval":
             out += [("code", p) for p in HUMANEVAL_SUBSET]
         elif item == "mpi":
+            out += [("mpi", p) for p in MPI_TRAIN]
+        elif item == "mpi-held-out":
+            out += [("mpi", p) for p in MPI_HELD_OUT]
+        elif item == "mpi-all":
             out += [("mpi", p) for p in library]
         elif re.fullmatch(r"HumanEval/\d+", item):
             out.append(("code", item))
@@ -151,7 +171,8 @@ def select_problems(spec: str = "humaneval", limit: int | None = None) -> list[t
             out += [("mpi", str(folder)) for folder in _problem_folders(Path(item))]
         else:
             raise ConfigError(
-                f"unknown problem {item!r}: give humaneval, mpi, HumanEval/<n>, an MPI problem "
+                f"unknown problem {item!r}: give humaneval, mpi, mpi-held-out, mpi-all, "
+                "HumanEval/<n>, an MPI problem "
                 f"folder (or a folder of them) or one of {', '.join(library)}"
             )
     seen: set[tuple[str, str]] = set()

@@ -97,7 +97,9 @@ def hpo(
 def code(
     generators: str = typer.Option("sample,funcoder,pgtd", help="Comma-separated generators."),
     problems: str = typer.Option(
-        "humaneval", help="humaneval (20-problem subset), mpi, HumanEval/<n> or MPI names."
+        "humaneval",
+        help="humaneval (20-problem subset), mpi (the MPI train split), mpi-held-out, mpi-all, "
+        "HumanEval/<n>, MPI names or problem folders.",
     ),
     limit: int = typer.Option(None, min=1, help="Only the first N problems."),
     model: str = typer.Option(DEFAULT_CODE_MODEL, help="The LLM shared by every run."),

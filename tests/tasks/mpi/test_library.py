@@ -109,5 +109,5 @@ def test_solution_passes_and_wrong_fails_at_its_np(folder: Path, mpi_sandbox: Sa
     for run in bad.runs:
         if not run.passed:  # wrong numbers, not a crash or a hang
             assert run.status == "ok" and run.detail.startswith("wrong result"), run.detail
-            # at the problem's own size, not only in an edge case
-            assert "(edge case" not in run.detail, run.detail
+    # the bug shows at the problem's own size somewhere, not only in its edge cases
+    assert any("(edge case" not in r.detail for r in bad.runs if not r.passed), bad.feedback

@@ -59,13 +59,15 @@ def contract_of(problem: MpiProblem) -> frozenset[str]:
     found = set()
     if "complete cop" in text:
         found.add("copies_in")
-    if "distributed in blocks" in text or "block-distributed" in text or "blocks:" in text:
+    if re.search(r"distributed (in blocks|by rows|by blocks)|block-distributed|rank r holds", text):
         found.add("blocks_in")
     if re.search(r"on rank 0\b", text):
         found.add("to_root")
     if re.search(r"on all ranks|on every rank|to every rank", text):
         found.add("to_all")
-    if re.search(r"(every|each) rank (must )?holds? its (own )?(block|rows)", text):
+    if re.search(
+        r"(every|each) rank (must )?holds? its (own )?(block|rows)|rank r must hold", text
+    ):
         found.add("blocks_out")
     return frozenset(found)
 
