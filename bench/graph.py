@@ -52,6 +52,7 @@ from rich.console import Console
 from rich.table import Table
 
 from workbench.contracts import Candidate
+from workbench.errors import INFRASTRUCTURE
 from workbench.llm import LLMConfig
 from workbench.llm.local import start_llama_server
 from workbench.runs import start_run
@@ -121,18 +122,34 @@ def arm_task(
     return parse_task_data(data, GRAPH, source=data["name"])
 
 
-def held_out(dataset: str, params: dict[str, Any], box: DockerSandbox) -> float | None:
-    """The accuracy of `params` on the held-out split (fit on train, scored on test)."""
+def held_out(
+    dataset: str, params: dict[str, Any], box: DockerSandbox
+) -> tuple[float | None, str | None]:
+    """The accuracy of `params` on the held-out split (fit on train, scored on test), and
+    why there is none (the candidate's error, or the sandbox's after a second try on a fresh
+    sandbox: the run's record is kept either way)."""
     data = load_module(GRAPH / "compose_pipeline.py").task(dataset).to_yaml_dict()
     data["workflow"]["args"] = {"dataset": dataset, "split_name": "test"}
-    task = build_task(parse_task_data(data, GRAPH))
-    try:
-        ev = task.evaluate(
-            Candidate("best", {"params": params}), RunContext(open_sandbox=lambda: box)
-        )
-    finally:
-        task.close()
-    return ev.score if ev.status == "ok" else None
+    why = None
+    for attempt in range(2):
+        task = build_task(parse_task_data(data, GRAPH))
+        sandbox = box if attempt == 0 else DockerSandbox(pool_size=1)
+        try:
+            ev = task.evaluate(
+                Candidate("best", {"params": params}),
+                RunContext(open_sandbox=lambda s=sandbox: s),
+            )
+        except INFRASTRUCTURE as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            continue
+        finally:
+            task.close()
+            if sandbox is not box:
+                sandbox.close()
+        if ev.status == "ok":
+            return ev.score, None
+        return None, f"{ev.status}: {ev.feedback[:500]}"
+    return None, why
 
 
 def one_run(
@@ -159,12 +176,15 @@ def one_run(
     ]
     best = s.get("best") or {}
     params = (best.get("payload") or {}).get("params")
+    test, test_error = held_out(dataset, params, box) if params is not None else (None, None)
     return {
         "dataset": dataset,
         "arm": arm,
         "seed": seed,
         "cv_best": best.get("score"),
-        "test": held_out(dataset, params, box) if params is not None else None,
+        "test": test,
+        "test_error": test_error,
+        "commit": args.commit,
         "best_params": params,
         "stop_reason": s["stop_reason"],
         "evaluations": s["evaluations"],
