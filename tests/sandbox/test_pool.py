@@ -139,3 +139,18 @@ def test_a_run_waits_for_a_fill_in_flight_instead_of_starting_another(
     pool.prefill(SHAPE)
     slot = pool.acquire(SHAPE)
     assert pool.created == 1 and slot.id == "c0"
+
+
+def test_a_container_idle_past_its_age_is_replaced_not_lent(pools: list[FakePool]) -> None:
+    """An idle container whose age is up carries an expiry label that reapers honour (another
+    process's test session removed a long bench's warm containers under its runs): never lent."""
+    pool = FakePool(1, spare=0)
+    pools.append(pool)
+    first = pool.acquire(SHAPE)
+    pool.release(first)
+    _wait_for(lambda: len(pool._idle.get(SHAPE, [])) == 1)
+    first.created -= first.max_age_s + 1  # it idled past its age
+    second = pool.acquire(SHAPE)
+    assert second.id != first.id
+    _wait_for(lambda: f"removed {first.id}" in pool.events)
+    assert pool.alive == 1

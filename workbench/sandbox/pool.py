@@ -259,9 +259,16 @@ class ContainerPool:
                 if self._lent < self.size:
                     idle = self._idle.get(shape)
                     if idle:
+                        slot = idle.pop()
+                        if time.monotonic() - slot.created > slot.max_age_s:
+                            # idle past its age: its expiry label may be due, and any reaper
+                            # (`engine.reap`, another process's) removes it under the run
+                            self._total -= 1
+                            self._workers.submit(self._remove, slot)
+                            continue
                         self._lent += 1
                         self._top_up(shape)
-                        return idle.pop()
+                        return slot
                     if not self._starting.get(shape) and self._total < self.capacity:
                         self._total += 1
                         self._lent += 1
