@@ -263,16 +263,20 @@ def test_reaper_picks_expired_dead_and_own() -> None:
         return {"Id": cid, "Labels": labels}
 
     dead = 2**22 + 12345  # above pid_max: never alive
+    hour_ago = str(int(time.time()) - 3600)
     found = [
         c("expired", os.getpid(), "1"),
         c("dead-owner", dead, later),
         c("alive-mine", os.getpid(), later),
         c("other-host-dead", dead, later, on="elsewhere"),
+        c("alive-just-expired", os.getpid(), hour_ago),  # a live run's: kept
+        c("other-host-expired", dead, hour_ago, on="elsewhere"),
     ]
     api = _FakeAPI(found)
-    assert sorted(reap(_FakeClient(api))) == ["dead-owner", "expired"]  # type: ignore[arg-type]
+    assert sorted(reap(_FakeClient(api))) == ["dead-owner", "expired", "other-host-expired"]  # type: ignore[arg-type]
     api2 = _FakeAPI(found)
-    assert reap(_FakeClient(api2), owner_pid=os.getpid()) == ["expired", "alive-mine"]  # type: ignore[arg-type]
+    mine = ["expired", "alive-mine", "alive-just-expired"]
+    assert reap(_FakeClient(api2), owner_pid=os.getpid()) == mine  # type: ignore[arg-type]
 
 
 def test_engine_errors_become_engine_unavailable() -> None:

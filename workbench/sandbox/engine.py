@@ -336,6 +336,9 @@ def remove_container(client: docker.DockerClient, container_id: str, timeout_s: 
     return done.is_set()
 
 
+REAP_GRACE_S = 86_400  # past its expiry, a container of a live process here is an orphan
+
+
 def reap(
     client: docker.DockerClient,
     *,
@@ -345,8 +348,10 @@ def reap(
     """Remove leftover workbench containers and return their ids.
 
     With `owner_pid`, removes that process's containers (used at exit). Without it, removes
-    containers past their expiry and those whose owner process on this host is gone (a
-    container made from another host that shares the engine is only removed when expired).
+    the containers whose owner process on this host is gone, and those past their expiry: a
+    container made from another host that shares the engine (its owner cannot be asked) at
+    once, one whose owner here is alive only `REAP_GRACE_S` after it (a pid reused by another
+    process); a live run's container is never taken from under it.
     """
     now = time.time() if now is None else now
     try:
@@ -364,8 +369,10 @@ def reap(
         here = labels.get(LABEL_HOST, socket.gethostname()) == socket.gethostname()
         if owner_pid is not None:
             doomed = here and pid == owner_pid
+        elif here:
+            doomed = not _pid_alive(pid) or expires + REAP_GRACE_S < now
         else:
-            doomed = expires < now or (here and not _pid_alive(pid))
+            doomed = expires < now
         if doomed and remove_container(client, info["Id"]):
             removed.append(info["Id"])
     return removed
