@@ -36,7 +36,29 @@ def mpi_local() -> Iterator[Sandbox]:
         yield sandbox
 
 
-@pytest.mark.parametrize("name", list(PROBLEMS))
+def _body_only(name: str) -> bool:
+    """Whether both of the problem's sources are the function alone after their includes (a
+    helper or type defined before the function cannot be a continuation of its signature)."""
+    problem = PROBLEMS[name]
+    for source in (problem.solution or "", problem.wrong or ""):
+        head = source[: source.find(f"{problem.function}(")]
+        code = [
+            ln for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", "//"))
+        ]
+        if len(code) > 1:  # more than the return type's line
+            return False
+    return True
+
+
+BODY_ONLY = [name for name in PROBLEMS if _body_only(name)]
+
+
+def test_most_library_solutions_are_bodies() -> None:
+    assert len(BODY_ONLY) >= 10 and "reduce_dot_product" in BODY_ONLY
+    assert "reduce_custom_op" not in BODY_ONLY  # its struct comes before the function
+
+
+@pytest.mark.parametrize("name", BODY_ONLY)
 def test_library_bodies_pass_and_fail_where_they_should(name: str, mpi_local: Sandbox) -> None:
     problem = PROBLEMS[name]
     assert problem.solution is not None and problem.wrong is not None

@@ -270,5 +270,29 @@ def test_cpp_examples_declare_no_name_a_problem_takes_as_a_parameter() -> None:
     assert {"n", "x", "bins", "steps"} <= params  # the signatures were read
     for answer in (sample.EXAMPLE_ANSWER_CPP, funcoder.DIVIDE_EXAMPLE_ANSWER_CPP):
         declared = _locals(answer)
-        assert {"rank", "begin", "end"} <= declared
+        assert {"rank", "begin", "end", "mine"} <= declared
         assert not declared & params, sorted(declared & params)
+
+
+def test_funcoder_shows_the_solutions_of_the_most_alike_pool_problems() -> None:
+    """The exemplar retrieval for MPI (issue 17): FunCoder's prompts carry the solutions of
+    the pool problems most like the task's, never its own, never one outside the pool."""
+    from pydantic import ValidationError
+
+    from workbench.optimizers.codegen.funcoder import FunCoderOptimizer
+    from workbench.optimizers.codegen.funcoder.prompts import divide_messages
+
+    argmin = load_problem(library_dir() / "reduce_argmin")
+    ctx = RunContext(task=MpiTask("argmin", argmin))
+    pool = ["reduce_dot_product", "dense_gemv", "reduce_argmin", "stencil_jacobi_1d"]
+    opt = FunCoderOptimizer(ctx, {"similar_exemplars": 2, "exemplar_pool": pool})
+    dot = load_problem(library_dir() / "reduce_dot_product")
+    assert opt.shown[0].solution == dot.solution
+    assert len(opt.shown) == 2 and argmin.solution not in [e.solution for e in opt.shown]
+    messages = opt._guided(divide_messages("", opt._stub(opt.prompt_tree, "index_of_min"), "cpp"))
+    assert any(dot.solution.strip() in m["content"] for m in messages)
+    whole = FunCoderOptimizer(ctx, {"similar_exemplars": 1, "exemplar_pool": [str(library_dir())]})
+    assert whole.shown[0].problem != argmin.prompt  # a folder of problems: never itself
+    assert FunCoderOptimizer(ctx, {}).shown == []
+    with pytest.raises(ValidationError, match="similar_exemplars needs exemplar_pool"):
+        FunCoderOptimizer(ctx, {"similar_exemplars": 1})

@@ -48,9 +48,10 @@ among those failing alike, the behaviour most candidates share wins.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workbench.contracts import Candidate, Evaluation
 from workbench.errors import BudgetExceeded
@@ -69,6 +70,9 @@ from workbench.optimizers.codegen.funcoder.vote import conquer_whole, vote
 from workbench.optimizers.codegen.sample.common import calls_left, sandbox_of, track_best
 from workbench.optimizers.codegen.view import problem_view
 from workbench.quantities import Count, CountOrZero, NonNegative, Seconds
+from workbench.tasks.mpi import MpiProblem, load_library, load_problem
+from workbench.tasks.mpi.exemplars import similar_problems
+from workbench.tasks.mpi.kind import resolve_problem_dir
 
 __all__ = ["Exemplar", "FunCoderOptimizer", "FunCoderSettings"]
 
@@ -130,9 +134,41 @@ class FunCoderSettings(BaseModel):
     agent over a train split of problems); empty: FunCoder's own prompts."""
     exemplars: list[Exemplar] = Field(default_factory=list, max_length=8)
     """Worked examples shown in the divide and conquer prompts, after the built-in one."""
+    similar_exemplars: CountOrZero = Field(0, le=4)
+    """MPI tasks: also show the solutions of this many problems of `exemplar_pool` most like
+    this one (`workbench.tasks.mpi.exemplars`: category, data contract, MPI calls, words)."""
+    exemplar_pool: list[str] = Field(default_factory=list, max_length=200)
+    """Where `similar_exemplars` come from: MPI library names or problem folders (or folders
+    of them). Required with `similar_exemplars`: name the train split, so that no held-out
+    problem's solution is ever shown."""
     sandbox: str | None = None
     """Sandbox for the consensus runs (``auto``, ``docker``, ``local``, ``docker:<image>``);
     default: the run's sandbox, else the task's ``sandbox:`` section."""
+
+    @model_validator(mode="after")
+    def _pool_for_similar(self) -> FunCoderSettings:
+        if self.similar_exemplars and not self.exemplar_pool:
+            raise ValueError(
+                "similar_exemplars needs exemplar_pool: the problems (the train split) whose "
+                "solutions may be shown"
+            )
+        return self
+
+
+def similar_exemplars(view: Any, settings: FunCoderSettings) -> list[Exemplar]:
+    """The solutions of the `settings.similar_exemplars` pool problems most like `view`'s MPI
+    problem, as exemplars (its prompt, its solution); none for other kinds."""
+    if not settings.similar_exemplars or getattr(view, "kind", None) != "mpi":
+        return []
+    pool: list[MpiProblem] = []
+    for item in settings.exemplar_pool:
+        folder = resolve_problem_dir(item, Path.cwd())
+        if (folder / "problem.yaml").is_file():
+            pool.append(load_problem(folder))
+        else:
+            pool += load_library(folder)
+    picked = similar_problems(view.problem, pool, settings.similar_exemplars)
+    return [Exemplar(problem=p.prompt, solution=p.solution or "") for p in picked]
 
 
 class FunCoderOptimizer(Optimizer):
@@ -174,6 +210,7 @@ class FunCoderOptimizer(Optimizer):
         self.stopped: dict[str, Any] | None = None  # BudgetExceeded seen: limit, used, allowed
         self._partial: CodeTree | None = None
         self.inputs: dict[str, list[str]] = {}  # function stub -> the model's test inputs
+        self.shown = [*similar_exemplars(self.view, self.settings), *self.settings.exemplars]
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
@@ -218,7 +255,7 @@ class FunCoderOptimizer(Optimizer):
     def _guided(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """`messages` with the settings' instruction and exemplars (`guided`)."""
         s = self.settings
-        shots = [(e.problem, e.solution) for e in s.exemplars]
+        shots = [(e.problem, e.solution) for e in self.shown]
         return guided(messages, s.instruction, shots, self.language)
 
     # -- divide ---------------------------------------------------------------------------------

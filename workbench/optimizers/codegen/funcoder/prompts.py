@@ -128,9 +128,9 @@ double sum_squares(std::vector<double> const& x) {
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
     const long begin = static_cast<long>(x.size()) * rank / nranks;
     const long end = static_cast<long>(x.size()) * (rank + 1) / nranks;
-    double local = local_sum_squares(x, begin, end);
+    double mine = local_sum_squares(x, begin, end);
     double total = 0.0;
-    MPI_Allreduce(&local, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(&mine, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     return total;
 }
 ```"""

@@ -72,10 +72,10 @@ int count_negative(std::vector<int> const& x) {
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
     const long begin = static_cast<long>(x.size()) * rank / nranks;
     const long end = static_cast<long>(x.size()) * (rank + 1) / nranks;
-    int local = 0;
-    for (long i = begin; i < end; ++i) local += x[i] < 0;
+    int mine = 0;
+    for (long i = begin; i < end; ++i) mine += x[i] < 0;
     int total = 0;
-    MPI_Allreduce(&local, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(&mine, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     return total;
 }
 ```"""
