@@ -16,7 +16,14 @@ import pytest
 from tests.fixtures.needs import missing
 from workbench.errors import NotSetUp
 from workbench.sandbox import DockerSandbox, Limits
-from workbench.tasks.mpi import DriverCache, MpiProblem, evaluate, library_dir, load_problem
+from workbench.tasks.mpi import (
+    DriverCache,
+    MpiProblem,
+    check_source,
+    evaluate,
+    library_dir,
+    load_problem,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -113,8 +120,10 @@ def drivers() -> DriverCache:
 def test_a_forged_mpi_verdict_fails_at_every_np(
     dot: MpiProblem, sandbox: DockerSandbox, drivers: DriverCache, code: str
 ) -> None:
-    result = evaluate(dot, code, sandbox, drivers=drivers)
+    # the judge is the wall: the source check (which refuses fork) is off for these attacks
+    result = evaluate(dot, code, sandbox, drivers=drivers, check=False)
     assert result.status == "failed", (result.status, result.compile_output[-800:])
+    assert [r.np for r in result.runs] == dot.np
     for run in result.runs:
         assert not run.passed, (run.np, run.detail)
         assert run.time_candidate is None and run.time_reference is None
@@ -123,14 +132,17 @@ def test_a_forged_mpi_verdict_fails_at_every_np(
 def test_the_judge_names_what_it_caught(
     dot: MpiProblem, sandbox: DockerSandbox, drivers: DriverCache
 ) -> None:
-    memo = evaluate(dot, FORGERIES["memoize-first-answer"], sandbox, drivers=drivers)
-    assert all("fresh input" in r.detail for r in memo.runs), [r.detail for r in memo.runs]
-    thread = evaluate(dot, FORGERIES["leftover-thread"], sandbox, drivers=drivers)
-    assert all("threads" in r.detail for r in thread.runs), [r.detail for r in thread.runs]
-    child = evaluate(dot, FORGERIES["leftover-child"], sandbox, drivers=drivers)
-    assert all("child process" in r.detail for r in child.runs), [r.detail for r in child.runs]
-    daemon = evaluate(dot, FORGERIES["leftover-daemon"], sandbox, drivers=drivers)
-    assert all("child process" in r.detail for r in daemon.runs), [r.detail for r in daemon.runs]
+    def runs(name: str) -> list[str]:
+        result = evaluate(dot, FORGERIES[name], sandbox, drivers=drivers, check=False)
+        assert len(result.runs) == len(dot.np), result.feedback
+        return [r.detail for r in result.runs]
+
+    assert all("fresh input" in d for d in runs("memoize-first-answer"))
+    assert all("threads" in d for d in runs("leftover-thread"))
+    assert all("child process" in d for d in runs("leftover-child"))
+    assert all("child process" in d for d in runs("leftover-daemon"))
+    # and the source check, in front of the judge, already names the fork for the model
+    assert any("calls fork()" in p for p in check_source(FORGERIES["leftover-child"]))
 
 
 def test_time_is_measured_from_outside(
