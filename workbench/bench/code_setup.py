@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import ConfigError
-from workbench.tasks.mpi.problem import library_dir
+from workbench.tasks.mpi.problem import library_dir, problem_folders
 
 __all__ = [
     "BENCH_GENERATORS",
@@ -124,20 +124,6 @@ def mpi_library() -> list[str]:
     return sorted(p.name for p in library_dir().iterdir() if (p / "problem.yaml").is_file())
 
 
-def _problem_folders(path: Path) -> list[Path]:
-    """`path` if it is an MPI problem folder, else the problem folders in it (sorted)."""
-    path = path.expanduser().resolve()
-    if (path / "problem.yaml").is_file():
-        return [path]
-    found = sorted(p.parent for p in path.glob("*/problem.yaml"))
-    if not found:
-        raise ConfigError(
-            f"{path} is not an MPI problem folder (no problem.yaml) and holds none "
-            "(<folder>/<name>/problem.yaml)"
-        )
-    return found
-
-
 def select_problems(spec: str = "humaneval", limit: int | None = None) -> list[tuple[str, str]]:
     """The (kind, id) problems of a comma-separated spec, in order, first `limit` of them.
 
@@ -168,7 +154,7 @@ def select_problems(spec: str = "humaneval", limit: int | None = None) -> list[t
         elif item in library:
             out.append(("mpi", item))
         elif Path(item).expanduser().is_dir():
-            out += [("mpi", str(folder)) for folder in _problem_folders(Path(item))]
+            out += [("mpi", str(folder)) for folder in problem_folders(item)]
         else:
             raise ConfigError(
                 f"unknown problem {item!r}: give humaneval, mpi, mpi-held-out, mpi-all, "

@@ -12,7 +12,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.tasks.mpi.results import NpResult, NpStatus
+from workbench.tasks.mpi.results import TOO_SLOW, NpResult, NpStatus
 
 __all__ = [
     "STDERR_CAP",
@@ -197,7 +197,7 @@ def parse_run(
         if speedup < min_speedup:
             passed, slow = False, True
             detail = (
-                f"correct, but too slow: speedup {speedup:.2f} over the serial reference "
+                f"{TOO_SLOW}: speedup {speedup:.2f} over the serial reference "
                 f"(reference {time_reference * 1e3:.3g} ms, this code {mine * 1e3:.3g} ms), "
                 f"below the problem's gate of {min_speedup:g} at np={np}: divide the work "
                 "among the ranks instead of repeating it"

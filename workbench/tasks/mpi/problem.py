@@ -30,6 +30,7 @@ __all__ = [
     "library_dir",
     "load_library",
     "load_problem",
+    "problem_folders",
     "render_prompt",
 ]
 
@@ -260,6 +261,25 @@ def load_problem(path: str | Path) -> MpiProblem:
         solution=_read(root / "solution.cpp"),
         wrong=_read(root / "wrong.cpp"),
     )
+
+
+def problem_folders(path: str | Path) -> list[Path]:
+    """`path` if it is a problem folder (it has a ``problem.yaml``), else the problem folders
+    in it, sorted by name.
+
+    Raises:
+        ConfigError: `path` is neither.
+    """
+    path = Path(path).expanduser().resolve()
+    if (path / "problem.yaml").is_file():
+        return [path]
+    found = sorted(p.parent for p in path.glob("*/problem.yaml"))
+    if not found:
+        raise ConfigError(
+            f"{path} is not an MPI problem folder (no problem.yaml) and holds none "
+            "(<folder>/<name>/problem.yaml)"
+        )
+    return found
 
 
 def load_library(root: str | Path | None = None) -> list[MpiProblem]:

@@ -16,13 +16,14 @@ MpiStatus = Literal["ok", "failed", "compile_error", "rejected", "error"]
 _FEEDBACK_CAP = 6000
 
 
+TOO_SLOW = "correct, but too slow"  # how a run under the problem's speed gate is told (parse)
 Stage = Literal["contract", "build", "run", "correctness", "speed", "sandbox"]
 STAGES: tuple[Stage, ...] = ("sandbox", "contract", "build", "run", "correctness", "speed")
 
 
 def _run_stage(run: NpResult) -> Stage:
     """The stage a failed run at one np stopped at (see `MpiResult.stage`)."""
-    if run.detail.startswith("correct, but too slow"):
+    if run.detail.startswith(TOO_SLOW):
         return "speed"
     if run.status != "ok" or run.detail.startswith(("timed out", "crashed", "not run")):
         return "run"

@@ -70,9 +70,10 @@ from workbench.optimizers.codegen.funcoder.vote import conquer_whole, vote
 from workbench.optimizers.codegen.sample.common import calls_left, sandbox_of, track_best
 from workbench.optimizers.codegen.view import problem_view
 from workbench.quantities import Count, CountOrZero, NonNegative, Seconds
-from workbench.tasks.mpi import MpiProblem, load_library, load_problem
+from workbench.tasks.mpi import load_problem
 from workbench.tasks.mpi.exemplars import similar_problems
 from workbench.tasks.mpi.kind import resolve_problem_dir
+from workbench.tasks.mpi.problem import problem_folders
 
 __all__ = ["Exemplar", "FunCoderOptimizer", "FunCoderSettings"]
 
@@ -160,13 +161,11 @@ def similar_exemplars(view: Any, settings: FunCoderSettings) -> list[Exemplar]:
     problem, as exemplars (its prompt, its solution); none for other kinds."""
     if not settings.similar_exemplars or getattr(view, "kind", None) != "mpi":
         return []
-    pool: list[MpiProblem] = []
-    for item in settings.exemplar_pool:
-        folder = resolve_problem_dir(item, Path.cwd())
-        if (folder / "problem.yaml").is_file():
-            pool.append(load_problem(folder))
-        else:
-            pool += load_library(folder)
+    pool = [
+        load_problem(folder)
+        for item in settings.exemplar_pool
+        for folder in problem_folders(resolve_problem_dir(item, Path.cwd()))
+    ]
     picked = similar_problems(view.problem, pool, settings.similar_exemplars)
     return [Exemplar(problem=p.prompt, solution=p.solution or "") for p in picked]
 
