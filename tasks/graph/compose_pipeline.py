@@ -49,7 +49,7 @@ def task(dataset: str = "wine") -> TaskFile:
                 settings={"warm_start": 3},
             ),
         ],
-        routing=[{"when": "error", "agent": "coder"}],
+        routing={"rules": [{"when": "error", "agent": "coder"}], "policy": "gains"},
         budget={"evaluations": 30, "llm_calls": 45},
         seed=0,
         stop={"target": 1.0},

@@ -35,6 +35,7 @@ def test_every_arm_has_the_same_budget_and_its_own_agents() -> None:
             if a.name == "coder":
                 assert a.optimizer.settings["temperatures"] == [0.7]
     assert [r.agent for r in tasks["both"].routing.rules] == ["coder"]
+    assert tasks["both"].routing.policy == "gains"
     with pytest.raises(ValueError, match="unknown arm"):
         BENCH.arm_task("nobody", "wine", 0, LLM, args())
 

@@ -204,6 +204,51 @@ def test_shares_and_rules_pick_the_agent(tmp_path: Path) -> None:
     assert team.next_agent() == "a"
 
 
+def _route(team: Any, gain_of: dict[str, bool], steps: int) -> list[str]:
+    """`steps` steps of `team`: each one's candidate scores 1 lower than the best so far
+    (minimized: a gain) when `gain_of` its agent, else 100."""
+    order, best = [], 50.0 if team.best_score is None else team.best_score
+    for _ in range(steps):
+        (cand,) = team.propose(1)
+        agent = team.pending[cand.id]["agent"]
+        order.append(agent)
+        score = best - 1.0 if gain_of[agent] else 100.0
+        best = min(best, score)
+        team.observe([Evaluation(cand.id, "ok", {"abs_error": score}, "abs_error", "minimize")])
+    return order
+
+
+def _gains_team(folder: Path, **routing: Any) -> Any:
+    a = {"name": "a", "optimizer": {"name": "optuna"}, "parameters": ["x"]}
+    b = {"name": "b", "optimizer": {"name": "optuna"}, "parameters": ["y"]}
+    path = write_team_task(folder, [a, b], routing={"policy": "gains", **routing})
+    task_file = load_task_file(path)
+    return make_optimizer(*task_file.proposer(), RunContext(task=build_task(task_file), seed=0))
+
+
+def test_gains_routing_gives_the_turns_to_the_agent_that_gains(tmp_path: Path) -> None:
+    # explore 0: each agent once, then always the best recent gain rate
+    greedy = _gains_team(tmp_path / "greedy", explore=0.0)
+    assert "".join(_route(greedy, {"a": True, "b": False}, 10)) == "ab" + "a" * 8
+    assert greedy.gains == {"a": 8, "b": 0}  # a's first score is a baseline, not a gain
+    # the default: b is retried now and then, a keeps most turns while it gains
+    team = _gains_team(tmp_path / "default")
+    first = _route(team, {"a": True, "b": False}, 10)
+    assert first[:2] == ["a", "b"] and first.count("a") >= 8
+    # the routing state survives a resume: the next pick is the same
+    again = _gains_team(tmp_path / "default")
+    again.load_state(json.loads(json.dumps(team.state())))
+    assert again.next_agent() == team.next_agent()
+    # once a stops gaining and b gains, the turns move to b (shares would give 6 of 12 and
+    # keep alternating); a's early record fades with each turn it fails
+    second = _route(team, {"a": False, "b": True}, 12)
+    assert second.count("b") >= 8 and second[-6:] == ["b"] * 6
+    assert team.gains["b"] == second.count("b")
+    shares = _gains_team(tmp_path / "shares", explore=0.0)
+    shares.settings.routing.policy = "shares"
+    assert "".join(_route(shares, {"a": True, "b": False}, 10)) == "ab" * 5
+
+
 def test_an_llm_tuner_is_told_the_task_and_its_share(tmp_path: Path) -> None:
     llambo = {"name": "tuner", "optimizer": {"name": "llambo"}, "parameters": ["x"]}
     path = write_team_task(tmp_path, [CODER, llambo])

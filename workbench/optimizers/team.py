@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -212,6 +213,8 @@ class Team(Optimizer):
         self.exhausted: set[str] = set()
         self.last_statuses: list[str] = []
         self.since_improve = 0
+        self.gains: dict[str, int] = {}  # agent -> its steps that raised the best score
+        self.recent: dict[str, list[float]] = {}  # agent -> [its turns, its gains], discounted
         self.streak = 0  # steps in a row whose evaluations all had the last step's status
         self.failures: dict[str, int] = {}  # agent -> failed proposals in a row
         self.proposed: dict[str, int] = {}  # agent -> candidates proposed (its evaluations)
@@ -247,6 +250,8 @@ class Team(Optimizer):
                 raise SettingsError([(("agents", i, "optimizer"), str(exc))]) from None
             self.agents[spec.name] = _Agent(spec, opt)
             self.turns[spec.name] = 0
+            self.gains[spec.name] = 0
+            self.recent[spec.name] = [0.0, 0.0]
             self.failures[spec.name] = 0
             self.proposed[spec.name] = 0
 
@@ -265,8 +270,9 @@ class Team(Optimizer):
 
     # -- routing --------------------------------------------------------------------------------
     def next_agent(self, skip: Collection[str] = ()) -> str | None:
-        """Who proposes now: the first routing rule that holds, else the agent furthest behind
-        its share of the steps; None when every agent is exhausted (or in `skip`)."""
+        """Who proposes now: the first routing rule that holds, else the policy's pick (the
+        agent furthest behind its share of the steps, or the best by `_gain_index`); None when
+        every agent is exhausted (or in `skip`)."""
         live = [a for a in self.agents if a not in self.exhausted and a not in skip]
         if not live:
             return None
@@ -282,7 +288,31 @@ class Team(Optimizer):
                 and self.streak <= rule.steps  # a repair that keeps failing gives way
             ):
                 return rule.agent
+        if self.settings.routing.policy == "gains":
+            untried = [a for a in live if self.turns[a] == 0]
+            if untried:
+                return untried[0]
+            total = sum(n for n, _ in self.recent.values())
+            return max(live, key=lambda a: (self._gain_index(a, total), -live.index(a)))
         return min(live, key=lambda a: (self.turns[a] + 1) / self.agents[a].spec.share)
+
+    def _gain_index(self, agent: str, total: float) -> float:
+        """Discounted UCB on the share of `agent`'s recent turns that raised the best score:
+        that rate plus ``explore * sqrt(share * ln(all recent turns) / its recent turns)``,
+        every turn counting `routing.discount` less at each later turn (an early gain, which
+        is easy, fades; an agent left idle is retried)."""
+        turns, gains = self.recent[agent]
+        share = self.agents[agent].spec.share
+        bonus = math.sqrt(share * math.log(max(total, 1.0)) / max(turns, 1e-9))
+        return gains / max(turns, 1e-9) + self.settings.routing.explore * bonus
+
+    def _count_turn(self, agent: str) -> None:
+        self.turns[agent] += 1
+        keep = self.settings.routing.discount
+        for counts in self.recent.values():
+            counts[0] *= keep
+            counts[1] *= keep
+        self.recent[agent][0] += 1.0
 
     # -- Optimizer --------------------------------------------------------------------------------
     def agent_names(self) -> list[str]:
@@ -307,6 +337,7 @@ class Team(Optimizer):
             name = self.next_agent()
         repeats: dict[str, int] = {}
         skip: set[str] = set()  # agents that proposed only known points this call
+        again = False
         while n > 0 and name is not None:
             agent_ = self.agents[name]
             left = self._evaluations_left(name)
@@ -315,7 +346,9 @@ class Team(Optimizer):
                 self._spent(name, "evaluations", self.proposed[name], cap)
                 name = self.next_agent(skip)
                 continue
-            self.turns[name] += 1
+            if not again:
+                self._count_turn(name)
+            again = False
             try:
                 subs = agent_.optimizer.propose(n if left is None else min(n, left))
             except PartBudgetExceeded as exc:
@@ -369,7 +402,7 @@ class Team(Optimizer):
                 self.proposed[name] += len(out)
                 return out
             if told and repeats[name] < MAX_REPEATS:
-                self.turns[name] -= 1  # asked again: the same turn
+                again = True  # asked again: the same turn
                 continue
             if told:
                 skip.add(name)
@@ -428,6 +461,7 @@ class Team(Optimizer):
         mine: dict[str, list[Evaluation]] = {}
         fresh = []
         improved = False
+        gainers: set[str] = set()
         for ev in evaluations:
             entry = self.pending.pop(ev.candidate_id, None)
             if entry is None:
@@ -441,9 +475,14 @@ class Team(Optimizer):
             sub_id = ev.candidate_id.split(".", 1)[1]
             mine.setdefault(entry["agent"], []).append(dataclasses.replace(ev, candidate_id=sub_id))
             if ev.score is not None and better(ev.score, self.best_score, self.direction):
+                if self.best_score is not None:  # a first score is not a gain over anything
+                    gainers.add(entry["agent"])
                 self.best_score = ev.score
                 self.incumbent = dict(entry["params"])
                 improved = True
+        for name in gainers:
+            self.gains[name] += 1
+            self.recent[name][1] += 1.0
         for name, evs in mine.items():
             try:
                 self.agents[name].optimizer.observe(evs)
@@ -472,6 +511,8 @@ class Team(Optimizer):
             "exhausted": sorted(self.exhausted),
             "last_statuses": self.last_statuses,
             "since_improve": self.since_improve,
+            "gains": self.gains,
+            "recent": self.recent,
             "streak": self.streak,
             "failures": self.failures,
             "proposed": self.proposed,
@@ -492,6 +533,8 @@ class Team(Optimizer):
         self.exhausted = set(state["exhausted"])
         self.last_statuses = list(state["last_statuses"])
         self.since_improve = int(state["since_improve"])
+        self.gains = {**self.gains, **state.get("gains", {})}
+        self.recent = {**self.recent, **{k: list(v) for k, v in state.get("recent", {}).items()}}
         self.streak = int(state.get("streak", 0))
         self.failures = {**self.failures, **state.get("failures", {})}
         self.proposed = {**self.proposed, **state.get("proposed", {})}

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
 
 from workbench.llm import LLMConfig
-from workbench.quantities import Count, FiniteFloat, Positive, Seconds
+from workbench.quantities import Count, FiniteFloat, NonNegative, Positive, Seconds
 from workbench.sandbox import SandboxConfig
 from workbench.tasks.base import get_kind
 
@@ -99,12 +99,24 @@ class RoutingRule(BaseModel):
 
 
 class RoutingSpec(BaseModel):
-    """`routing:` — which agent proposes at each step: the first rule that holds, else turns
-    in proportion to the agents' shares."""
+    """`routing:` — which agent proposes at each step: the first rule that holds, else the
+    `policy`'s pick."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
     rules: list[RoutingRule] = Field(default_factory=list)
     """Checked in order after every step."""
+    policy: Literal["shares", "gains"] = "shares"
+    """When no rule holds: ``shares``: turns in proportion to the agents' shares; ``gains``:
+    each agent once, then the agent whose recent turns have most often raised the best score,
+    with a bonus for the agents tried least (discounted UCB; the shares weight that bonus), so
+    an agent that stops gaining gives its turns to one that still gains."""
+    explore: NonNegative = 0.5
+    """For ``gains``: the weight of the bonus for agents tried least (0: always the agent
+    with the best recent gain rate)."""
+    discount: float = Field(0.8, gt=0, le=1)
+    """For ``gains``: how much less each turn counts at every later turn (1: all turns
+    alike; 0.8: about the last five turns matter), so an agent that stops gaining loses its
+    lead and an agent left idle is tried again."""
 
 
 class BudgetSpec(BaseModel):

@@ -125,7 +125,7 @@ def compose(
     budget: Mapping[str, Any],
     entry: str | Callable[..., Any] | None = "run",
     feedback: str | Callable[..., Any] | None = None,
-    routing: Sequence[Mapping[str, Any]] = (),
+    routing: Sequence[Mapping[str, Any]] | Mapping[str, Any] = (),
     space: Mapping[Any, Mapping[str, Any]] | None = None,
     name: str | None = None,
     base_dir: str | PathLike[str] | None = None,
@@ -141,7 +141,8 @@ def compose(
             agents.
         entry: The workflow's function (its name, or the function).
         feedback: The feedback function (its name, or the function); or give ``command=``.
-        routing: Routing rules (``{"when": "error", "agent": "coder"}``).
+        routing: Routing rules (``[{"when": "error", "agent": "coder"}]``), or the whole
+            ``routing:`` section (``{"rules": [...], "policy": "gains"}``).
         space: Further ranges by parameter (name or object), as in ``workflow.space``.
         name: The task's name (default: ``<module stem>-agents``).
         base_dir: Where relative paths (``files``, the module path) resolve (default: the
@@ -194,7 +195,9 @@ def compose(
         "budget": dict(budget),
         "workflow": section,
     }
-    if routing:
+    if isinstance(routing, Mapping):
+        data["routing"] = dict(routing)
+    elif routing:
         data["routing"] = {"rules": [dict(r) for r in routing]}
     try:
         data = json.loads(json.dumps(data))  # plain data, as a task file holds
