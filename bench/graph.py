@@ -273,6 +273,8 @@ def save(
         "summary": summary,
         "runs": rows,
     }
+    if getattr(args, "note", None):  # a resumed file keeps what was said about its runs
+        doc["note"] = args.note
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=2) + "\n")
     return summary
@@ -482,7 +484,8 @@ def main() -> int:
             f"{out} exists: pass --resume to continue it, or --out for a new file", file=sys.stderr
         )
         return 2
-    args.prior_rows = json.loads(out.read_text())["runs"] if out.exists() else []
+    prior = json.loads(out.read_text()) if out.exists() else {}
+    args.prior_rows, args.note = prior.get("runs", []), prior.get("note")
     args.commit = commit()  # the code this session measures (HEAD when it started)
     if args.task == "code":
         return code_main(args, out, Console())
