@@ -74,7 +74,7 @@ def test_body_only_candidate_runs(dot: MpiProblem, mpi_sandbox: Sandbox) -> None
 def test_hang_times_out_at_its_np_and_the_rest_run(dot: MpiProblem, mpi_sandbox: Sandbox) -> None:
     code = (
         PRELUDE
-        + """  if (size == 2 && rank == 1) {
+        + """  if (size == 3 && rank == 1) {
     double v = 0.0;  // waits for a message nobody sends
     MPI_Recv(&v, 1, MPI_DOUBLE, 0, 99, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
   }
@@ -83,11 +83,38 @@ def test_hang_times_out_at_its_np_and_the_rest_run(dot: MpiProblem, mpi_sandbox:
     )
     result = evaluate(dot, code, mpi_sandbox)
     by_np = {r.np: r for r in result.runs}
-    assert by_np[2].status == "timeout" and not by_np[2].passed
-    assert "timed out after 6 s" in by_np[2].detail
-    assert by_np[2].wall_s is not None and 6 <= by_np[2].wall_s < 6 + 3
-    assert all(by_np[n].passed for n in (1, 3, 4)), result.feedback
-    assert result.status == "failed"
+    assert by_np[3].status == "timeout" and not by_np[3].passed
+    assert "timed out after 6 s" in by_np[3].detail
+    assert by_np[3].wall_s is not None and 6 <= by_np[3].wall_s < 6 + 3
+    assert all(by_np[n].passed for n in (1, 2, 4)), result.feedback
+    assert result.status == "failed" and result.stage == "run"
+    # the cascade: every np was checked, and nothing was timed after np=3 failed
+    assert all(by_np[n].time_candidate is None for n in (1, 2, 4))
+    assert "not timed, since another np failed" in by_np[1].detail
+
+
+def test_a_hang_at_np_2_stops_the_cascade_at_its_tiny_first_run(
+    dot: MpiProblem, mpi_sandbox: Sandbox
+) -> None:
+    """The smoke run (a tiny input at np 2, 5 s) catches the hang; no other run starts, so the
+    evaluation takes seconds, not the 4 x 6 s of the checks."""
+    code = (
+        PRELUDE
+        + """  if (size == 2 && rank == 1) {
+    double v = 0.0;
+    MPI_Recv(&v, 1, MPI_DOUBLE, 0, 99, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  }
+"""
+        + SERIAL_TAIL
+    )
+    result = evaluate(dot, code, mpi_sandbox)
+    assert result.status == "failed" and result.stage == "smoke"
+    smoke = result.smoke
+    assert smoke is not None and smoke.np == 2 and smoke.status == "timeout"
+    assert smoke.wall_s is not None and 5 <= smoke.wall_s < 5 + 3
+    assert [r.status for r in result.runs] == ["not_run"] * 4
+    assert result.feedback.startswith("The first run, a tiny input at np=2, failed: timed out")
+    assert result.timings["sandbox_s"] < 5 + 20  # no check and no timed run was started
 
 
 def test_segfault_is_an_error_at_its_np(dot: MpiProblem, mpi_sandbox: Sandbox) -> None:

@@ -244,7 +244,8 @@ class Rank:
 
 @dataclass
 class Served:
-    """A judge serving in a thread; the test holds the script's end of fd 3."""
+    """A judge serving in a thread; the test plays the script on its end of fd 3 (reading
+    the judge's steps, saying ``next``) and the ranks."""
 
     judge: _judge.Judge
     path: str
@@ -252,21 +253,51 @@ class Served:
     thread: threading.Thread
     errors: list[BaseException] = field(default_factory=list)
     ranks: list[Rank] = field(default_factory=list)
+    current: str | None = None  # the judge's last word to the script
+    said: bytes = b""
+
+    def line(self) -> str:
+        """The judge's next line to the script."""
+        self.script.settimeout(IO_S)
+        while b"\n" not in self.said:
+            chunk = self.script.recv(256)
+            assert chunk, "the judge closed the script's socket"
+            self.said += chunk
+        line, self.said = self.said.split(b"\n", 1)
+        self.current = line.decode()
+        return self.current
+
+    def next(self) -> str:
+        """The script's run of the current step is over: the judge's next step (or 'end')."""
+        if self.current is None:  # the first step, named at once
+            self.line()
+        self.script.sendall(b"next\n")
+        return self.line()
+
+    def at(self, stage: str, n: int) -> Served:
+        """Say ``next`` until the judge names the step (stage, n)."""
+        if self.current is None:
+            self.line()
+        while not (self.current or "").startswith(f"run {stage} {n} "):
+            assert self.current != "end", f"the cascade ended before {stage} {n}"
+            self.next()
+        return self
 
     def connect(self, rank: int, size: int) -> Rank:
         r = Rank(self.path, rank, size)
         self.ranks.append(r)
         return r
 
-    def wait_result(self, n: int) -> dict:
-        """The result of np `n` once the judge has one (the judge may send nothing then)."""
+    def wait_result(self, key: str) -> dict:
+        """The result of the step `key` ("<stage>:<np>") once the judge has one (the judge
+        may send nothing then)."""
         deadline = time.monotonic() + IO_S
         while time.monotonic() < deadline:
-            run = self.judge.runs.get(n)
+            run = self.judge.runs.get(key)
             if run is not None and run.result is not None:
                 return run.result
             time.sleep(0.01)
-        raise AssertionError(f"the judge gave np={n} no result within {IO_S} s")
+        raise AssertionError(f"the judge gave {key} no result within {IO_S} s")
 
     def stop(self) -> dict:
         """Close the script's end (the script is done), wait for serve, return the verdict."""
@@ -279,9 +310,10 @@ class Served:
 
 def make_judge(spec: dict) -> _judge.Judge:
     judge = _judge.Judge(spec)
+    nps = {*judge.nps, *([judge.smoke_np] if judge.smoke_np is not None else [])}
     judge.expected = {
-        n: [[expected_outputs(t, r) for r in range(n)] for t in range(len(judge.trials))]
-        for n in judge.nps
+        n: {t: [expected_outputs(t, r) for r in range(n)] for t in range(len(judge.trials))}
+        for n in nps
     }
     return judge
 
@@ -342,24 +374,118 @@ def play(ranks: list[Rank], trial: int, send: Callable[[int, int], bytes] = righ
     return seeds
 
 
-def test_honest_ranks_pass_every_trial(serve: Callable[..., Served]) -> None:
+TWO_CHECKS = {
+    **SPEC,
+    "checks": [
+        {"seed": 5, "sizes": [40, 3], "label": ""},
+        {"seed": 6, "sizes": [40, 3], "label": "trial 1"},
+    ],
+}
+SMOKE = {"np": 2, "seed": 9, "sizes": [4, 3], "label": "a tiny input: n=4, m=3", "s": 1}
+
+
+def test_honest_ranks_pass_every_step_of_the_cascade(serve: Callable[..., Served]) -> None:
     s = serve()
+    assert s.line() == "run check 1 5"  # no smoke trial in this spec: the checks first
     one = [s.connect(0, 1)]
-    seeds = [play(one, t)[0] for t in range(3)]
+    seeds = play(one, 0)
     assert one[0].read(1) == b"F"
+    assert s.next() == "run check 2 5"
     two = [s.connect(1, 2), s.connect(0, 2)]  # ranks may connect in any order
-    for t in range(3):
-        assert play(two, t) == [seeds[t], seeds[t]]  # the same seeds at every np
+    assert play(two, 0) == seeds * 2  # the same seed at every np
     assert [r.read(1) for r in two] == [b"F", b"F"]
+    assert s.next() == "run time 1 5"  # every np passed its checks: now the timed trials
+    one = [s.connect(0, 1)]
+    seeds += [play(one, t)[0] for t in (1, 2)]
+    assert one[0].read(1) == b"F"
+    assert s.next() == "run time 2 5"
+    two = [s.connect(0, 2), s.connect(1, 2)]
+    for t in (1, 2):
+        assert play(two, t) == [seeds[t]] * 2
+    assert [r.read(1) for r in two] == [b"F", b"F"]
+    assert s.next() == "end"
     verdict = s.stop()
+    assert list(verdict) == ["check:1", "check:2", "time:1", "time:2"]  # the order they ran
     assert seeds[0] == 5 and seeds == [t.seed for t in s.judge.trials]  # problem.yaml's, fresh
     assert len(set(seeds)) == 3
-    for n in ("1", "2"):
-        v = verdict[n]
-        assert (v["passed"], v["reason"], v["trials"]) == (True, "passed", 3)
-        assert len(v["times"]) == 2  # the two timed trials, not trial 0
-        assert v["time_candidate"] == pytest.approx(sum(v["times"]) / 2)
+    for n in (1, 2):
+        v = verdict[f"check:{n}"]
+        assert (v["passed"], v["reason"], v["trials"], v["times"]) == (True, "passed", 1, [])
+        v = verdict[f"time:{n}"]
+        assert (v["passed"], v["reason"], v["trials"], v["stage"], v["np"]) == (
+            True,
+            "passed",
+            2,
+            "time",
+            n,
+        )
+        assert len(v["times"]) == 2
+        assert v["time_candidate"] == pytest.approx(_judge.median(v["times"]))
         assert v["time_candidate"] > 0
+
+
+def test_the_median_of_the_timed_trials() -> None:
+    assert _judge.median([3.0, 1.0, 100.0]) == 3.0  # one slow outlier does not move it
+    assert _judge.median([1.0, 2.0]) == 1.5
+
+
+def test_nothing_is_timed_unless_every_np_passed_its_checks(serve: Callable[..., Served]) -> None:
+    s = serve()
+    one = [s.at("check", 1).connect(0, 1)]
+    play(one, 0)
+    assert one[0].read(1) == b"F"
+    assert s.next() == "run check 2 5"
+    two = [s.connect(0, 2), s.connect(1, 2)]
+    play(two, 0, lambda trial, rank: right(trial + 1, rank))  # wrong at np=2
+    assert [r.read(1) for r in two] == [b"F", b"F"]
+    assert s.next() == "end"  # no step of the timed stage
+    verdict = s.stop()
+    assert list(verdict) == ["check:1", "check:2"]
+    assert verdict["check:1"]["passed"] and verdict["check:2"]["reason"] == "wrong"
+
+
+def test_a_failed_smoke_run_ends_the_cascade(serve: Callable[..., Served]) -> None:
+    s = serve({**SPEC, "smoke": SMOKE})
+    assert s.line() == "run smoke 2 1"  # the tiny input first, with its short limit
+    ranks = [s.connect(0, 2), s.connect(1, 2)]
+    assert [r.trial() for r in ranks] == [(9, [4, 3])] * 2
+    for r in ranks:
+        r.send(b"R")
+    for r in ranks:
+        assert r.read(1) == b"G"
+    for r in ranks:
+        r.send(right(1, r.rank) + b"D")  # not trial 0's answer
+    assert [r.read(1) for r in ranks] == [b"F", b"F"]
+    assert s.next() == "end"  # no check, no timed run
+    verdict = s.stop()
+    assert list(verdict) == ["smoke:2"]
+    v = verdict["smoke:2"]
+    assert (v["passed"], v["reason"], v["stage"]) == (False, "wrong", "smoke")
+    assert v["detail"].startswith("on rank 0 at np=2 (a tiny input: n=4, m=3): y[0] = 10.0")
+
+
+def test_a_smoke_run_that_hangs_is_cut_at_its_own_limit(serve: Callable[..., Served]) -> None:
+    s = serve({**SPEC, "smoke": {**SMOKE, "s": 0.3}})
+    assert s.line() == "run smoke 2 0.3"
+    alone = s.connect(0, 2)
+    assert alone.closed()
+    assert s.next() == "end"
+    v = s.stop()["smoke:2"]
+    assert (v["passed"], v["reason"]) == (False, "timeout")
+    assert v["detail"] == "no answer from every rank within 0.3 s (before every rank connected)"
+
+
+def test_a_passed_smoke_run_leads_to_the_checks(serve: Callable[..., Served]) -> None:
+    s = serve({**SPEC, "smoke": SMOKE})
+    ranks = [s.at("smoke", 2).connect(0, 2), s.connect(1, 2)]
+    assert play(ranks, 0) == [9, 9]
+    assert [r.read(1) for r in ranks] == [b"F", b"F"]
+    assert s.next() == "run check 1 5"
+    one = s.connect(0, 1)
+    assert one.seed() == 5  # the checked trial, not the tiny one again
+    verdict = s.stop()
+    assert verdict["smoke:2"]["passed"] and verdict["smoke:2"]["trials"] == 1
+    assert verdict["check:1"]["reason"] == "ended"
 
 
 def test_messages_split_across_reads_are_reassembled(serve: Callable[..., Served]) -> None:
@@ -369,26 +495,28 @@ def test_messages_split_across_reads_are_reassembled(serve: Callable[..., Served
                 self.sock.sendall(data[i : i + 1])
                 time.sleep(0.0005)
 
-    s = serve()
+    s = serve(TWO_CHECKS)
     rank = Dribble(s.path, 0, 1)
     s.ranks.append(rank)
-    for t in range(3):
+    for t in range(2):
         play([rank], t)
     assert rank.read(1) == b"F"
-    assert s.stop()["1"]["passed"]
+    assert s.stop()["check:1"]["passed"]
 
 
 def test_a_wrong_value_in_a_timed_trial_fails(serve: Callable[..., Served]) -> None:
     def memoized(trial: int, rank: int) -> bytes:  # trial 0's answer again: right only once
         return right(0, rank)
 
-    s = serve()
-    ranks = [s.connect(0, 2), s.connect(1, 2)]
+    s = serve({**SPEC, "np": [2]})
+    ranks = [s.at("check", 2).connect(0, 2), s.connect(1, 2)]
     play(ranks, 0)
+    assert [r.read(1) for r in ranks] == [b"F", b"F"]
+    ranks = [s.at("time", 2).connect(0, 2), s.connect(1, 2)]
     play(ranks, 1, memoized)
     assert [r.read(1) for r in ranks] == [b"F", b"F"]  # told to finish: they end cleanly
-    v = s.stop()["2"]
-    assert (v["passed"], v["reason"], v["trials"], v["time_candidate"]) == (False, "wrong", 2, None)
+    v = s.stop()["time:2"]
+    assert (v["passed"], v["reason"], v["trials"], v["time_candidate"]) == (False, "wrong", 1, None)
     assert v["detail"] == (
         "on rank 0 at np=2 (timed trial 1, a fresh input): y[0] = 0.0, expected 10.0 "
         "(3 of 3 elements wrong)"
@@ -401,10 +529,10 @@ def test_a_wrong_value_on_one_rank_in_trial_zero(serve: Callable[..., Served]) -
         return record("y", "d", y) + record("n", "i", [n + (rank == 1)])
 
     s = serve()
-    ranks = [s.connect(0, 2), s.connect(1, 2)]
+    ranks = [s.at("check", 2).connect(0, 2), s.connect(1, 2)]
     play(ranks, 0, rank1_off)
     assert [r.read(1) for r in ranks] == [b"F", b"F"]
-    v = s.stop()["2"]
+    v = s.stop()["check:2"]
     assert v["reason"] == "wrong" and not v["passed"]
     assert v["detail"] == "on rank 1 at np=2: n = 2, expected 1"  # trial 0: no "fresh input"
 
@@ -414,7 +542,7 @@ def test_done_without_the_outputs_fails(serve: Callable[..., Served]) -> None:
     rank = s.connect(0, 1)
     play([rank], 0, lambda trial, r: right(trial, r)[: len(record("y", "d", [0.0] * 3))])
     assert rank.read(1) == b"F"
-    v = s.stop()["1"]
+    v = s.stop()["check:1"]
     assert (v["passed"], v["reason"]) == (False, "wrong")
     assert v["detail"] == "rank 0 sent 1 outputs, expected 2"
 
@@ -424,7 +552,7 @@ def test_done_with_no_output_at_all_fails(serve: Callable[..., Served]) -> None:
     rank = s.connect(0, 1)
     play([rank], 0, lambda trial, r: b"")
     assert rank.read(1) == b"F"
-    v = s.stop()["1"]
+    v = s.stop()["check:1"]
     assert (v["passed"], v["reason"], v["detail"]) == (
         False,
         "wrong",
@@ -443,20 +571,20 @@ def test_a_wrong_size_fails_before_the_data_is_read(
     assert rank.read(1) == b"G"
     rank.send(record("y", "d", [], count=count))  # the header alone: no data follows
     assert rank.read(1) == b"F"  # judged on the header alone
-    v = s.stop()["1"]
+    v = s.stop()["check:1"]
     assert (v["passed"], v["reason"]) == (False, "wrong")
     assert v["detail"] == f"on rank 0 at np=1: y has size {count}, expected 3"
 
 
 def test_a_second_claim_of_a_rank_fails_the_np(serve: Callable[..., Served]) -> None:
     s = serve()
-    first = s.connect(0, 2)
+    first = s.at("check", 2).connect(0, 2)
     second = s.connect(0, 2)
     assert first.closed()  # the np failed: its ranks are cut off
     assert second.closed()  # and so is the impostor
     verdict = s.stop()
-    assert verdict["1"]["reason"] == "not_run"
-    v = verdict["2"]
+    assert verdict["check:1"]["reason"] == "not_run"
+    v = verdict["check:2"]
     assert (v["passed"], v["reason"]) == (False, "protocol")
     assert v["detail"] == "at np=2, rank 0 was claimed twice"
 
@@ -467,15 +595,15 @@ def test_a_second_claim_during_the_trials_fails_the_np(serve: Callable[..., Serv
     honest.seed()
     s.connect(0, 1)
     assert honest.closed()
-    v = s.stop()["1"]
+    v = s.stop()["check:1"]
     assert (v["passed"], v["reason"]) == (False, "protocol")
 
 
 def test_a_rank_out_of_range_fails_the_np(serve: Callable[..., Served]) -> None:
     s = serve()
-    s.connect(0, 2)
+    s.at("check", 2).connect(0, 2)
     s.connect(2, 2)
-    v = s.wait_result(2)
+    v = s.wait_result("check:2")
     assert (v["passed"], v["reason"]) == (False, "protocol")
     assert v["detail"] == "at np=2, rank 2 is not a rank"
     s.stop()
@@ -494,12 +622,12 @@ def test_protocol_breaks_before_go(
     serve: Callable[..., Served], message: bytes, detail: str
 ) -> None:
     s = serve()
-    ranks = [s.connect(0, 2), s.connect(1, 2)]
+    ranks = [s.at("check", 2).connect(0, 2), s.connect(1, 2)]
     for r in ranks:
         r.seed()
     ranks[0].send(message)  # rank 1 is still making its inputs: nobody has been told go
     assert ranks[0].closed() and ranks[1].closed()
-    v = s.stop()["2"]
+    v = s.stop()["check:2"]
     assert (v["passed"], v["reason"], v["detail"]) == (False, "protocol", detail)
 
 
@@ -511,7 +639,7 @@ def test_an_unexpected_output_name_is_a_protocol_break(serve: Callable[..., Serv
     assert rank.read(1) == b"G"
     rank.send(record("z", "d", [0.0, 0.5, 1.0]))
     assert rank.closed()
-    v = s.stop()["1"]
+    v = s.stop()["check:1"]
     assert v["reason"] == "protocol"
     assert v["detail"] == "on rank 0 at np=1: got output 'z', expected 'y'"
 
@@ -524,7 +652,7 @@ def test_more_outputs_than_checked_is_a_protocol_break(serve: Callable[..., Serv
     assert rank.read(1) == b"G"
     rank.send(right(0, 0) + record("n", "i", [1]))
     assert rank.closed()
-    v = s.stop()["1"]
+    v = s.stop()["check:1"]
     assert (v["reason"], v["detail"]) == (
         "protocol",
         "rank 0 sent more outputs than the driver checks",
@@ -532,28 +660,31 @@ def test_more_outputs_than_checked_is_a_protocol_break(serve: Callable[..., Serv
 
 
 def test_a_rank_that_ends_mid_trial(serve: Callable[..., Served]) -> None:
-    s = serve()
-    ranks = [s.connect(0, 2), s.connect(1, 2)]
+    s = serve(TWO_CHECKS)
+    ranks = [s.at("check", 2).connect(0, 2), s.connect(1, 2)]
     play(ranks, 0)
     ranks[0].seed()
     ranks[1].seed()
     ranks[0].send(b"R")
     ranks[1].close()  # crashed before it was ready
-    v = s.wait_result(2)
+    v = s.wait_result("check:2")
     assert (v["passed"], v["reason"], v["trials"]) == (False, "ended", 2)
     assert v["detail"] == "rank 1 ended (crashed or exited) before its run was over"
-    assert s.stop()["2"] == v
+    assert s.stop()["check:2"] == v
 
 
-def test_an_np_nobody_reached_is_not_run(serve: Callable[..., Served]) -> None:
+def test_a_step_nobody_reached_is_not_run(serve: Callable[..., Served]) -> None:
     s = serve()
     rank = s.connect(0, 1)
-    for t in range(3):
-        play([rank], t)
+    play([rank], 0)
     assert rank.read(1) == b"F"
+    assert s.next() == "run check 2 5"
+    assert s.next() == "end"  # nobody came at np=2: nothing is timed
     verdict = s.stop()
-    assert verdict["1"]["passed"]
-    assert verdict["2"] == {
+    assert verdict["check:1"]["passed"]
+    assert verdict["check:2"] == {
+        "stage": "check",
+        "np": 2,
         "passed": False,
         "reason": "not_run",
         "detail": "no rank reached the judge at np=2",
@@ -564,68 +695,59 @@ def test_an_np_nobody_reached_is_not_run(serve: Callable[..., Served]) -> None:
 
 
 def test_nothing_connected_at_all(serve: Callable[..., Served]) -> None:
-    verdict = serve().stop()
-    assert [verdict[n]["reason"] for n in ("1", "2")] == ["not_run", "not_run"]
-    assert not any(v["passed"] for v in verdict.values())
-
-
-def test_the_next_np_skips_one_nobody_reached(serve: Callable[..., Served]) -> None:
     s = serve()
-    ranks = [s.connect(0, 2), s.connect(1, 2)]
-    for t in range(3):
-        play(ranks, t)
-    assert [r.read(1) for r in ranks] == [b"F", b"F"]
+    assert [s.line(), s.next(), s.next()] == ["run check 1 5", "run check 2 5", "end"]
     verdict = s.stop()
-    assert verdict["1"]["reason"] == "not_run" and not verdict["1"]["passed"]
-    assert verdict["2"]["passed"]
+    assert [verdict[k]["reason"] for k in ("check:1", "check:2")] == ["not_run", "not_run"]
+    assert not any(v["passed"] for v in verdict.values())
+    assert list(serve().stop()) == ["check:1"]  # a script that stopped at once: one step
 
 
 def test_the_next_np_closes_one_still_running(serve: Callable[..., Served]) -> None:
     s = serve()
     stuck = s.connect(0, 1)
-    play([stuck], 0)
     stuck.seed()  # then hangs (mpirun's timeout will kill it) and the script moves on
-    ranks = [s.connect(0, 2), s.connect(1, 2)]
-    for t in range(3):
-        play(ranks, t)
+    ranks = [s.at("check", 2).connect(0, 2), s.connect(1, 2)]
+    play(ranks, 0)
     assert [r.read(1) for r in ranks] == [b"F", b"F"]
     late = s.connect(0, 1)  # a late rank of the closed np is turned away
     assert late.closed()
     verdict = s.stop()
-    assert (verdict["1"]["passed"], verdict["1"]["reason"]) == (False, "ended")
-    assert verdict["1"]["detail"] == "the run at np=1 stopped before it was over"
-    assert verdict["2"]["passed"]
+    assert (verdict["check:1"]["passed"], verdict["check:1"]["reason"]) == (False, "ended")
+    assert verdict["check:1"]["detail"] == "the run at np=1 stopped before it was over"
+    assert verdict["check:2"]["passed"]
 
 
-def test_a_size_that_is_not_an_np_is_turned_away(serve: Callable[..., Served]) -> None:
+def test_a_size_that_is_not_the_steps_is_turned_away(serve: Callable[..., Served]) -> None:
     s = serve()
     stranger = s.connect(0, 3)
     assert stranger.closed()
+    early = s.connect(0, 2)  # np=2 is a step, but not yet
+    assert early.closed()
     rank = s.connect(0, 1)
-    for t in range(3):
-        play([rank], t)
+    play([rank], 0)
     assert rank.read(1) == b"F"
-    assert s.stop()["1"]["passed"]
+    assert s.stop()["check:1"]["passed"]
 
 
 def test_a_missing_rank_times_out(serve: Callable[..., Served]) -> None:
     s = serve({**SPEC, "run_s": 0.3})
-    alone = s.connect(0, 2)
+    alone = s.at("check", 2).connect(0, 2)
     assert alone.closed()  # cut off at the deadline
-    v = s.stop()["2"]
+    v = s.stop()["check:2"]
     assert (v["passed"], v["reason"]) == (False, "timeout")
     assert v["detail"] == "no answer from every rank within 0.3 s (before every rank connected)"
 
 
 def test_a_hung_trial_times_out(serve: Callable[..., Served]) -> None:
-    s = serve({**SPEC, "run_s": 0.5})
+    s = serve({**TWO_CHECKS, "run_s": 0.5})
     rank = s.connect(0, 1)
     play([rank], 0)
     rank.seed()
     rank.send(b"R")
     assert rank.read(1) == b"G"  # then never done
     assert rank.closed()
-    v = s.stop()["1"]
+    v = s.stop()["check:1"]
     assert (v["passed"], v["reason"]) == (False, "timeout")
     assert v["detail"] == "no answer from every rank within 0.5 s (in trial 1)"
 
@@ -635,14 +757,14 @@ def test_a_thread_left_running_is_a_leftover(
 ) -> None:
     counts = {"now": 1}
     monkeypatch.setattr(_judge, "threads", lambda pid: counts["now"])
-    s = serve()
+    s = serve(TWO_CHECKS)
     rank = s.connect(0, 1)
     play([rank], 0)
     rank.seed()
     counts["now"] = 2  # the first call started a thread that is still there
     rank.send(b"R")
     assert rank.read(1) == b"F"  # no go: the trial is not timed
-    v = s.stop()["1"]
+    v = s.stop()["check:1"]
     assert (v["passed"], v["reason"], v["times"]) == (False, "leftover", [])
     assert v["detail"].startswith("rank 0 has 2 threads after the function returned, 1 before")
 
@@ -652,17 +774,16 @@ def test_a_thread_left_after_the_last_trial_is_a_leftover(
 ) -> None:
     counts = {"now": 1}
     monkeypatch.setattr(_judge, "threads", lambda pid: counts["now"])
-    s = serve()
+    s = serve(TWO_CHECKS)
     rank = s.connect(0, 1)
     play([rank], 0)
-    play([rank], 1)
     rank.seed()
     rank.send(b"R")
     assert rank.read(1) == b"G"
     counts["now"] = 3
-    rank.send(right(2, 0) + b"D")
+    rank.send(right(1, 0) + b"D")
     assert rank.read(1) == b"F"
-    v = s.stop()["1"]
+    v = s.stop()["check:1"]
     assert (v["passed"], v["reason"]) == (False, "leftover")
 
 
@@ -671,14 +792,14 @@ def test_a_child_process_left_running_is_a_leftover(
 ) -> None:
     kids: list[int] = []
     monkeypatch.setattr(_judge, "children", lambda pids: list(kids))
-    s = serve()
+    s = serve(TWO_CHECKS)
     rank = s.connect(0, 1)
     play([rank], 0)
     rank.seed()
     kids.append(4242)
     rank.send(b"R")
     assert rank.read(1) == b"F"
-    v = s.stop()["1"]
+    v = s.stop()["check:1"]
     assert (v["passed"], v["reason"]) == (False, "leftover")
     assert v["detail"].startswith("a rank left 1 child process(es) running after the function")
 
@@ -693,14 +814,14 @@ def test_any_new_process_of_the_codes_user_is_a_leftover(
     monkeypatch.setattr(
         _judge, "processes_of", lambda uid, ns=None: set(procs) if uid == 1000 else set()
     )
-    s = serve()
+    s = serve(TWO_CHECKS)
     rank = s.connect(0, 1)
     play([rank], 0)
     rank.seed()
     procs.add(4243)  # a daemon, re-parented away from the rank
     rank.send(b"R")
     assert rank.read(1) == b"F"
-    v = s.stop()["1"]
+    v = s.stop()["check:1"]
     assert (v["passed"], v["reason"]) == (False, "leftover")
 
 
@@ -709,12 +830,12 @@ def test_honest_ranks_pass_with_the_real_thread_count(
 ) -> None:
     """The real /proc probe: the peer is this test process, whose threads stay the same."""
     monkeypatch.setattr(_judge, "threads", REAL_THREADS)
-    s = serve()
+    s = serve(TWO_CHECKS)
     rank = s.connect(0, 1)
-    for t in range(3):
+    for t in range(2):
         play([rank], t)
     assert rank.read(1) == b"F"
-    assert s.stop()["1"]["passed"]
+    assert s.stop()["check:1"]["passed"]
 
 
 def test_processes_of_a_user_can_be_kept_to_one_pid_namespace() -> None:
@@ -740,7 +861,7 @@ def test_each_trial_announces_its_sizes_and_edge_cases_are_named(
         "timed": {"count": 1, "sizes": [40, 3]},
     }
     s = serve(spec)
-    ranks = [s.connect(0, 2), s.connect(1, 2)]
+    ranks = [s.at("check", 2).connect(0, 2), s.connect(1, 2)]
     announced = [r.trial() for r in ranks]
     assert announced == [(5, [40, 3])] * 2
     for r in ranks:
@@ -757,7 +878,7 @@ def test_each_trial_announces_its_sizes_and_edge_cases_are_named(
         assert r.read(1) == b"G"
     ranks[0].send(right(1, 0) + b"D")
     ranks[1].send(right(0, 1) + b"D")  # rank 1 answers the edge case wrong
-    result = s.wait_result(2)
+    result = s.wait_result("check:2")
     assert (result["passed"], result["reason"]) == (False, "wrong")
     assert "on rank 1 at np=2 (edge case n=1):" in result["detail"]
     assert result["times"] == []  # checked trials are not timed

@@ -47,17 +47,30 @@ def marker_of(req: RunRequest) -> str:
     return m.group(1)
 
 
-def script_output(marker: str, compile_rc: int, runs: dict[int, tuple[int, str, str]]) -> str:
-    """What run.sh prints: the compile section, then per np a RUN/STDERR/END section."""
+CLEAN = (0, "", "")
+
+
+def script_output(
+    marker: str,
+    compile_rc: int,
+    runs: dict[Any, tuple[int, str, str]],
+    *,
+    smoke: tuple[int, str, str] | None = CLEAN,
+) -> str:
+    """What run.sh prints: the compile section, then per step of the cascade a RUN/STDERR/END
+    section: the smoke run at np 2 (unless None, or the build failed), then `runs`, keyed by
+    (stage, np) or by np for the checks."""
     out = [
         f"{marker} COMPILE\nwarning: unused\n{marker} COMPILE_END rc={compile_rc} "
         "start=10.0 end=11.5\n"
     ]
-    for np, (rc, stdout, stderr) in runs.items():
+    steps = {("smoke", 2): smoke} if smoke is not None and compile_rc == 0 else {}
+    steps.update({k if isinstance(k, tuple) else ("check", k): v for k, v in runs.items()})
+    for (stage, np), (rc, stdout, stderr) in steps.items():
         out.append(
-            f"{marker} RUN np={np} rc={rc} start=20.0 end=20.5 out={len(stdout)} "
-            f"err={len(stderr)}\n{stdout}\n{marker} STDERR np={np}\n{stderr}\n"
-            f"{marker} END np={np}\n"
+            f"{marker} RUN stage={stage} np={np} rc={rc} start=20.0 end=20.5 out={len(stdout)} "
+            f"err={len(stderr)}\n{stdout}\n{marker} STDERR stage={stage} np={np}\n{stderr}\n"
+            f"{marker} END stage={stage} np={np}\n"
         )
     return "".join(out)
 
@@ -68,37 +81,38 @@ def judged(
     time_candidate: float | None = 0.002,
     trials: int = 6,
 ) -> dict[str, Any]:
-    """The judge's result for one np."""
+    """The judge's result for one step (a timed one, unless `time_candidate` is None)."""
     passed = reason == "passed"
     return {
         "passed": passed,
         "reason": reason,
         "detail": detail,
         "time_candidate": time_candidate if passed else None,
-        "times": [time_candidate] * (trials - 1) if passed else [],
+        "times": [time_candidate] * trials if passed and time_candidate else [],
         "trials": trials,
     }
 
 
-PASSED = judged()
+PASSED = judged(time_candidate=None, trials=2)  # the checked trials of one np
+TIMED = judged(trials=3)  # the timed trials of one np
+SMOKED = judged(time_candidate=None, trials=1)
 WRONG = judged("wrong", "on rank 0 at np=2 (timed trial 3, a fresh input): x = 1.0, expected 2.0")
 
 
 def verdict(
-    runs: dict[int, dict[str, Any]] | None = None,
+    runs: dict[Any, dict[str, Any]] | None = None,
     *,
     time_reference: float | None = 0.004,
     error: str | None = None,
     built: bool = True,
+    smoke: dict[str, Any] | None = SMOKED,
 ) -> bytes:
-    """What the judge prints."""
+    """What the judge prints: `runs` keyed by "<stage>:<np>" or by np for the checks, after
+    the smoke run's result (unless None)."""
+    steps = {"smoke:2": smoke} if smoke is not None and runs else {}
+    steps.update({k if isinstance(k, str) else f"check:{k}": v for k, v in (runs or {}).items()})
     return json.dumps(
-        {
-            "built": built,
-            "error": error,
-            "time_reference": time_reference,
-            "runs": {str(n): v for n, v in (runs or {}).items()},
-        }
+        {"built": built, "error": error, "time_reference": time_reference, "runs": steps}
     ).encode()
 
 
@@ -118,18 +132,20 @@ def result(
 
 
 def test_parse_run_pass_takes_the_times_from_the_verdict() -> None:
-    r = parse_run("", "", 0, "ok", np=2, judged=PASSED, time_reference=0.004, wall_s=0.3)
+    r = parse_run("", "", 0, "ok", np=2, judged=TIMED, time_reference=0.004, wall_s=0.3)
     assert r.passed and r.np == 2
-    assert (r.time_candidate, r.time_reference) == (0.002, 0.004)
-    assert r.detail == "PASS (validated by the judge on 6 trials)"
+    assert (r.time_candidate, r.time_reference, r.times) == (0.002, 0.004, [0.002] * 3)
+    assert r.detail == "PASS (validated by the judge on 3 trials)"
     assert r.wall_s == 0.3
+    checked = parse_run("", "", 0, "ok", np=2, judged=PASSED, time_reference=0.004)
+    assert checked.passed and (checked.time_candidate, checked.time_reference) == (None, None)
 
 
 def test_parse_run_speed_gate_fails_a_correct_but_slow_run() -> None:
     """Validated at speedup 2.0 (reference 4 ms, candidate 2 ms): the gate decides (issue 17)."""
-    ok = parse_run("", "", 0, "ok", np=2, judged=PASSED, time_reference=0.004, min_speedup=1.5)
+    ok = parse_run("", "", 0, "ok", np=2, judged=TIMED, time_reference=0.004, min_speedup=1.5)
     assert ok.passed and ok.detail.startswith("PASS")
-    slow = parse_run("", "", 0, "ok", np=2, judged=PASSED, time_reference=0.004, min_speedup=3.0)
+    slow = parse_run("", "", 0, "ok", np=2, judged=TIMED, time_reference=0.004, min_speedup=3.0)
     assert not slow.passed and slow.status == "ok"
     assert slow.detail.startswith("correct, but too slow: speedup 2.00 over the serial reference")
     assert "below the problem's gate of 3 at np=2" in slow.detail
@@ -229,9 +245,10 @@ def test_parse_output_splits_sections(dot: MpiProblem) -> None:
     parsed = parse_output(text, marker)
     assert parsed.compile_rc == 0 and parsed.compile_s == pytest.approx(1.5)
     assert parsed.compile_output == "warning: unused"
-    assert sorted(parsed.runs) == [1, 2]
-    assert parsed.runs[1].stdout == PRINTED_PASS and parsed.runs[1].exit_code == 0
-    assert parsed.runs[2].stderr == "killed" and parsed.runs[2].wall_s == pytest.approx(0.5)
+    assert list(parsed.runs) == [("smoke", 2), ("check", 1), ("check", 2)]
+    one, two = parsed.runs["check", 1], parsed.runs["check", 2]
+    assert one.stdout == PRINTED_PASS and one.exit_code == 0 and one.stage == "check"
+    assert two.stderr == "killed" and two.wall_s == pytest.approx(0.5)
 
 
 # -- build_request: the script and the judge -----------------------------------------------------
@@ -249,6 +266,14 @@ def test_the_request_carries_the_judge(dot: MpiProblem) -> None:
     assert spec["checks"] == [{"seed": 11, "sizes": [n], "label": ""}]
     assert spec["timed"] == {"count": dot.spec.iterations, "sizes": [n]} and n > 4
     assert spec["run_s"] == dot.spec.timeouts.run_s == 15
+    # the cascade's first run: a tiny input (the sizes capped at 64) at np 2, a short limit
+    assert spec["smoke"] == {
+        "np": 2,
+        "seed": 11,
+        "sizes": [64],
+        "label": "a tiny input: n=64",
+        "s": dot.spec.timeouts.smoke_s,
+    }
     assert spec["build_s"] == dot.spec.timeouts.compile_s
     assert spec["build"][0] == "mpicxx" and "-DWB_JUDGE" in spec["build"]
     assert spec["build"][-3:] == ["-o", "refprog.bin", "driver.cpp"]
@@ -285,14 +310,21 @@ def test_run_sh_talks_to_the_judge_on_fd_3(dot: MpiProblem) -> None:
     assert script[compile_line].endswith("3<&-")  # the compiler never holds the judge's socket
     built = script.index("echo built >&3")
     read = next(i for i, ln in enumerate(script) if ln.startswith("read -r WB_JUDGE <&3"))
-    first_run = next(i for i, ln in enumerate(script) if "mpirun" in ln)
-    assert compile_line < built < read < first_run
-    assert "export WB_JUDGE" in script[read:first_run]
+    loop = script.index("while read -r cmd stage n t <&3; do")
+    run = next(i for i, ln in enumerate(script) if "mpirun" in ln)
+    assert compile_line < built < read < loop < run < script.index("  echo next >&3")
+    assert "export WB_JUDGE" in script[read:loop]
     # only after a successful build: the judge must not wait for a program that is not there
     assert script[built - 1] == '[ "$rc" -eq 0 ] || exit 0'
-    # each mpirun runs with fd 3 pointing at its stdout pipe, not at the judge's socket
-    runs = [ln for ln in script if "mpirun" in ln]
-    assert len(runs) == len(dot.np) and all("} 3>&1 |" in ln for ln in runs)
+    # one mpirun, at the np and under the limit the judge names for each step of the cascade;
+    # it runs with fd 3 pointing at its stdout pipe, not at the judge's socket
+    assert [ln for ln in script if "mpirun" in ln] == [script[run]]
+    assert (
+        'timeout -k 2 "$t" env UCX_TLS=self,sm mpirun -launcher fork -np "$n" ./prog'
+        in (script[run])
+    )
+    assert "} 3>&1 |" in script[run]
+    assert script[loop + 1] == '  [ "$cmd" = run ] || break'  # "end" (or anything else) ends it
 
 
 # -- evaluate: the verdict and the sections together ---------------------------------------------
@@ -308,7 +340,10 @@ def test_evaluate_maps_each_np(dot: MpiProblem) -> None:
         runs = {1: (0, "", ""), 2: (0, PRINTED_PASS, ""), 3: (141, flood, "")}
         text = script_output(m, 0, runs)
         # np=4 timed out: its section reports rc=124 after the run limit.
-        text += f"{m} RUN np=4 rc=124 start=0 end=15.2 out=0 err=0\n\n{m} STDERR np=4\n\n"
+        text += (
+            f"{m} RUN stage=check np=4 rc=124 start=0 end=15.2 out=0 err=0\n\n"
+            f"{m} STDERR stage=check np=4\n\n"
+        )
         return result(text, verdict({1: PASSED, 2: WRONG, 3: ended, 4: late}))
 
     sandbox = FunctionSandbox(fake)
@@ -319,7 +354,10 @@ def test_evaluate_maps_each_np(dot: MpiProblem) -> None:
     assert result_.status == "failed"
     assert [r.status for r in result_.runs] == ["ok", "ok", "output_limit", "timeout"]
     assert [r.passed for r in result_.runs] == [True, False, False, False]
-    assert (result_.runs[0].time_candidate, result_.runs[0].time_reference) == (0.002, 0.004)
+    # np=1 passed its checks; nothing was timed, since the others failed theirs
+    assert (result_.runs[0].time_candidate, result_.runs[0].time_reference) == (None, None)
+    assert result_.runs[0].detail.endswith("; not timed, since another np failed")
+    assert result_.stage == "run" and result_.smoke is not None and result_.smoke.passed
     assert f"np=2: wrong result: {WRONG['detail']}" in result_.feedback
     assert "np=3: printed more than" in result_.feedback
     assert "np=4: timed out after 15 s" in result_.feedback
@@ -330,18 +368,25 @@ def test_evaluate_passes_on_the_verdict(dot: MpiProblem) -> None:
     times = {1: 0.008, 2: 0.004, 3: 0.003, 4: 0.002}
 
     def fake(req: RunRequest) -> ExecResult:
-        text = script_output(marker_of(req), 0, {n: (0, "", "") for n in dot.np})
-        runs = {n: judged(time_candidate=t) for n, t in times.items()}
+        steps = {**{n: CLEAN for n in dot.np}, **{("time", n): CLEAN for n in dot.np}}
+        text = script_output(marker_of(req), 0, steps)
+        runs = {
+            **{n: PASSED for n in dot.np},
+            **{f"time:{n}": judged(time_candidate=t) for n, t in times.items()},
+        }
         return result(text, verdict(runs, time_reference=0.006))
 
     result_ = evaluate(dot, dot.solution or "", FunctionSandbox(fake))
-    assert result_.status == "ok" and result_.passed
+    assert result_.status == "ok" and result_.passed and result_.stage is None
     assert [r.time_candidate for r in result_.runs] == [times[n] for n in dot.np]
     assert all(r.time_reference == 0.006 for r in result_.runs)
+    assert result_.runs[0].times == [0.008] * 6
+    assert result_.runs[0].detail == "PASS (validated by the judge on 2 checked and 6 timed trials)"
     assert result_.speedup() == pytest.approx(3.0)  # 0.006 / 0.002 at np=4
     assert result_.speedup(1) == pytest.approx(0.75)
     assert result_.timings["compile_s"] == pytest.approx(1.5)
-    assert result_.timings["run_np4_s"] == pytest.approx(0.5)
+    assert result_.timings["smoke_s"] == pytest.approx(0.5)
+    assert result_.timings["run_np4_s"] == pytest.approx(1.0)  # its checks, then its timing
 
 
 def test_printed_pass_lines_cannot_pass_an_evaluation(dot: MpiProblem) -> None:
@@ -406,9 +451,10 @@ def test_no_verdict_after_a_whole_call_timeout_fails_each_np(dot: MpiProblem) ->
 
     result_ = evaluate(dot, dot.solution or "", FunctionSandbox(fake))
     assert result_.status == "failed"  # not "error": the model's run took the time
-    assert [r.status for r in result_.runs] == ["ok", "not_run", "not_run", "not_run"]
+    assert result_.smoke is not None and not result_.smoke.passed
+    assert result_.smoke.detail == "the judge gave no verdict for this np"
+    assert [r.status for r in result_.runs] == ["not_run"] * 4
     assert not any(r.passed for r in result_.runs)
-    assert result_.runs[0].detail == "the judge gave no verdict for this np"
 
 
 def test_compile_error_is_not_a_judge_failure(dot: MpiProblem) -> None:
@@ -482,8 +528,12 @@ def test_evaluate_many_keeps_order_and_batches(dot: MpiProblem) -> None:
     def fake(req: RunRequest) -> ExecResult:
         ok = "good" in str(req.files["candidate.cpp"])
         # both print the old PASS lines; only the judge tells them apart
-        text = script_output(marker_of(req), 0, {n: (0, PRINTED_PASS, "") for n in dot.np})
-        return result(text, verdict({n: PASSED if ok else WRONG for n in dot.np}))
+        steps: dict[Any, Any] = {n: (0, PRINTED_PASS, "") for n in dot.np}
+        runs: dict[Any, Any] = {n: PASSED if ok else WRONG for n in dot.np}
+        if ok:
+            steps.update({("time", n): CLEAN for n in dot.np})
+            runs.update({f"time:{n}": TIMED for n in dot.np})
+        return result(script_output(marker_of(req), 0, steps), verdict(runs))
 
     sandbox = FunctionSandbox(fake)
     body = "MPI_Barrier(MPI_COMM_WORLD); return 0; // "
@@ -526,3 +576,46 @@ def test_compiler_warnings_reach_the_feedback_of_a_failed_candidate() -> None:
     assert failed.feedback.endswith("Compiler warnings:\n- " + warned)
     passed = MpiResult("p", "ok", compile_output=warned, runs=[_np(1, True, "PASS")])
     assert "warning" not in passed.feedback
+
+
+def test_a_failed_smoke_run_is_the_whole_story(dot: MpiProblem) -> None:
+    """The cascade's tiny first run at np 2 hung: the candidate failed at stage 'smoke', the
+    feedback says so, and no np was started after it."""
+
+    def fake(req: RunRequest) -> ExecResult:
+        text = script_output(marker_of(req), 0, {}, smoke=(124, "", ""))
+        late = judged("timeout", "no answer from every rank within 5 s (in trial 0)")
+        return result(text, _smoke_only(late))
+
+    result_ = evaluate(dot, dot.solution or "", FunctionSandbox(fake))
+    assert result_.status == "failed" and result_.stage == "smoke"
+    assert result_.smoke is not None and result_.smoke.status == "timeout"
+    assert [r.status for r in result_.runs] == ["not_run"] * 4
+    assert all("the first run (a tiny input at np=2) failed" in r.detail for r in result_.runs)
+    assert result_.feedback.startswith(
+        "The first run, a tiny input at np=2, failed: timed out after 5 s"
+    )
+    assert "No other run was started." in result_.feedback
+    again = MpiResult.from_dict(json.loads(json.dumps(result_.to_dict())))
+    assert again == result_ and again.stage == "smoke"
+
+
+def _smoke_only(smoke: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {"built": True, "error": None, "time_reference": 0.004, "runs": {"smoke:2": smoke}}
+    ).encode()
+
+
+def test_checks_passed_but_no_timed_run_is_not_a_pass(dot: MpiProblem) -> None:
+    """Every np passed its checks, then the sandbox call stopped before the timed runs (which
+    check fresh inputs too): not a pass."""
+
+    def fake(req: RunRequest) -> ExecResult:
+        text = script_output(marker_of(req), 0, {n: CLEAN for n in dot.np})
+        return result(text, verdict({n: PASSED for n in dot.np}), "timeout")
+
+    result_ = evaluate(dot, dot.solution or "", FunctionSandbox(fake))
+    assert result_.status == "failed" and result_.stage == "run"
+    assert [r.detail for r in result_.runs] == [
+        "not run: the sandbox call stopped before the timed run"
+    ] * 4

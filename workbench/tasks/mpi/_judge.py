@@ -5,21 +5,28 @@ problem's driver, reference and this spec), joined to the candidate's shell scri
 fd 3. The candidate program is the problem's driver linked with the candidate; it decides nothing.
 
 1. Build the reference program (``-DWB_JUDGE``: the same driver, the reference instead of the
-   candidate) unless it came prebuilt, and ask it for the expected outputs of every rank at every
-   np for every trial: the checked trials (problem.yaml's seeds and sizes, its edge cases
-   included: spec ``checks``), then the timed trials at the main sizes with fresh random seeds.
+   candidate) unless it came prebuilt, and ask it for the expected outputs of every rank: of the
+   tiny smoke trial at its np, and at every np of the checked trials (problem.yaml's seeds and
+   sizes, its edge cases included: spec ``checks``) and the timed trials at the main sizes with
+   fresh random seeds.
 2. Wait for the script's ``built`` line (the candidate compiled; no candidate code has run yet),
    time the reference on the timed trials' inputs while nothing else runs, then send the script
-   the path of a listening Unix socket in a directory of the judge's own. The script runs
-   ``mpirun`` at each np.
-3. Each rank connects and says its rank and size. For each trial the judge sends the seed and
-   the trial's sizes, waits
+   the path of a listening Unix socket in a directory of the judge's own.
+3. The judge runs the cascade: it tells the script each step, ``run <stage> <np> <seconds>``,
+   and the script runs ``mpirun`` at that np under that limit and says ``next``. The stages:
+   ``smoke`` (the tiny trial at np 2, a short limit), then ``check`` at every np (the checked
+   trials), then ``time`` at every np (the timed trials). A failed smoke run ends the cascade; a
+   failed check anywhere means no step of ``time`` runs; then the judge says ``end``.
+4. Each rank connects and says its rank and size. For each trial of its step the judge sends
+   the seed and the trial's sizes, waits
    until every rank has made its inputs (``R``), says ``go`` to all, and stops the clock at the
    last rank's ``done``; the outputs each rank sent in between are compared with the reference
    program's, element by element, after the clock stopped. A rank may not leave threads or child
    processes running after the function returned (work outside the timed window): run as
    another user, any new process of the code's user since the ranks connected counts.
-4. When the script closes fd 3, print the verdict (JSON) on stdout and exit.
+5. When the script closes fd 3, print the verdict (JSON) on stdout and exit: each step's
+   result by ``<stage>:<np>``, in the order they ran; a timed step's time is the median of its
+   trials, with their spread.
 
 Everything a rank sends is untrusted: sizes are checked against the expected outputs before any
 data is buffered, a rank that breaks the protocol fails its np, and nothing the candidate prints or
@@ -225,8 +232,12 @@ class Conn:
 @dataclass
 class Run:
     np: int
+    stage: str = "check"
+    order: list[int] = field(default_factory=list)  # its trials (indices into Judge.trials)
+    limit: float = 0.0  # seconds from the first rank's hello
     conns: dict[int, Conn] = field(default_factory=dict)
-    trial: int = -1
+    pos: int = -1  # the trial under way (index into order)
+    trial: int = -1  # its index into Judge.trials
     ready: set[int] = field(default_factory=set)
     done: set[int] = field(default_factory=set)
     t0: float = 0.0
@@ -252,11 +263,24 @@ class Judge:
             Trial(secrets.randbits(63), sizes, True, f"timed trial {k + 1}, a fresh input")
             for k in range(int(timed["count"]))
         ]
-        self.trials: list[Trial] = [*checks, *fresh]
+        smoke = spec.get("smoke")
+        tiny = []
+        if smoke is not None:
+            sizes = [int(v) for v in smoke["sizes"]]
+            tiny = [Trial(int(smoke["seed"]), sizes, False, str(smoke.get("label", "")))]
+        self.trials: list[Trial] = [*tiny, *checks, *fresh]
+        self.stage_trials: dict[str, list[int]] = {
+            "smoke": list(range(len(tiny))),
+            "check": list(range(len(tiny), len(tiny) + len(checks))),
+            "time": list(range(len(tiny) + len(checks), len(self.trials))),
+        }
         self.run_s = float(spec["run_s"])
-        self.expected: dict[int, list[list[list[Output]]]] = {}  # np -> trial -> rank -> outputs
-        self.runs: dict[int, Run] = {}
-        self.cur = 0
+        self.smoke_np = int(smoke["np"]) if smoke is not None else None
+        self.smoke_s = float(smoke["s"]) if smoke is not None else self.run_s
+        # np -> trial index -> rank -> outputs
+        self.expected: dict[int, dict[int, list[list[Output]]]] = {}
+        self.runs: dict[str, Run] = {}  # "<stage>:<np>" -> its run, in the order they ran
+        self.step: tuple[str, int] | None = None  # the step the script is running
         self.sel = selectors.DefaultSelector()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -280,12 +304,16 @@ class Judge:
                 raise RuntimeError(
                     f"building the reference program failed:\n{build.stdout}{build.stderr}"[-3000:]
                 )
-        args = [t.arg() for t in self.trials]
-        for n in self.nps:
+        everywhere = self.stage_trials["check"] + self.stage_trials["time"]
+        for n in sorted({*self.nps, *([self.smoke_np] if self.smoke_np is not None else [])}):
+            wanted = [*(self.stage_trials["smoke"] if n == self.smoke_np else []), *everywhere]
+            if n not in self.nps:
+                wanted = self.stage_trials["smoke"]
+            args = [self.trials[t].arg() for t in wanted]
             ranks = read_records(self._refprog("expect", str(n), *args))
-            if len(ranks) != n * len(self.trials):
+            if len(ranks) != n * len(wanted):
                 raise RuntimeError(f"the reference program gave {len(ranks)} rank results")
-            self.expected[n] = [ranks[t * n : (t + 1) * n] for t in range(len(self.trials))]
+            self.expected[n] = {t: ranks[i * n : (i + 1) * n] for i, t in enumerate(wanted)}
 
     def _refprog(self, *args: str) -> bytes:
         proc = subprocess.run(
@@ -301,16 +329,19 @@ class Judge:
         if not timed:
             return None
         lines = self._refprog("time", *timed).split()
-        return sum(float(x) for x in lines) / len(lines)
+        return median([float(x) for x in lines])
 
     # -- the runs -----------------------------------------------------------------------------
 
     def serve(self, script: socket.socket, listener: socket.socket) -> None:
-        """Serve the ranks of each np until the script closes its end of fd 3."""
+        """Lead the script through the cascade's steps and serve each step's ranks, until the
+        script closes its end of fd 3."""
+        self._say_next(script)
         script.setblocking(False)
         listener.setblocking(False)
         self.sel.register(script, selectors.EVENT_READ, "script")
         self.sel.register(listener, selectors.EVENT_READ, "listener")
+        said = b""
         while True:
             timeout = None
             live = [r for r in self.runs.values() if r.result is None and r.deadline]
@@ -326,18 +357,64 @@ class Judge:
                         chunk = b""
                     if not chunk:
                         return
+                    said += chunk
+                    while b"\n" in said:  # "next": the step's mpirun is over
+                        _, said = said.split(b"\n", 1)
+                        self._drain()
+                        self._say_next(script)
                 elif key.data == "listener":
                     self._accept(listener)
                 else:
                     self._readable(key.data)
-            now = time.monotonic()
-            for run in list(self.runs.values()):
-                if run.result is None and run.deadline and now >= run.deadline:
-                    self._finish(run, False, "timeout", self._timeout_text(run))
+            self._expire()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for run in list(self.runs.values()):
+            if run.result is None and run.deadline and now >= run.deadline:
+                self._finish(run, False, "timeout", self._timeout_text(run))
+
+    def _drain(self) -> None:
+        """Read what the ranks of the step just over sent before it ended (their mpirun has
+        exited, so all of it is in the sockets already)."""
+        while True:
+            ready = [k for k, _ in self.sel.select(0) if isinstance(k.data, Conn)]
+            if not ready:
+                return
+            for key in ready:
+                self._readable(key.data)
+
+    def _say_next(self, script: socket.socket) -> None:
+        """Close the step that ran and tell the script the next one (or ``end``)."""
+        if self.step is not None:
+            self._close_run(*self.step)
+        self.step = self.next_step()
+        if self.step is None:
+            _say(script, "end")
+            return
+        stage, n = self.step
+        limit = self.smoke_s if stage == "smoke" else self.run_s
+        _say(script, f"run {stage} {n} {limit:g}")
+
+    def next_step(self) -> tuple[str, int] | None:
+        """The cascade's next step after those in `runs`, or None when it is over."""
+        ran = list(self.runs.values())
+        if any(not (r.result or {}).get("passed") for r in ran if r.stage == "smoke"):
+            return None
+        if self.smoke_np is not None and not any(r.stage == "smoke" for r in ran):
+            return ("smoke", self.smoke_np)
+        checked = [r for r in ran if r.stage == "check"]
+        if len(checked) < len(self.nps):
+            return ("check", self.nps[len(checked)])
+        passed = all((r.result or {}).get("passed") for r in checked)
+        if not self.stage_trials["time"] or not passed:
+            return None
+        timed = sum(r.stage == "time" for r in ran)
+        return ("time", self.nps[timed]) if timed < len(self.nps) else None
 
     def _timeout_text(self, run: Run) -> str:
-        where = "before every rank connected" if run.trial < 0 else f"in trial {run.trial}"
-        return f"no answer from every rank within {self.run_s:g} s ({where})"
+        where = "before every rank connected" if run.pos < 0 else f"in trial {run.pos}"
+        return f"no answer from every rank within {run.limit:g} s ({where})"
 
     def _accept(self, listener: socket.socket) -> None:
         try:
@@ -460,15 +537,17 @@ class Judge:
         return f" ({label})" if label else ""
 
     def _hello(self, conn: Conn, rank: int, size: int) -> None:
-        if size not in self.nps[self.cur :]:
+        if self.step is None or size != self.step[1]:  # not the step under way
             self._drop(conn)
             return
-        while self.nps[self.cur] != size:  # the script moved on: earlier nps never finished
-            self._close_run(self.nps[self.cur])
-            self.cur += 1
-        run = self.runs.get(size)
+        stage = self.step[0]
+        key = f"{stage}:{size}"
+        run = self.runs.get(key)
         if run is None:
-            run = self.runs[size] = Run(size, deadline=time.monotonic() + self.run_s)
+            limit = self.smoke_s if stage == "smoke" else self.run_s
+            run = self.runs[key] = Run(
+                size, stage, self.stage_trials[stage], limit, deadline=time.monotonic() + limit
+            )
         if run.result is not None:
             self._drop(conn)
             return
@@ -487,10 +566,10 @@ class Judge:
             run.processes = processes_of(uid, run.namespace) if uid is not None else set()
             self._trial(run, 0)
 
-    def _close_run(self, n: int) -> None:
-        run = self.runs.get(n)
+    def _close_run(self, stage: str, n: int) -> None:
+        run = self.runs.get(f"{stage}:{n}")
         if run is None:
-            run = self.runs[n] = Run(n)
+            run = self.runs[f"{stage}:{n}"] = Run(n, stage, self.stage_trials[stage])
             self._finish(run, False, "not_run", f"no rank reached the judge at np={n}")
         elif run.result is None:
             self._finish(run, False, "ended", f"the run at np={n} stopped before it was over")
@@ -507,11 +586,11 @@ class Judge:
                 if not quiet:
                     raise Broken("ended", f"rank {conn.rank} is gone ({e.strerror})") from None
 
-    def _trial(self, run: Run, k: int) -> None:
-        run.trial, run.ready, run.done = k, set(), set()
+    def _trial(self, run: Run, pos: int) -> None:
+        run.pos, run.trial, run.ready, run.done = pos, run.order[pos], set(), set()
         for conn in run.conns.values():
             conn.state, conn.outputs, conn.pending = "seeded", [], None
-        self._send(run, self.trials[k].message())
+        self._send(run, self.trials[run.trial].message())
 
     def _ready(self, conn: Conn) -> None:
         run = conn.run
@@ -521,7 +600,7 @@ class Judge:
         conn.state = "ready"
         run.ready.add(conn.rank)
         if len(run.ready) == run.np:
-            if run.trial > 0:  # what the previous trial's call left running
+            if run.pos > 0:  # what the previous trial's call left running
                 self._check_leftovers(run)
             for c in run.conns.values():
                 c.state = "going"
@@ -551,12 +630,12 @@ class Judge:
                 if error:
                     where = f"on rank {rank} at np={run.np}{self._trial_text(run)}"
                     raise Broken("wrong", f"{where}: {error}")
-        if run.trial + 1 < len(self.trials):
-            self._trial(run, run.trial + 1)
+        if run.pos + 1 < len(run.order):
+            self._trial(run, run.pos + 1)
             return
         self._check_leftovers(run)
-        mean = sum(run.times) / len(run.times) if run.times else None
-        self._finish(run, True, "passed", "validated on every trial", mean)
+        mid = median(run.times) if run.times else None
+        self._finish(run, True, "passed", "validated on every trial", mid)
 
     def _check_leftovers(self, run: Run) -> None:
         pids = {c.pid for c in run.conns.values() if c.pid}
@@ -590,17 +669,19 @@ class Judge:
         return uid if uid is not None and uid >= 0 and uid != os.getuid() else None
 
     def _finish(
-        self, run: Run, passed: bool, reason: str, detail: str, mean: float | None = None
+        self, run: Run, passed: bool, reason: str, detail: str, mid: float | None = None
     ) -> None:
         if run.result is not None:
             return
         run.result = {
+            "stage": run.stage,
+            "np": run.np,
             "passed": passed,
             "reason": reason,
             "detail": detail,
-            "time_candidate": mean,
+            "time_candidate": mid,  # the median of the timed trials
             "times": run.times,
-            "trials": run.trial + 1,
+            "trials": run.pos + 1,
         }
         # Between trials every rank waits for the judge: told to finish, they end cleanly. After
         # a broken protocol or a timeout they see their connection close and stop. After a rank
@@ -612,9 +693,17 @@ class Judge:
                 self._drop(conn)
 
     def verdict(self) -> dict:
-        for n in self.nps[self.cur :]:
-            self._close_run(n)
-        return {str(n): self.runs[n].result for n in self.nps}
+        """Each step's result by ``<stage>:<np>``, in the order the steps ran."""
+        if self.step is not None:  # the script ended in the middle of a step
+            self._close_run(*self.step)
+            self.step = None
+        return {key: run.result for key, run in self.runs.items()}
+
+
+def median(values: list[float]) -> float:
+    v = sorted(values)
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
 
 
 def _say(sock: socket.socket, line: str) -> None:

@@ -146,7 +146,10 @@ def to_evaluation(result: MpiResult, candidate_id: str, eval_s: float) -> Evalua
     if t_ref is not None:
         scores["time_reference"] = t_ref
     status = "ok" if result.status in ("ok", "failed") else "error"
-    output = "\n".join(f"[np={r.np}]\n{r.stdout}{r.stderr}" for r in runs if r.stdout or r.stderr)
+    shown = [(f"smoke np={result.smoke.np}", result.smoke)] if result.smoke is not None else []
+    shown += [(f"np={r.np}", r) for r in runs]
+    printed = [(name, r.stdout + r.stderr) for name, r in shown]
+    output = "\n".join(f"[{name}]\n{text}" for name, text in printed if text)
     return Evaluation(
         candidate_id=candidate_id,
         status=status,

@@ -1,8 +1,9 @@
-"""Reading the run script's output (per-np sections, statuses) and one np's result.
+"""Reading the run script's output (per-step sections, statuses) and one step's result.
 
-`parse_output` splits what ``run.sh`` printed into the compile section and one `RawRun` per np;
-`np_status` says how a run ended; `parse_run` joins that with the judge's verdict for the np
-(the judge, not the program's output, decides a pass) into an `NpResult`.
+`parse_output` splits what ``run.sh`` printed into the compile section and one `RawRun` per step
+of the cascade (a stage at an np); `np_status` says how a run ended; `parse_run` joins that with
+the judge's verdict for the step (the judge, not the program's output, decides a pass) into an
+`NpResult`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ STDERR_CAP = 16_000
 
 @dataclass
 class RawRun:
-    """One np's section of the script output, before interpretation."""
+    """One step's section of the script output (a stage at an np), before interpretation."""
 
     np: int
     exit_code: int | None
@@ -39,16 +40,17 @@ class RawRun:
     stderr: str
     stdout_bytes: int = 0
     stderr_bytes: int = 0
+    stage: str = "check"
 
 
 @dataclass
 class ParsedOutput:
-    """The compile section and the runs found in the script's output."""
+    """The compile section and the runs found in the script's output, by (stage, np)."""
 
     compile_rc: int | None = None
     compile_output: str = ""
     compile_s: float | None = None
-    runs: dict[int, RawRun] = field(default_factory=dict)
+    runs: dict[tuple[str, int], RawRun] = field(default_factory=dict)
 
 
 _HEADER = re.compile(r"(COMPILE_END|RUN|STDERR|END|COMPILE)\b ?(.*)")
@@ -71,7 +73,7 @@ def _strip_section(body: str) -> str:
 
 
 def parse_output(stdout: str, marker: str) -> ParsedOutput:
-    """Split the script's stdout into the compile section and one `RawRun` per np seen."""
+    """Split the script's stdout into the compile section and one `RawRun` per step seen."""
     parsed = ParsedOutput()
     chunks = stdout.split(marker + " ")
     current: RawRun | None = None
@@ -88,7 +90,8 @@ def parse_output(stdout: str, marker: str) -> ParsedOutput:
             start, end = _num(f.get("start")), _num(f.get("end"))
             parsed.compile_s = end - start if start is not None and end is not None else None
         elif kind == "RUN":
-            np = int(f.get("np", "0"))
+            np = int(f["np"]) if f.get("np", "").isdigit() else 0
+            stage = f.get("stage", "check")
             start, end = _num(f.get("start")), _num(f.get("end"))
             rc = f.get("rc", "")
             current = RawRun(
@@ -99,8 +102,9 @@ def parse_output(stdout: str, marker: str) -> ParsedOutput:
                 stderr="",
                 stdout_bytes=int(f.get("out", "0") or 0),
                 stderr_bytes=int(f.get("err", "0") or 0),
+                stage=stage,
             )
-            parsed.runs[np] = current
+            parsed.runs[stage, np] = current
         elif kind == "STDERR" and current is not None:
             current.stderr = _strip_section(body)
     return parsed
@@ -206,11 +210,12 @@ def parse_run(
         np=np,
         passed=passed,
         time_candidate=mine if passed or slow else None,
-        time_reference=time_reference if passed or slow else None,
+        time_reference=time_reference if (passed or slow) and mine else None,
         detail=detail,
         status=status,
         exit_code=exit_code,
         wall_s=wall_s,
         stdout=stdout,
         stderr=stderr,
+        times=[float(t) for t in verdict.get("times") or []] if passed or slow else [],
     )

@@ -23,6 +23,7 @@ from workbench.quantities import Count, Seconds
 from workbench.tasks._yaml import safe_load
 
 __all__ = [
+    "SMOKE_CAP",
     "MpiProblem",
     "MpiProblemSpec",
     "MpiTimeouts",
@@ -36,6 +37,7 @@ __all__ = [
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEADER = re.compile(r"[A-Za-z0-9_./]+")
+SMOKE_CAP = 64  # the largest size of the cascade's tiny first run, unless `smoke:` says
 
 
 class MpiTimeouts(BaseModel, extra="forbid"):
@@ -43,6 +45,8 @@ class MpiTimeouts(BaseModel, extra="forbid"):
 
     compile_s: Seconds = 60.0
     run_s: Seconds = 15.0
+    smoke_s: Seconds = 5.0
+    """The cascade's first run: the tiny input at np 2 (a hang shows here, in seconds)."""
 
 
 class SpeedGate(BaseModel, extra="forbid"):
@@ -76,6 +80,9 @@ class MpiProblemSpec(BaseModel, extra="forbid"):
     edge: list[dict[str, int]] = Field(default_factory=list)
     """More checked trials, each at other sizes (keys of `size`; the rest as in `size`): the
     edge cases the contract must hold at, such as fewer elements than ranks."""
+    smoke: dict[str, int] = Field(default_factory=dict)
+    """The sizes of the cascade's first run, a tiny input at np 2 (keys of `size`; the rest are
+    those of `size` capped at 64)."""
     iterations: int = Field(3, ge=1)
     """Timed trials at `size`, each with a fresh seed (checked too)."""
     np: list[int] = Field(default_factory=lambda: [1, 2, 3, 4], min_length=1)
@@ -106,6 +113,9 @@ class MpiProblemSpec(BaseModel, extra="forbid"):
             unknown = sorted(set(case) - set(self.size))
             if unknown:
                 raise ValueError(f"edge.{i}: {unknown} are not keys of size {sorted(self.size)}")
+        unknown = sorted(set(self.smoke) - set(self.size))
+        if unknown:
+            raise ValueError(f"smoke: {unknown} are not keys of size {sorted(self.size)}")
         return self
 
     @field_validator("includes")
@@ -185,6 +195,12 @@ class MpiProblem:
         """A trial's sizes in `size_keys` order: `size`, with `case`'s keys replaced."""
         merged = {**self.spec.size, **(case or {})}
         return [int(merged[k]) for k in self.size_keys]
+
+    def smoke_sizes(self) -> list[int]:
+        """The sizes of the cascade's tiny first run: `smoke`, the rest of `size` capped at
+        `SMOKE_CAP`."""
+        capped = {k: min(int(v), SMOKE_CAP) for k, v in self.spec.size.items()}
+        return self.sizes({**capped, **self.spec.smoke})
 
     @property
     def prompt(self) -> str:

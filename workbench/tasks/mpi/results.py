@@ -17,8 +17,16 @@ _FEEDBACK_CAP = 6000
 
 
 TOO_SLOW = "correct, but too slow"  # how a run under the problem's speed gate is told (parse)
-Stage = Literal["contract", "build", "run", "correctness", "speed", "sandbox"]
-STAGES: tuple[Stage, ...] = ("sandbox", "contract", "build", "run", "correctness", "speed")
+Stage = Literal["contract", "build", "smoke", "run", "correctness", "speed", "sandbox"]
+STAGES: tuple[Stage, ...] = (
+    "sandbox",
+    "contract",
+    "build",
+    "smoke",
+    "run",
+    "correctness",
+    "speed",
+)
 
 
 def _run_stage(run: NpResult) -> Stage:
@@ -37,16 +45,17 @@ class NpResult:
     Attributes:
         np: number of MPI ranks.
         passed: the judge validated every trial at this np and the run ended cleanly.
-        time_candidate: mean seconds of the candidate's call over the timed trials, as the
-            judge measured it (after a pass), else None.
-        time_reference: mean seconds of the serial reference on the same inputs, measured by
-            the judge (after a pass), else None.
+        time_candidate: the median seconds of the candidate's call over the timed trials, as
+            the judge measured it (after a pass), else None.
+        time_reference: the median seconds of the serial reference on the same inputs,
+            measured by the judge (after a pass), else None.
         detail: one line for the model: the judge's verdict, or why the run did not finish.
         status: how the run ended (``ok`` means exit code 0, not that it validated).
         exit_code: mpirun's exit code (124 = timeout), None when it never ran.
         wall_s: wall time of the mpirun, as measured inside the sandbox.
         stdout: what the run printed (capped).
         stderr: what the run wrote to stderr (capped).
+        times: each timed trial's seconds (their spread tells noise from a real difference).
     """
 
     np: int
@@ -59,6 +68,7 @@ class NpResult:
     wall_s: float | None = None
     stdout: str = ""
     stderr: str = ""
+    times: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -76,9 +86,13 @@ class MpiResult:
             ``error`` (the sandbox call itself failed before compiling).
         source_problems: what `check_source` found.
         compile_output: compiler messages (capped), also when the build succeeded.
-        runs: one NpResult per np of the problem, in the problem's order.
-        timings: ``compile_s``, ``run_np<N>_s`` per np and ``sandbox_s`` (the whole call).
+        runs: one NpResult per np of the problem, in the problem's order (its checked trials,
+            then, once every np passed them, its timed trials).
+        timings: ``compile_s``, ``smoke_s``, ``run_np<N>_s`` per np and ``sandbox_s`` (the
+            whole call).
         sandbox_status: the status of the sandbox call.
+        smoke: the cascade's first run, the tiny input at np 2 (None when it never started:
+            the build failed); when it fails, no other run starts.
     """
 
     problem: str
@@ -88,6 +102,7 @@ class MpiResult:
     runs: list[NpResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     sandbox_status: str = ""
+    smoke: NpResult | None = None
 
     @property
     def passed(self) -> bool:
@@ -98,8 +113,9 @@ class MpiResult:
     def stage(self) -> Stage | None:
         """The first stage of the cascade the candidate failed (None: it passed every one).
 
-        ``contract`` (the source check refused it), ``build`` (it did not compile), ``run``
-        (a crash, a timeout or a run that never finished at some np), ``correctness`` (wrong
+        ``contract`` (the source check refused it), ``build`` (it did not compile), ``smoke``
+        (the tiny first run at np 2 failed: nothing else ran), ``run`` (a crash, a timeout or a
+        run that never finished at some np), ``correctness`` (wrong
         outputs, a broken protocol, work left running), ``speed`` (correct, but under the
         problem's speed gate); ``sandbox`` when the evaluation itself could not run.
         """
@@ -107,6 +123,8 @@ class MpiResult:
             return None
         if self.status in ("rejected", "compile_error", "error"):
             return {"rejected": "contract", "compile_error": "build"}.get(self.status, "sandbox")
+        if self.smoke is not None and not self.smoke.passed:
+            return "smoke"
         failed = [_run_stage(r) for r in self.runs if not r.passed]
         return min(failed, key=STAGES.index) if failed else "correctness"
 
@@ -153,6 +171,13 @@ class MpiResult:
         elif self.status == "compile_error":
             text = "Compilation failed (mpicxx -O2 -std=c++17 -Wall):\n"
             text += self.compile_output.strip()
+        elif self.smoke is not None and not self.smoke.passed:
+            lines = [
+                f"The first run, a tiny input at np={self.smoke.np}, failed: {self.smoke.detail}",
+                "No other run was started.",
+            ]
+            lines += self._warnings()
+            text = "\n".join(lines)
         else:
             lines = [f"{'All' if self.passed else 'Not all'} runs validated."]
             for r in self.runs:
@@ -165,14 +190,20 @@ class MpiResult:
                     )
                 else:
                     lines.append(f"np={r.np}: {r.detail}")
-            warnings = [w for w in self.compile_output.splitlines() if "warning:" in w]
-            if warnings and not self.passed:  # hints, such as a variable used uninitialized
-                lines.append("Compiler warnings:")
-                lines += [f"- {w.strip()}" for w in warnings[:10]]
+            if not self.passed:
+                lines += self._warnings()
             text = "\n".join(lines)
         if len(text) > _FEEDBACK_CAP:
             text = text[:_FEEDBACK_CAP] + "\n... [feedback truncated]"
         return text
+
+    def _warnings(self) -> list[str]:
+        """The compiler's warnings, as hints for a failed candidate (such as a variable used
+        uninitialized)."""
+        warnings = [w for w in self.compile_output.splitlines() if "warning:" in w]
+        if not warnings:
+            return []
+        return ["Compiler warnings:", *[f"- {w.strip()}" for w in warnings[:10]]]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (with the derived `passed`, `speedup` and `feedback`)."""
@@ -189,4 +220,6 @@ class MpiResult:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
         values["runs"] = [NpResult(**r) for r in values.get("runs", [])]
+        if values.get("smoke") is not None:
+            values["smoke"] = NpResult(**values["smoke"])
         return cls(**values)

@@ -1,13 +1,17 @@
-"""Compile a candidate once and run it at every np, in one sandbox call with a judge.
+"""Compile a candidate once and run it through the judge's cascade, in one sandbox call.
 
-`build_request` writes a POSIX shell script that compiles with ``mpicxx``, tells the judge
+`build_request` writes a POSIX shell script that compiles with ``mpicxx -Wall``, tells the judge
 (``_judge.py``, the run's `Judge`, out of the candidate's reach) that the build is done, reads the
-name of the judge's socket and then, for each np, runs ``mpirun`` under its own ``timeout`` with
-stdout and stderr each cut at a cap (a flood is killed by SIGPIPE, not by the sandbox), and prints
-delimited sections. The judge checks every rank's outputs against the reference program's and
-measures the time; its verdict is the only source of a pass and of the times. `evaluate` sends
-the request through a `workbench.sandbox.Sandbox`; `interpret` joins the verdict with the script's
-sections (which only explain failures: a hang, crash or flood at one np) into an `MpiResult`.
+name of the judge's socket and then runs each step the judge names (``run <stage> <np> <s>``):
+``mpirun`` at that np under its own ``timeout``, with stdout and stderr each cut at a cap (a flood
+is killed by SIGPIPE, not by the sandbox), and prints delimited sections. The judge leads the
+cascade: a tiny input at np 2 with a short limit (``smoke``), then the checked trials at every np
+(``check``), then, only if every np passed, the timed trials at every np (``time``); a candidate
+stops at the first stage it fails. The judge checks every rank's outputs against the reference
+program's and measures the time; its verdict is the only source of a pass and of the times.
+`evaluate` sends the request through a `workbench.sandbox.Sandbox`; `interpret` joins the verdict
+with the script's sections (which only explain failures: a hang, crash or flood) into an
+`MpiResult`.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ __all__ = [
     "judge_for",
     "problem_files",
     "reference_command",
+    "smoke_np",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,7 +75,8 @@ class MpiRequest:
         judge: the run's judge (``_judge.py``, its spec and the reference program or its
             sources).
         compile_command: the mpicxx argv inside the script.
-        run_commands: np -> the mpirun argv inside the script (under ``timeout``).
+        run_commands: np -> the mpirun argv of every step at that np (the script runs it under
+            ``timeout``, with the np and limit the judge names).
         timeout_s: wall limit for the whole sandbox call.
         marker: the section delimiter printed by the script.
     """
@@ -117,10 +123,16 @@ def checked_trials(problem: MpiProblem) -> list[dict[str, Any]]:
     return out
 
 
+def smoke_np(problem: MpiProblem) -> int:
+    """The np of the cascade's tiny first run: 2, unless the problem runs only serially."""
+    return 2 if max(problem.np) >= 2 else 1
+
+
 def judge_for(problem: MpiProblem, refprog: bytes | None = None) -> Judge:
     """The judge of a run of `problem`: ``_judge.py``, its spec, and the reference program
     (`refprog`, built earlier without any candidate) or the sources it builds it from."""
     spec = problem.spec
+    tiny = problem.smoke_sizes()
     files: dict[str, str | bytes] = {"judge.py": _resource(JUDGE_SCRIPT)}
     if refprog is not None:
         files["refprog"] = refprog
@@ -131,6 +143,14 @@ def judge_for(problem: MpiProblem, refprog: bytes | None = None) -> Judge:
             "np": list(problem.np),
             "checks": checked_trials(problem),
             "timed": {"count": spec.iterations, "sizes": problem.sizes()},
+            "smoke": {
+                "np": smoke_np(problem),
+                "seed": spec.seed,
+                "sizes": tiny,
+                "label": "a tiny input: "
+                + ", ".join(f"{k}={v}" for k, v in zip(problem.size_keys, tiny, strict=True)),
+                "s": spec.timeouts.smoke_s,
+            },
             "run_s": spec.timeouts.run_s,
             "build": reference_command(problem),
             "build_s": spec.timeouts.compile_s,
@@ -156,8 +176,8 @@ def build_request(
     driver_object: bytes | None = None,
     refprog: bytes | None = None,
 ) -> MpiRequest:
-    """Files, judge and the shell script that compile `candidate_code` once and run it at
-    every np.
+    """Files, judge and the shell script that compile `candidate_code` once and run it through
+    the judge's cascade.
 
     Args:
         problem: the problem.
@@ -199,22 +219,29 @@ def build_request(
         'read -r WB_JUDGE <&3 || { printf "%s NO_JUDGE\\n" "$M"; exit 0; }',
         "export WB_JUDGE",
     ]
-    for n, argv in run_commands.items():
-        run = f"timeout -k {KILL_GRACE_S} {t_run:g} {shlex.join(argv)}"
-        lines += [
-            "s=$(now)",
-            # stdout and stderr each go through `head -c cap+1`: a flood dies of SIGPIPE.
-            f"{{ {{ {run}; echo $? > wb_rc_{n}; }} 2>&1 1>&3 | head -c {STDERR_CAP + 1}"
-            f" > wb_err_{n}; }} 3>&1 | head -c {STDOUT_CAP + 1} > wb_out_{n}",
-            "e=$(now)",
-            f'printf "%s RUN np={n} rc=%s start=%s end=%s out=%s err=%s\\n" "$M"'
-            f' "$(cat wb_rc_{n} 2>/dev/null || echo none)" "$s" "$e"'
-            f' "$(wc -c < wb_out_{n})" "$(wc -c < wb_err_{n})"',
-            f"head -c {STDOUT_CAP} wb_out_{n}",
-            f'printf "\\n%s STDERR np={n}\\n" "$M"',
-            f"head -c {STDERR_CAP} wb_err_{n}",
-            f'printf "\\n%s END np={n}\\n" "$M"',
-        ]
+    # The judge leads the cascade: it names each step (stage, np, seconds), the script runs
+    # it and says `next`; `end` (or a closed socket) ends the loop. Its words are trusted.
+    mpirun = shlex.join(MPIRUN)
+    lines += [
+        "while read -r cmd stage n t <&3; do",
+        '  [ "$cmd" = run ] || break',
+        "  rm -f wb_rc wb_out wb_err",
+        "  s=$(now)",
+        # stdout and stderr each go through `head -c cap+1`: a flood dies of SIGPIPE.
+        f'  {{ {{ timeout -k {KILL_GRACE_S} "$t" {mpirun} -np "$n" ./prog; echo $? > wb_rc; }}'
+        f" 2>&1 1>&3 | head -c {STDERR_CAP + 1} > wb_err; }} 3>&1"
+        f" | head -c {STDOUT_CAP + 1} > wb_out",
+        "  e=$(now)",
+        '  printf "%s RUN stage=%s np=%s rc=%s start=%s end=%s out=%s err=%s\\n" "$M" "$stage"'
+        ' "$n" "$(cat wb_rc 2>/dev/null || echo none)" "$s" "$e" "$(wc -c < wb_out)"'
+        ' "$(wc -c < wb_err)"',
+        f"  head -c {STDOUT_CAP} wb_out",
+        '  printf "\\n%s STDERR stage=%s np=%s\\n" "$M" "$stage" "$n"',
+        f"  head -c {STDERR_CAP} wb_err",
+        '  printf "\\n%s END stage=%s np=%s\\n" "$M" "$stage" "$n"',
+        "  echo next >&3",
+        "done",
+    ]
     if driver_object is not None:
         files: dict[str, str | bytes] = {
             "wb_candidate.hpp": candidate_header(problem),
@@ -225,7 +252,8 @@ def build_request(
     files[UNIT] = assemble_candidate(problem, candidate_code)
     files["candidate.cpp"] = candidate_code  # what the compiler quotes (see assemble_candidate)
     files["run.sh"] = "\n".join(lines) + "\n"
-    timeout_s = t_cc + JUDGE_S + len(problem.np) * (t_run + KILL_GRACE_S + 2) + 15
+    steps = spec.timeouts.smoke_s + 2 * len(problem.np) * t_run  # smoke, check, time
+    timeout_s = t_cc + JUDGE_S + steps + (2 * len(problem.np) + 1) * (KILL_GRACE_S + 2) + 15
     return MpiRequest(
         files=files,
         command=["sh", "run.sh"],
@@ -364,32 +392,66 @@ def interpret(problem: MpiProblem, request: MpiRequest, result: ExecResult) -> M
     verdict = verdict or {}  # none after a whole-call timeout: the sections explain each np
     judged = verdict.get("runs") or {}
     time_reference = verdict.get("time_reference")
-    runs: list[NpResult] = []
-    run_s = problem.spec.timeouts.run_s
-    gate = problem.spec.speed_gate
-    for n in problem.np:
-        raw = parsed.runs.get(n)
-        mine = judged.get(str(n))
+    timeouts, gate = problem.spec.timeouts, problem.spec.speed_gate
+
+    def step(stage: str, n: int, limit: float, min_speedup: float | None = None) -> NpResult:
+        raw, mine = parsed.runs.get((stage, n)), judged.get(f"{stage}:{n}")
         if raw is None:
-            runs.append(parse_run("", "", None, "not_run", np=n, judged=mine))
-            continue
-        status = np_status(raw, run_s)
-        runs.append(
-            parse_run(
-                raw.stdout,
-                raw.stderr,
-                raw.exit_code,
-                status,
-                np=n,
-                judged=mine,
-                time_reference=time_reference,
-                wall_s=raw.wall_s,
-                timeout_s=run_s,
-                min_speedup=gate.min_speedup if gate is not None and n in gate.np else None,
-            )
+            return parse_run("", "", None, "not_run", np=n, judged=mine)
+        return parse_run(
+            raw.stdout,
+            raw.stderr,
+            raw.exit_code,
+            np_status(raw, limit),
+            np=n,
+            judged=mine,
+            time_reference=time_reference,
+            wall_s=raw.wall_s,
+            timeout_s=limit,
+            min_speedup=min_speedup,
         )
-        if raw.wall_s is not None:
-            timings[f"run_np{n}_s"] = raw.wall_s
+
+    sn = smoke_np(problem)
+    smoke = step("smoke", sn, timeouts.smoke_s)
+    if smoke.wall_s is not None:
+        timings["smoke_s"] = smoke.wall_s
+    if not smoke.passed:
+        why = f"not run: the first run (a tiny input at np={sn}) failed"
+        return MpiResult(
+            problem=problem.name,
+            status="failed",
+            compile_output=parsed.compile_output,
+            runs=[NpResult(n, False, None, None, why, status="not_run") for n in problem.np],
+            timings=timings,
+            sandbox_status=result.status,
+            smoke=smoke,
+        )
+    checks = {n: step("check", n, timeouts.run_s) for n in problem.np}
+    all_checked = all(c.passed for c in checks.values()) and problem.spec.iterations > 0
+    runs: list[NpResult] = []
+    for n, check in checks.items():
+        walls = [check.wall_s]
+        if check.passed and (("time", n) in parsed.runs or f"time:{n}" in judged):
+            gated = gate.min_speedup if gate is not None and n in gate.np else None
+            timed = step("time", n, timeouts.run_s, gated)
+            walls.append(timed.wall_s)
+            checked = (judged.get(f"check:{n}") or {}).get("trials")
+            if timed.passed:
+                timed.detail = (
+                    f"PASS (validated by the judge on {checked} checked and "
+                    f"{len(timed.times)} timed trials)"
+                )
+            runs.append(timed)
+        elif check.passed and all_checked:  # the timed run was due, but never ran
+            why = "not run: the sandbox call stopped before the timed run"
+            runs.append(NpResult(n, False, None, None, why, status="not_run"))
+        elif check.passed:  # another np failed its checks: nothing was timed
+            check.detail += "; not timed, since another np failed"
+            runs.append(check)
+        else:
+            runs.append(check)
+        if all(w is not None for w in walls):
+            timings[f"run_np{n}_s"] = sum(w for w in walls if w is not None)
     return MpiResult(
         problem=problem.name,
         status="ok" if all(r.passed for r in runs) else "failed",
@@ -397,6 +459,7 @@ def interpret(problem: MpiProblem, request: MpiRequest, result: ExecResult) -> M
         runs=runs,
         timings=timings,
         sandbox_status=result.status,
+        smoke=smoke,
     )
 
 
