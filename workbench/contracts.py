@@ -113,6 +113,9 @@ class Evaluation:
         output: program output, capped (see `cap_output`).
         timings: seconds, e.g. ``{"eval_s": 0.2}``.
         feedback: short text for the optimizer.
+        stage: for kinds that judge in stages (``mpi``: ``contract``, ``build``, ``smoke``,
+            ``run``, ``correctness``, ``speed``), the first stage the candidate failed; None
+            when it passed them all or the kind has no stages. Routing rules read it.
     """
 
     candidate_id: str
@@ -124,6 +127,7 @@ class Evaluation:
     output: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     feedback: str = ""
+    stage: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

@@ -204,6 +204,42 @@ def test_shares_and_rules_pick_the_agent(tmp_path: Path) -> None:
     assert team.next_agent() == "a"
 
 
+def test_rules_on_the_stage_a_staged_judge_stopped_at(tmp_path: Path) -> None:
+    """A build failure goes to the code agent, correct but slow to the tuner (issue 17): the
+    rules read `Evaluation.stage` (set by the mpi kind), not only the status."""
+    coder = {"name": "coder", "optimizer": {"name": "optuna"}, "parameters": ["x"]}
+    tuner = {"name": "tuner", "optimizer": {"name": "optuna"}, "parameters": ["y"]}
+    rules = [{"when": "build", "agent": "coder"}, {"when": "speed", "agent": "tuner"}]
+    path = write_team_task(tmp_path, [coder, tuner], routing={"rules": rules})
+    task_file = load_task_file(path)
+    team: Any = make_optimizer(
+        *task_file.proposer(), RunContext(task=build_task(task_file), seed=0)
+    )
+
+    def step(stage: str | None) -> str:
+        (cand,) = team.propose(1)
+        ev = Evaluation(cand.id, "ok", {"abs_error": 5.0}, "abs_error", "minimize", stage=stage)
+        team.observe([ev])
+        return team.next_agent()
+
+    assert team.next_agent() == "coder"
+    assert step("speed") == "tuner"  # the tuner's turn would come anyway: now twice in a row
+    assert step("speed") == "tuner"
+    assert step("build") == "coder"
+    assert step("build") == "coder"
+    assert step(None) == "tuner"  # a pass: back to the turns
+    assert (team.last_statuses, team.last_stages) == (["ok"], [None])
+    # a stage is remembered across a resume
+    step("build")
+    again: Any = make_optimizer(
+        *task_file.proposer(), RunContext(task=build_task(task_file), seed=0)
+    )
+    again.load_state(json.loads(json.dumps(team.state())))
+    assert again.last_stages == ["build"] and again.next_agent() == "coder"
+    data = Evaluation("c", "ok", stage="smoke").to_dict()
+    assert Evaluation.from_dict(json.loads(json.dumps(data))).stage == "smoke"
+
+
 def _route(team: Any, gain_of: dict[str, bool], steps: int) -> list[str]:
     """`steps` steps of `team`: each one's candidate scores 1 lower than the best so far
     (minimized: a gain) when `gain_of` its agent, else 100."""

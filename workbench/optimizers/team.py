@@ -41,7 +41,7 @@ from workbench.llm import PartBudget
 from workbench.optimizers import make_optimizer
 from workbench.optimizers.base import Optimizer, RunContext, SettingsError
 from workbench.tasks import ProvidesTraceParameters
-from workbench.tasks.schema import AgentSpec, RoutingSpec
+from workbench.tasks.schema import STATUS_WHEN, AgentSpec, RoutingSpec
 from workbench.tasks.workflow import parameter_key
 from workbench.trace import Node, ParameterNode
 
@@ -212,6 +212,7 @@ class Team(Optimizer):
         self.turns: dict[str, int] = {}
         self.exhausted: set[str] = set()
         self.last_statuses: list[str] = []
+        self.last_stages: list[str | None] = []
         self.since_improve = 0
         self.gains: dict[str, int] = {}  # agent -> its steps that raised the best score
         self.recent: dict[str, list[float]] = {}  # agent -> [its turns, its gains], discounted
@@ -284,7 +285,7 @@ class Team(Optimizer):
                     return rule.agent
             elif (
                 self.last_statuses
-                and all(s == rule.when for s in self.last_statuses)
+                and all(s == rule.when for s in self._last_seen(rule.when))
                 and self.streak <= rule.steps  # a repair that keeps failing gives way
             ):
                 return rule.agent
@@ -295,6 +296,11 @@ class Team(Optimizer):
             total = sum(n for n, _ in self.recent.values())
             return max(live, key=lambda a: (self._gain_index(a, total), -live.index(a)))
         return min(live, key=lambda a: (self.turns[a] + 1) / self.agents[a].spec.share)
+
+    def _last_seen(self, when: str) -> list[str | None]:
+        """What the last step's evaluations showed of the kind `when` asks about: their
+        statuses, or the stages they stopped at."""
+        return list(self.last_statuses) if when in STATUS_WHEN else list(self.last_stages)
 
     def _gain_index(self, agent: str, total: float) -> float:
         """Discounted UCB on the share of `agent`'s recent turns that raised the best score:
@@ -492,12 +498,13 @@ class Team(Optimizer):
                 self._spent(name, exc.limit, exc.used, exc.allowed)
         if fresh:
             statuses = [e.status for e in fresh]
-            same = len(set(statuses)) == 1
-            again = (
-                same and len(set(self.last_statuses)) == 1 and self.last_statuses[0] == statuses[0]
-            )
+            outcomes = [(e.status, e.stage) for e in fresh]
+            before = list(zip(self.last_statuses, self.last_stages, strict=False))
+            same = len(set(outcomes)) == 1
+            again = same and len(set(before)) == 1 and before[0] == outcomes[0]
             self.streak = (self.streak + 1 if again else 1) if same else 0
             self.last_statuses = statuses
+            self.last_stages = [e.stage for e in fresh]
             self.since_improve = 0 if improved else self.since_improve + 1
 
     def state(self) -> dict[str, Any]:
@@ -510,6 +517,7 @@ class Team(Optimizer):
             "turns": self.turns,
             "exhausted": sorted(self.exhausted),
             "last_statuses": self.last_statuses,
+            "last_stages": self.last_stages,
             "since_improve": self.since_improve,
             "gains": self.gains,
             "recent": self.recent,
@@ -532,6 +540,7 @@ class Team(Optimizer):
         self.turns = {**self.turns, **state["turns"]}
         self.exhausted = set(state["exhausted"])
         self.last_statuses = list(state["last_statuses"])
+        self.last_stages = list(state.get("last_stages", [None] * len(self.last_statuses)))
         self.since_improve = int(state["since_improve"])
         self.gains = {**self.gains, **state.get("gains", {})}
         self.recent = {**self.recent, **{k: list(v) for k, v in state.get("recent", {}).items()}}

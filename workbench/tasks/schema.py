@@ -23,6 +23,8 @@ from workbench.sandbox import SandboxConfig
 from workbench.tasks.base import get_kind
 
 __all__ = [
+    "STAGE_WHEN",
+    "STATUS_WHEN",
     "TEAM",
     "AgentSpec",
     "BudgetSpec",
@@ -82,14 +84,23 @@ class AgentSpec(BaseModel):
     go on (the run's limits still end the run)."""
 
 
+STATUS_WHEN = ("error", "failed", "timeout")
+STAGE_WHEN = ("contract", "build", "smoke", "run", "correctness", "speed")
+
+
 class RoutingRule(BaseModel):
     """One entry of `routing.rules`: after a step whose evaluations show `when`, `agent` goes."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-    when: Literal["error", "failed", "timeout", "plateau"]
-    """``error`` / ``failed`` / ``timeout``: every evaluation of the last step had that status
-    (e.g. a build failure goes to the code agent); ``plateau``: no better score for `steps`
-    steps."""
+    when: Literal[
+        "error", "failed", "timeout", "plateau",
+        "contract", "build", "smoke", "run", "correctness", "speed",
+    ]  # fmt: skip
+    """``error`` / ``failed`` / ``timeout``: every evaluation of the last step had that status;
+    ``contract`` / ``build`` / ``smoke`` / ``run`` / ``correctness`` / ``speed``: every
+    evaluation of the last step stopped at that stage of a staged judge (``mpi``; e.g. a build
+    failure goes to the code agent, correct but too slow to the tuner); ``plateau``: no better
+    score for `steps` steps."""
     agent: str
     """The agent that proposes next."""
     steps: Count = 3

@@ -163,6 +163,7 @@ def to_evaluation(result: MpiResult, candidate_id: str, eval_s: float) -> Evalua
         output=result.compile_output + ("\n" + output if output else ""),
         timings={"eval_s": eval_s, **result.timings},
         feedback=result.feedback,
+        stage=result.stage,
     )
 
 
