@@ -15,6 +15,7 @@ rank's outputs with the driver's serial reference and measures the time itself.
 
 from workbench.tasks.base import Kind
 from workbench.tasks.mpi.kind import MpiSection, MpiTask, mpi_task_factory
+from workbench.tasks.mpi.knobs import Knob, knob_defines, knob_space, parse_knobs
 from workbench.tasks.mpi.metrics import pass_at_k, speedup_at_k, summarize
 from workbench.tasks.mpi.parse import ParsedOutput, RawRun, np_status, parse_output, parse_run
 from workbench.tasks.mpi.prebuild import DriverCache
@@ -50,6 +51,7 @@ from workbench.tasks.mpi.source import (
 __all__ = [
     "KIND",
     "DriverCache",
+    "Knob",
     "MpiProblem",
     "MpiProblemSpec",
     "MpiRequest",
@@ -73,11 +75,14 @@ __all__ = [
     "evaluate",
     "evaluate_many",
     "interpret",
+    "knob_defines",
+    "knob_space",
     "library_dir",
     "load_library",
     "load_problem",
     "mpi_task_factory",
     "np_status",
+    "parse_knobs",
     "parse_output",
     "parse_run",
     "pass_at_k",

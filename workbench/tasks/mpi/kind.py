@@ -2,9 +2,11 @@
 
 The problem is a folder of the library (``tasks/mpi/<name>``, by name) or any problem folder (a
 path, relative to the task file). A candidate's payload is ``{"code": <C++ source of the function,
-or its body>, "language": "cpp"}``. Evaluation checks the source, compiles it with the problem's
-driver (the driver object is built once per run and image) and runs it at every np of the
-problem in one sandbox call (`workbench.tasks.mpi.evaluate`).
+or its body>, "language": "cpp"}``, and optionally ``"knobs": {NAME: value}``: values of the knobs
+the code declares (``// @knob`` lines, `workbench.tasks.mpi.knobs`), set at compile time.
+Evaluation checks the source, compiles it with the problem's driver (the driver object is built
+once per run and image) and runs it through the judge's cascade in one sandbox call
+(`workbench.tasks.mpi.evaluate`); `Evaluation.stage` names the stage a candidate stopped at.
 
 Scores: ``np_pass_rate`` (primary, maximized: the fraction of rank counts that validated),
 ``passed`` (1 when every np validated), ``speedup`` (serial reference time over the candidate's
@@ -122,9 +124,22 @@ class MpiTask(Task):
                 feedback=f"the mpi kind compiles C++ (language: cpp), got {language!r}",
                 **base,
             )
+        knobs = candidate.payload.get("knobs") or {}
+        if not isinstance(knobs, dict):
+            return Evaluation(
+                status="error",
+                scores={PRIMARY: 0.0},
+                feedback="payload.knobs must map knob names to numbers",
+                **base,
+            )
         start = time.perf_counter()
         result = evaluate(
-            self.problem, code, ctx.sandbox(), check=self.check_source, drivers=self.drivers
+            self.problem,
+            code,
+            ctx.sandbox(),
+            check=self.check_source,
+            drivers=self.drivers,
+            knobs=knobs,
         )
         return to_evaluation(result, candidate.id, time.perf_counter() - start)
 

@@ -21,12 +21,13 @@ import json
 import logging
 import os
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from workbench.sandbox import ExecResult, Judge, Limits, RunRequest, Sandbox
+from workbench.tasks.mpi.knobs import knob_defines, parse_knobs
 from workbench.tasks.mpi.parse import STDERR_CAP, STDOUT_CAP, np_status, parse_output, parse_run
 from workbench.tasks.mpi.problem import MpiProblem
 from workbench.tasks.mpi.results import MpiResult, NpResult
@@ -175,6 +176,7 @@ def build_request(
     *,
     driver_object: bytes | None = None,
     refprog: bytes | None = None,
+    defines: Sequence[str] = (),
 ) -> MpiRequest:
     """Files, judge and the shell script that compile `candidate_code` once and run it through
     the judge's cascade.
@@ -187,6 +189,7 @@ def build_request(
             driver's sources are not in the candidate's directory.
         refprog: the judge's reference program built earlier (see `DriverCache`); else the
             judge builds it, in its own directory, while the candidate compiles.
+        defines: ``-DNAME=value`` flags of the candidate's knobs (`knob_defines`).
 
     >>> from workbench.tasks.mpi import load_problem, library_dir
     >>> req = build_request(load_problem(library_dir() / "reduce_dot_product"), "...")
@@ -194,10 +197,11 @@ def build_request(
     ['mpirun', '-launcher', 'fork', '-np', '3', './prog']
     """
     spec = problem.spec
-    digest = hashlib.sha256(f"{problem.name}\0{candidate_code}".encode()).hexdigest()[:16]
+    key = "\0".join([problem.name, candidate_code, *defines])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     marker = f"@@WB-{digest}@@"
     driver = "driver.o" if driver_object is not None else "driver.cpp"
-    compile_command = [*compile_flags(problem), "-o", "prog", driver, UNIT]
+    compile_command = [*compile_flags(problem), *defines, "-o", "prog", driver, UNIT]
     # fd 3 is the judge's socket: closed for the compiler; each mpirun below runs inside
     # `{ ...; } 3>&1`, where fd 3 is the stdout pipe, so no candidate process holds it.
     run_commands = {n: [*MPIRUN, "-np", str(n), "./prog"] for n in problem.np}
@@ -286,6 +290,7 @@ def evaluate(
     limits: Limits | None = None,
     check: bool = True,
     drivers: DriverCache | None = None,
+    knobs: Mapping[str, Any] | None = None,
 ) -> MpiResult:
     """Check, compile and run `code` at every np of `problem` in one sandbox call.
 
@@ -298,12 +303,23 @@ def evaluate(
         check: run `check_source` first and refuse to run code that fails it.
         drivers: a `DriverCache`: compile the driver once per problem and image and link each
             candidate against it (saves most of the compile time of every later candidate).
+        knobs: values of the knobs `code` declares (``// @knob`` lines, see
+            `workbench.tasks.mpi.knobs`), set with ``-D`` at compile time; a knob left out
+            keeps the code's default.
 
     Returns:
         An MpiResult; the model's mistakes (rejected, compile error, wrong result, hang, crash,
         flood) are statuses and feedback in it, never exceptions.
     """
-    return evaluate_many(problem, [code], sandbox, limits=limits, check=check, drivers=drivers)[0]
+    return evaluate_many(
+        problem,
+        [code],
+        sandbox,
+        limits=limits,
+        check=check,
+        drivers=drivers,
+        knobs=None if knobs is None else [knobs],
+    )[0]
 
 
 def evaluate_many(
@@ -314,25 +330,37 @@ def evaluate_many(
     limits: Limits | None = None,
     check: bool = True,
     drivers: DriverCache | None = None,
+    knobs: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[MpiResult]:
     """`evaluate` for several candidates of one problem, through `Sandbox.run_many` (the
-    sandbox's pool runs them in parallel); results are in the order of `codes`."""
+    sandbox's pool runs them in parallel); results are in the order of `codes` (`knobs`, when
+    given, holds each one's knob values)."""
+    if knobs is not None and len(knobs) != len(codes):
+        raise ValueError(f"{len(knobs)} sets of knob values for {len(codes)} candidates")
     results: list[MpiResult | None] = [None] * len(codes)
-    pending: list[tuple[int, str]] = []
+    pending: list[tuple[int, str, list[str]]] = []
     for i, code in enumerate(codes):
         problems = check_source(code) if check else []
+        declared, bad = parse_knobs(code)
+        problems += [f"knob declaration {why}" for why in bad]
+        defines: list[str] = []
+        try:
+            defines = knob_defines(declared, knobs[i] if knobs is not None else {})
+        except ValueError as exc:
+            problems.append(f"knob values: {exc}")
         if problems:
             results[i] = MpiResult(
                 problem=problem.name, status="rejected", source_problems=problems
             )
         else:
-            pending.append((i, code))
+            pending.append((i, code, defines))
     if pending:
         built = drivers.build_for(problem, sandbox) if drivers is not None else None
         obj, refprog = (built.driver_object, built.refprog) if built else (None, None)
         lim = limits or default_limits(problem)
         requests = [
-            build_request(problem, c, driver_object=obj, refprog=refprog) for _, c in pending
+            build_request(problem, c, driver_object=obj, refprog=refprog, defines=d)
+            for _, c, d in pending
         ]
         if len(requests) == 1:
             r = requests[0]
@@ -341,7 +369,7 @@ def evaluate_many(
             outcomes = sandbox.run_many(
                 [RunRequest(r.files, r.command, lim, judge=r.judge) for r in requests]
             )
-        for (i, _), request, outcome in zip(pending, requests, outcomes, strict=True):
+        for (i, _, _), request, outcome in zip(pending, requests, outcomes, strict=True):
             results[i] = interpret(problem, request, outcome)
     return [r for r in results if r is not None]
 
