@@ -8,6 +8,7 @@ problems the same way (DIR/<name>/problem.yaml, ...).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -85,6 +86,22 @@ def test_load_problem_errors_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "problem.yaml").write_text(src)
     with pytest.raises(ConfigError, match="must equal the folder name"):
         load_problem(tmp_path)
+
+
+def test_the_held_out_size_is_another_size_of_the_same_problem(tmp_path: Path) -> None:
+    dot = load_problem(library_dir() / "reduce_dot_product")
+    held = dot.at_held_out_size()
+    assert held.spec.size == {"n": 2 * dot.spec.size["n"]}  # default: the first size doubled
+    assert (held.driver, held.name, held.np) == (dot.driver, dot.name, dot.np)
+    assert dot.spec.size == {"n": 100000}  # the problem itself is unchanged
+    gemm = load_problem(library_dir() / "dense_gemm")
+    stated = gemm.spec.model_copy(update={"held_out_size": {"m": 333, "n": 111}})
+    assert dataclasses.replace(gemm, spec=stated).at_held_out_size().sizes() == [300, 333, 111]
+    src = (library_dir() / "reduce_dot_product" / "problem.yaml").read_text()
+    (tmp_path / "reduce_dot_product").mkdir()
+    (tmp_path / "reduce_dot_product" / "problem.yaml").write_text(src + "held_out_size: {m: 5}\n")
+    with pytest.raises(ConfigError, match=r"held_out_size: \['m'\] are not keys of size"):
+        load_problem(tmp_path / "reduce_dot_product")
 
 
 @pytest.mark.slow

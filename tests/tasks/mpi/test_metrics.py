@@ -83,3 +83,23 @@ def test_summarize_one_problem() -> None:
     # pairs' best speedups: 2, 2, 2, 1, 1, 0 -> 8/6
     assert s["speedup@2"] == pytest.approx(8 / 6)
     assert "pass@5" not in s
+
+
+def test_speedup_and_efficiency_at_n_ranks() -> None:
+    """ParEval's speedup_n@k and efficiency_n@k: the speedup at n ranks, and that over n."""
+
+    def sample(t2: float | None, t4: float | None) -> MpiResult:
+        runs = [
+            NpResult(2, t2 is not None, t2, 1.0 if t2 else None, "PASS" if t2 else "wrong"),
+            NpResult(4, t4 is not None, t4, 1.0 if t4 else None, "PASS" if t4 else "wrong"),
+        ]
+        return MpiResult("p", "ok" if t2 and t4 else "failed", runs=runs)
+
+    samples = [sample(0.5, 0.4), sample(0.25, 0.2), sample(None, 0.1)]  # the last one failed
+    out = summarize(samples, ks=(1, 2), nps=[2, 4])
+    assert out["speedup_2@1"] == pytest.approx((2.0 + 4.0 + 0.0) / 3)
+    assert out["efficiency_2@1"] == pytest.approx(out["speedup_2@1"] / 2)
+    assert out["speedup_4@1"] == pytest.approx((2.5 + 5.0 + 0.0) / 3)  # failed: 0 at every np
+    assert out["efficiency_4@2"] == pytest.approx(out["speedup_4@2"] / 4)
+    assert out["speedup_2@2"] == pytest.approx(speedup_at_k([2.0, 4.0, 0.0], 2))
+    assert "speedup_2@1" not in summarize(samples)  # only where asked

@@ -1,4 +1,5 @@
-"""ParEval's metrics: pass@k (unbiased) and speedup@k (expected best speedup of k samples)."""
+"""ParEval's metrics: pass@k (unbiased), speedup_n@k (expected best speedup of k samples at n
+ranks) and efficiency_n@k (speedup_n@k / n)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,11 @@ def speedup_at_k(speedups: Sequence[float], k: int) -> float:
 
 
 def summarize(
-    samples: Sequence[MpiResult], ks: Sequence[int] = (1,), *, np: int | None = None
+    samples: Sequence[MpiResult],
+    ks: Sequence[int] = (1,),
+    *,
+    np: int | None = None,
+    nps: Sequence[int] = (),
 ) -> dict[str, float]:
     """pass@k, build@k and speedup@k of one problem's samples, for every k <= len(samples).
 
@@ -72,9 +77,17 @@ def summarize(
         samples: the evaluations of n samples for the same problem.
         ks: the k values to report (those above n are skipped).
         np: the np of speedup@k (default: each sample's largest np); a failed sample counts 0.
+        nps: rank counts n to report ParEval's speedup_n@k and efficiency_n@k at (the
+            speedup at n ranks, and that over n).
 
     Returns:
-        ``{"n": n, "pass@1": ..., "build@1": ..., "speedup@1": ..., ...}``.
+        ``{"n": n, "pass@1": ..., "build@1": ..., "speedup@1": ..., "speedup_2@1": ...,
+        "efficiency_2@1": ..., ...}``.
+
+    >>> from workbench.tasks.mpi.results import MpiResult, NpResult
+    >>> run = NpResult(2, True, time_candidate=0.5, time_reference=1.0, detail="PASS")
+    >>> summarize([MpiResult("p", "ok", runs=[run])], nps=[2])["efficiency_2@1"]
+    1.0
     """
     n = len(samples)
     out: dict[str, float] = {"n": float(n)}
@@ -88,4 +101,8 @@ def summarize(
             out[f"pass@{k}"] = pass_at_k(n, correct, k)
             out[f"build@{k}"] = pass_at_k(n, built, k)
             out[f"speedup@{k}"] = speedup_at_k(speedups, k)
+            for n_ranks in nps:
+                at_n = speedup_at_k([s.speedup(n_ranks) for s in samples], k)
+                out[f"speedup_{n_ranks}@{k}"] = at_n
+                out[f"efficiency_{n_ranks}@{k}"] = at_n / n_ranks
     return out

@@ -11,6 +11,7 @@ A problem is a folder (see ``tasks/mpi/README.md``)::
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,10 @@ class MpiProblemSpec(BaseModel, extra="forbid"):
     edge: list[dict[str, int]] = Field(default_factory=list)
     """More checked trials, each at other sizes (keys of `size`; the rest as in `size`): the
     edge cases the contract must hold at, such as fewer elements than ranks."""
+    held_out_size: dict[str, int] = Field(default_factory=dict)
+    """Sizes of the final check of a tuned program (`MpiProblem.at_held_out_size`), never
+    tuned on: a speedup that holds only at `size` is caught (keys of `size`; default: the
+    first key of `size` doubled)."""
     smoke: dict[str, int] = Field(default_factory=dict)
     """The sizes of the cascade's first run, a tiny input at np 2 (keys of `size`; the rest are
     those of `size` capped at 64)."""
@@ -113,9 +118,12 @@ class MpiProblemSpec(BaseModel, extra="forbid"):
             unknown = sorted(set(case) - set(self.size))
             if unknown:
                 raise ValueError(f"edge.{i}: {unknown} are not keys of size {sorted(self.size)}")
-        unknown = sorted(set(self.smoke) - set(self.size))
-        if unknown:
-            raise ValueError(f"smoke: {unknown} are not keys of size {sorted(self.size)}")
+        for field_name in ("smoke", "held_out_size"):
+            unknown = sorted(set(getattr(self, field_name)) - set(self.size))
+            if unknown:
+                raise ValueError(
+                    f"{field_name}: {unknown} are not keys of size {sorted(self.size)}"
+                )
         return self
 
     @field_validator("includes")
@@ -201,6 +209,18 @@ class MpiProblem:
         `SMOKE_CAP`."""
         capped = {k: min(int(v), SMOKE_CAP) for k, v in self.spec.size.items()}
         return self.sizes({**capped, **self.spec.smoke})
+
+    def at_held_out_size(self) -> MpiProblem:
+        """This problem at its held-out size (`held_out_size`), for the final check of a
+        tuned program: the same driver, trials at the other sizes (edge cases and the tiny
+        first run as they are)."""
+        held = dict(self.spec.held_out_size)
+        if not held and self.spec.size:
+            first = self.size_keys[0]
+            held = {first: 2 * int(self.spec.size[first])}
+        size = {**self.spec.size, **held}
+        spec = self.spec.model_copy(update={"size": size, "held_out_size": held})
+        return dataclasses.replace(self, spec=spec)
 
     @property
     def prompt(self) -> str:
