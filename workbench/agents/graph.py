@@ -270,6 +270,7 @@ class Loop:
                 "step": step,
                 "id": cid,
                 "status": ev.status,
+                "stage": ev.stage,
                 "score": ev.score,
                 "scores": ev.scores,
                 "cached": cached,

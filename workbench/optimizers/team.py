@@ -40,15 +40,10 @@ from workbench.errors import BudgetExceeded, ConfigError, PartBudgetExceeded
 from workbench.llm import PartBudget
 from workbench.optimizers import make_optimizer
 from workbench.optimizers.base import Optimizer, RunContext, SettingsError
-from workbench.tasks import ProvidesTraceParameters
+from workbench.optimizers.parts import ASK_TELL, KnobView, OwnedTask, Parts, parts_for
 from workbench.tasks.schema import STATUS_WHEN, AgentSpec, RoutingSpec
-from workbench.tasks.workflow import parameter_key
-from workbench.trace import Node, ParameterNode
 
 __all__ = ["ASK_TELL", "OwnedTask", "Team", "TeamSettings"]
-
-ASK_TELL = frozenset({"optuna", "llambo"})
-"""Optimizers that search ranges (``workflow.space``) by ask/tell."""
 
 MAX_FAILURES = 3
 """Failed proposals in a row after which an agent rests for the rest of the run."""
@@ -73,111 +68,13 @@ class TeamSettings(BaseModel):
     routing: RoutingSpec = RoutingSpec()
 
 
-class OwnedTask:
-    """The run's workflow task as one agent sees it: only the parameters it owns.
-
-    The values of the other parameters are the team's incumbent (the best candidate so far);
-    traced outputs are those of the team's candidates (ids ``<agent>.<id>``).
-    """
-
-    def __init__(
-        self, task: Any, agent: str, keys: list[str], incumbent: Callable[[], dict[str, Any]]
-    ) -> None:
-        self.task = task
-        self.agent = agent
-        self.keys = keys
-        self.incumbent = incumbent
-        self.name = task.name
-        self.direction = task.direction
-        self.primary = task.primary
-
-    @property
-    def description(self) -> str:
-        """What the agent is told the task is (`describe`; LLAMBO's context, say)."""
-        return self.describe()
-
-    def describe(self) -> str:
-        names = ", ".join(
-            f"the code of {k.removesuffix('.__code')}" if k.endswith(".__code") else k
-            for k in self.keys
-        )
-        return (
-            f"{self.task.describe()}\nYou change {names}; the other parameters keep the values "
-            "of the best candidate so far (other agents change them)."
-        )
-
-    def search_space(self) -> dict[str, Any]:
-        space = self.task.search_space()
-        return {k: space[k] for k in self.keys if k in space}
-
-    def trace_parameters(self) -> dict[str, ParameterNode]:
-        params = self.task.trace_parameters()
-        return {k: params[k] for k in self.keys}
-
-    def trace_output(self, candidate_id: str | None, values: dict[str, Any]) -> Node:
-        cid = f"{self.agent}.{candidate_id}" if candidate_id is not None else None
-        return self.task.trace_output(cid, {**self.incumbent(), **values})
-
-    def set_values(self, values: dict[str, Any]) -> None:
-        self.task.set_values({**self.incumbent(), **values})
-
-    def close(self) -> None:
-        return None  # the run closes its task
-
-
-def _space_keys(task: Any) -> set[str]:
-    try:
-        return set(task.search_space())
-    except NotImplementedError:
-        return set()
-
-
-def assign_parameters(task: Any, agents: list[AgentSpec]) -> dict[str, list[str]]:
-    """Agent name -> the parameter keys it owns (see the module docstring).
-
-    Raises:
-        SettingsError: a parameter unknown or owned twice, an agent owning nothing, an ask/tell
-            agent given a parameter without a range.
-    """
-    params = task.trace_parameters()
-    space = _space_keys(task)
-    owner: dict[str, str] = {}
-    owned: dict[str, list[str]] = {a.name: [] for a in agents}
-    for i, a in enumerate(agents):
-        for want in a.parameters:
-            key = parameter_key(want, params)
-            where = ("agents", i, "parameters")
-            if key is None:
-                trained = ", ".join(params)
-                raise SettingsError([(where, f"{want!r} is not a trained parameter ({trained})")])
-            if key in owner:
-                msg = f"{want!r} is owned by agent {owner[key]!r} already"
-                raise SettingsError([(where, msg)])
-            if a.optimizer.name in ASK_TELL and key not in space:
-                msg = f"{a.optimizer.name} searches ranges: give {want!r} one in workflow.space"
-                raise SettingsError([(where, msg)])
-            owner[key] = a.name
-            owned[a.name].append(key)
-    for i, a in enumerate(agents):
-        if a.parameters:
-            continue
-        ask_tell = a.optimizer.name in ASK_TELL
-        free = [k for k in params if k not in owner and (k in space) == ask_tell]
-        for key in free:
-            owner[key] = a.name
-        owned[a.name] = free
-        if not free:
-            kind = "with a range in workflow.space" if ask_tell else "without a range"
-            msg = f"owns no parameter: none {kind} is left; name its parameters"
-            raise SettingsError([(("agents", i, "parameters"), msg)])
-    return owned
-
-
 class _Agent:
-    def __init__(self, spec: AgentSpec, optimizer: Optimizer) -> None:
+    def __init__(self, spec: AgentSpec, optimizer: Optimizer | None, index: int) -> None:
         self.spec = spec
         self.name = spec.name
-        self.optimizer = optimizer
+        self.optimizer: Optimizer | None = optimizer  # None until it has something to change
+        self.index = index  # its entry in agents:
+        self.space: str | None = None  # what it was built for (`Parts.space_key`)
 
 
 class Team(Optimizer):
@@ -194,19 +91,10 @@ class Team(Optimizer):
         self.ctx = ctx
         self.settings = TeamSettings.model_validate(settings)
         task = ctx.task
-        if not isinstance(task, ProvidesTraceParameters):
-            raise SettingsError(
-                [
-                    (
-                        ("agents",),
-                        "agents compose the parameters of a workflow task (kind: workflow); "
-                        f"got {type(task).__name__}",
-                    )
-                ]
-            )
+        self.parts: Parts = parts_for(task)
         self.task: Any = task
         self.direction = task.direction
-        self.incumbent: dict[str, Any] = dict(task.initial)
+        self.incumbent: dict[str, Any] = self.parts.initial()
         self.best_score: float | None = None
         self.pending: dict[str, dict[str, Any]] = {}  # team id -> {"agent", "params"}
         self.turns: dict[str, int] = {}
@@ -222,39 +110,66 @@ class Team(Optimizer):
         self.known: dict[str, dict[str, Any]] = {}  # params key -> status, scores, feedback
         self.repeats = 0  # known points told back instead of evaluated
         self.budgets: dict[str, PartBudget] = {}  # agents with their own model-call limits
-        self.owned = owned = assign_parameters(task, self.settings.agents)
+        self.owned = self.parts.assign(self.settings.agents)
         self.agents: dict[str, _Agent] = {}
         for i, spec in enumerate(self.settings.agents):
-            view = OwnedTask(task, spec.name, owned[spec.name], lambda: dict(self.incumbent))
-            budget = ctx.budget
             limits = spec.budget
             if limits is not None and (limits.llm_calls or limits.tokens):
-                budget = self.budgets[spec.name] = PartBudget(
+                self.budgets[spec.name] = PartBudget(
                     calls=limits.llm_calls, tokens=limits.tokens, parent=ctx.budget, part=spec.name
                 )
-            sub = ctx.child(  # the run's sandbox; its own clients, counted in the run's
-                task=view,
-                seed=None if ctx.seed is None else ctx.seed + i,
-                budget=budget,
-                run_dir=None if ctx.run_dir is None else ctx.run_dir / "agents" / spec.name,
-                llm_config=spec.llm if spec.llm is not None else ctx.llm_config,
-                emit=self._emitter(spec.name),
-                on_call=self._caller(spec.name),
-            )
-            if sub.run_dir is not None:
-                sub.run_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                opt = make_optimizer(spec.optimizer.name, spec.optimizer.settings, sub)
-            except SettingsError as exc:
-                raise SettingsError([(("agents", i, *loc), m) for loc, m in exc.problems]) from None
-            except ConfigError as exc:
-                raise SettingsError([(("agents", i, "optimizer"), str(exc))]) from None
-            self.agents[spec.name] = _Agent(spec, opt)
+            agent = self.agents[spec.name] = _Agent(spec, None, i)
+            if self.parts.space_key(self.owned[spec.name], self.incumbent) is None:
+                agent.optimizer = self._build(agent)
+            else:  # built once its space is known: its settings are checked now, on a stand-in
+                self._build(agent, probe=True).close()
             self.turns[spec.name] = 0
             self.gains[spec.name] = 0
             self.recent[spec.name] = [0.0, 0.0]
             self.failures[spec.name] = 0
             self.proposed[spec.name] = 0
+
+    def _build(self, agent: _Agent, *, probe: bool = False) -> Optimizer:
+        """`agent`'s optimizer, on the task it sees (`Parts.view`); with `probe`, on a
+        stand-in space (its settings checked before it has anything to tune)."""
+        spec, i, ctx = agent.spec, agent.index, self.ctx
+        keys = self.owned[spec.name]
+        view = self.parts.view(spec.name, keys, lambda: dict(self.incumbent))
+        if probe and isinstance(view, KnobView):
+            view = KnobView(view.task, view.incumbent, probe=True)
+        sub = ctx.child(  # the run's sandbox; its own clients, counted in the run's
+            task=view,
+            seed=None if ctx.seed is None else ctx.seed + i,
+            budget=self.budgets.get(spec.name, ctx.budget),
+            run_dir=None if ctx.run_dir is None else ctx.run_dir / "agents" / spec.name,
+            llm_config=spec.llm if spec.llm is not None else ctx.llm_config,
+            emit=self._emitter(spec.name),
+            on_call=self._caller(spec.name),
+        )
+        if sub.run_dir is not None:
+            sub.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            return make_optimizer(spec.optimizer.name, spec.optimizer.settings, sub)
+        except SettingsError as exc:
+            raise SettingsError([(("agents", i, *loc), m) for loc, m in exc.problems]) from None
+        except ConfigError as exc:
+            raise SettingsError([(("agents", i, "optimizer"), str(exc))]) from None
+
+    def _fit(self, agent: _Agent) -> Optimizer | None:
+        """`agent`'s optimizer for the incumbent as it is now: (re)built when what it owns
+        changed shape (an MPI tuner after the code's knobs changed); None while it has nothing
+        to change."""
+        keys = self.owned[agent.name]
+        if not self.parts.ready(keys, self.incumbent):
+            return None
+        space = self.parts.space_key(keys, self.incumbent)
+        if agent.optimizer is None or space != agent.space:
+            if agent.optimizer is not None:
+                agent.optimizer.close()
+                if self.ctx.emit is not None:
+                    self.ctx.emit({"type": "agent_reset", "agent": agent.name, "space": space})
+            agent.optimizer, agent.space = self._build(agent), space
+        return agent.optimizer
 
     def _emitter(self, agent: str) -> Callable[[dict[str, Any]], None] | None:
         emit = self.ctx.emit
@@ -274,7 +189,13 @@ class Team(Optimizer):
         """Who proposes now: the first routing rule that holds, else the policy's pick (the
         agent furthest behind its share of the steps, or the best by `_gain_index`); None when
         every agent is exhausted (or in `skip`)."""
-        live = [a for a in self.agents if a not in self.exhausted and a not in skip]
+        live = [
+            a
+            for a in self.agents
+            if a not in self.exhausted
+            and a not in skip
+            and self.parts.ready(self.owned[a], self.incumbent)  # it has something to change
+        ]
         if not live:
             return None
         for rule in self.settings.routing.rules:
@@ -352,11 +273,16 @@ class Team(Optimizer):
                 self._spent(name, "evaluations", self.proposed[name], cap)
                 name = self.next_agent(skip)
                 continue
+            opt = self._fit(agent_)
+            if opt is None:  # nothing to change yet (an MPI tuner before any code has knobs)
+                skip.add(name)
+                name = self.next_agent(skip)
+                continue
             if not again:
                 self._count_turn(name)
             again = False
             try:
-                subs = agent_.optimizer.propose(n if left is None else min(n, left))
+                subs = opt.propose(n if left is None else min(n, left))
             except PartBudgetExceeded as exc:
                 if exc.part != name:
                     raise
@@ -376,32 +302,28 @@ class Team(Optimizer):
             out = []
             told = []
             for c in subs:
-                params = c.payload.get("params")
-                stray = (
-                    sorted(set(params) - set(self.owned[name])) if isinstance(params, dict) else []
-                )
-                if not isinstance(params, dict) or stray:
-                    why = f"parameters it does not own: {stray}" if stray else "no params dict"
-                    self._failed(name, f"candidate {c.id} dropped: {why}")
-                    agent_.optimizer.rejected(c.id, f"it changes {why}; change only yours")
+                changes = self.parts.changes(c.payload, self.owned[name])
+                if isinstance(changes, str):
+                    self._failed(name, f"candidate {c.id} dropped: {changes}")
+                    opt.rejected(c.id, f"it changes {changes}; change only yours")
                     continue
                 tid = f"{name}.{c.id}"
-                full = {**self.incumbent, **params}
+                full = self.parts.merge(self.incumbent, changes)
                 if agent_.spec.optimizer.name in ASK_TELL and _key(full) in self.known:
                     told.append(self._known_result(c.id, full))
                     continue
-                self.pending[tid] = {"agent": name, "params": full}
+                self.pending[tid] = {"agent": name, "params": full, "space": agent_.space}
                 out.append(
                     Candidate(
                         tid,
-                        {**c.payload, "params": full},
+                        self.parts.payload(c.payload, full),
                         parent_ids=[f"{name}.{p}" for p in c.parent_ids],
                         meta={**c.meta, "agent": name},
                     )
                 )
             if told:  # known points: their results now, no evaluation spent on them
                 self.repeats += len(told)
-                agent_.optimizer.observe(told)
+                opt.observe(told)
                 repeats[name] = repeats.get(name, 0) + len(told)
             if out:
                 self.failures[name] = 0
@@ -479,7 +401,10 @@ class Team(Optimizer):
                 "feedback": ev.feedback[:500],
             }
             sub_id = ev.candidate_id.split(".", 1)[1]
-            mine.setdefault(entry["agent"], []).append(dataclasses.replace(ev, candidate_id=sub_id))
+            if entry.get("space") == self.agents[entry["agent"]].space:  # not of a rebuilt one
+                mine.setdefault(entry["agent"], []).append(
+                    dataclasses.replace(ev, candidate_id=sub_id)
+                )
             if ev.score is not None and better(ev.score, self.best_score, self.direction):
                 if self.best_score is not None:  # a first score is not a gain over anything
                     gainers.add(entry["agent"])
@@ -490,8 +415,11 @@ class Team(Optimizer):
             self.gains[name] += 1
             self.recent[name][1] += 1.0
         for name, evs in mine.items():
+            opt = self.agents[name].optimizer
+            if opt is None:
+                continue
             try:
-                self.agents[name].optimizer.observe(evs)
+                opt.observe(evs)
             except PartBudgetExceeded as exc:  # its model calls while observing: it rests
                 if exc.part != name:
                     raise
@@ -510,7 +438,12 @@ class Team(Optimizer):
     def state(self) -> dict[str, Any]:
         """JSON: every agent's state, the incumbent, the pending candidates, the turns."""
         return {
-            "agents": {name: a.optimizer.state() for name, a in self.agents.items()},
+            "agents": {
+                name: a.optimizer.state()
+                for name, a in self.agents.items()
+                if a.optimizer is not None
+            },
+            "spaces": {name: a.space for name, a in self.agents.items()},
             "incumbent": self.incumbent,
             "best_score": self.best_score,
             "pending": self.pending,
@@ -555,15 +488,22 @@ class Team(Optimizer):
                 usage.calls, usage.cache_hits = int(spent["calls"]), 0
                 usage.prompt_tokens, usage.completion_tokens = int(spent["tokens"]), 0
         for name, sub in state["agents"].items():
-            self.agents[name].optimizer.load_state(sub)
+            agent = self.agents[name]
+            if agent.optimizer is None or agent.space != state.get("spaces", {}).get(name):
+                opt = self._fit(agent)  # built for the incumbent it was saved with
+                if opt is None:
+                    continue
+            assert agent.optimizer is not None
+            agent.optimizer.load_state(sub)
 
     def plan(self) -> dict[str, Any] | None:
         """The agents' plans, by agent (None when none has one)."""
-        plans = {name: a.optimizer.plan() for name, a in self.agents.items()}
+        plans = {name: a.optimizer.plan() for name, a in self.agents.items() if a.optimizer}
         plans = {k: v for k, v in plans.items() if v is not None}
         return {"agents": plans} if plans else None
 
     def close(self) -> None:
         """Close every agent."""
         for a in self.agents.values():
-            a.optimizer.close()
+            if a.optimizer is not None:
+                a.optimizer.close()

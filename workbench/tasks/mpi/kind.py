@@ -26,9 +26,10 @@ Example task file::
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -43,6 +44,7 @@ from workbench.tasks.mpi.runner import evaluate
 __all__ = ["MpiSection", "MpiTask", "mpi_task_factory", "resolve_problem_dir"]
 
 PRIMARY = "np_pass_rate"
+SPEED = "speed_score"
 LANGUAGES = ("cpp", "c++", "cxx", "mpi")
 
 
@@ -59,6 +61,16 @@ class MpiSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     problem: str = Field(min_length=1, description="library name or problem folder")
     check_source: bool = Field(True, description="refuse code without MPI or with MPI_Init")
+    objective: Literal["pass_rate", "speed"] = Field(
+        "pass_rate",
+        description=(
+            "pass_rate: maximize np_pass_rate; speed: maximize speed_score, which is "
+            "np_pass_rate for a failed candidate and 1 + its slowest timed trial's speedup at "
+            "speed_np for a correct one (any correct program beats every failed one, and a "
+            "faster one must be faster than the spread of its trials)"
+        ),
+    )
+    speed_np: int = Field(2, ge=1, description="the np whose speedup the speed objective counts")
 
     @field_validator("problem")
     @classmethod
@@ -80,11 +92,36 @@ class MpiTask(Task):
     direction = "maximize"
     primary = PRIMARY
 
-    def __init__(self, name: str, problem: MpiProblem, *, check_source: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        problem: MpiProblem,
+        *,
+        check_source: bool = True,
+        objective: str = "pass_rate",
+        speed_np: int = 2,
+    ) -> None:
         self.name = name
         self.problem = problem
         self.check_source = check_source
+        self.objective = objective
+        self.speed_np = speed_np
+        self.primary = SPEED if objective == "speed" else PRIMARY
         self.drivers = DriverCache()
+
+    def with_note(self, note: str) -> MpiTask:
+        """This task with `note` added to the problem's prompt (what a code agent is told);
+        the same problem otherwise, and the same driver cache."""
+        spec = self.problem.spec.model_copy(update={"prompt": self.problem.spec.prompt + note})
+        task = MpiTask(
+            self.name,
+            dataclasses.replace(self.problem, spec=spec),
+            check_source=self.check_source,
+            objective=self.objective,
+            speed_np=self.speed_np,
+        )
+        task.drivers = self.drivers
+        return task
 
     def config(self) -> dict[str, Any]:
         """The problem's sources and spec (part of evaluation cache keys)."""
@@ -96,6 +133,8 @@ class MpiTask(Task):
             "driver": p.driver,
             "reference": p.reference,
             "check_source": self.check_source,
+            "objective": self.objective,
+            "speed_np": self.speed_np,
         }
 
     def describe(self) -> str:
@@ -141,7 +180,25 @@ class MpiTask(Task):
             drivers=self.drivers,
             knobs=knobs,
         )
-        return to_evaluation(result, candidate.id, time.perf_counter() - start)
+        evaluation = to_evaluation(result, candidate.id, time.perf_counter() - start)
+        if self.objective == "speed":
+            evaluation.scores[SPEED] = speed_score(result, self.speed_np)
+            evaluation.primary = SPEED
+        return evaluation
+
+
+def speed_score(result: MpiResult, np: int) -> float:
+    """The speed objective: the np pass rate of a failed candidate (below 1); 1 + the speedup
+    of its slowest timed trial at `np` for a correct one, so a faster program beats the
+    incumbent only outside the spread of its own trials."""
+    runs = result.runs
+    rate = sum(r.passed for r in runs) / len(runs) if runs else 0.0
+    run = result.run(np) or (max(runs, key=lambda r: r.np) if runs else None)
+    t_ref = result.reference_time()
+    if not result.passed or run is None or not t_ref:
+        return min(rate, 0.999)  # correct at every np but not timed: still below a pass
+    slowest = max(run.times) if run.times else run.time_candidate
+    return 1.0 + (t_ref / slowest if slowest else 0.0)
 
 
 def to_evaluation(result: MpiResult, candidate_id: str, eval_s: float) -> Evaluation:
@@ -185,4 +242,10 @@ def to_evaluation(result: MpiResult, candidate_id: str, eval_s: float) -> Evalua
 def mpi_task_factory(task_file: Any) -> MpiTask:
     """Build the `MpiTask` of a loaded task file."""
     section: MpiSection = task_file.section
-    return MpiTask(task_file.name, load_problem(section.problem), check_source=section.check_source)
+    return MpiTask(
+        task_file.name,
+        load_problem(section.problem),
+        check_source=section.check_source,
+        objective=section.objective,
+        speed_np=section.speed_np,
+    )
