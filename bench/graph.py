@@ -51,6 +51,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from workbench.bench.stats import sign_test
 from workbench.contracts import Candidate
 from workbench.errors import INFRASTRUCTURE
 from workbench.llm import LLMConfig
@@ -378,16 +379,6 @@ def code_run(
         "train_wall_s": trained_s,
         "wall_s": round(time.perf_counter() - started, 1),
     }
-
-
-def sign_test(wins: int, losses: int) -> float:
-    """Two-sided binomial sign test p-value (ties dropped)."""
-    n = wins + losses
-    if n == 0:
-        return 1.0
-    k = min(wins, losses)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
-    return min(1.0, 2 * tail)
 
 
 def code_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
