@@ -32,18 +32,15 @@ two differ (all seeds pooled).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
 import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +48,13 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from workbench.bench.server import git_commit, prior_results, sandbox_and_model
 from workbench.bench.stats import sign_test
 from workbench.contracts import Candidate
 from workbench.errors import INFRASTRUCTURE
 from workbench.llm import LLMConfig
-from workbench.llm.local import start_llama_server
 from workbench.runs import start_run
 from workbench.sandbox import DockerSandbox
-from workbench.sandbox.docker import allow_docker
 from workbench.tasks import RunContext, TaskFile, build_task, parse_task_data
 from workbench.tasks.workflow import load_module
 
@@ -69,33 +65,6 @@ MODEL = "qwen2.5-coder-1.5b-instruct"
 DATASETS = ("wine", "breast_cancer", "digits")
 ARMS = ("both", "llambo", "optoprime")
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
-
-
-def commit() -> str | None:
-    """The checkout's commit (the code a result file measured)."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-@contextlib.contextmanager
-def engines(args: argparse.Namespace) -> Iterator[tuple[DockerSandbox, dict[str, Any]]]:
-    """The bench's sandbox and its model (one llama-server slot): the `llm:` of every run."""
-    allow_docker(True)
-    box = DockerSandbox(pool_size=1)
-    try:
-        server = start_llama_server(args.model, parallel=1, threads=args.threads, ctx_per_slot=6144)
-        try:
-            llm = {"model": f"endpoint:{args.model}", "base_url": server.base_url}
-            yield box, {**llm, "cache": False, "timeout_s": 1800}
-        finally:
-            server.stop()
-    finally:
-        box.close()
 
 
 def arm_task(
@@ -423,7 +392,10 @@ def code_main(args: argparse.Namespace, out: Path, console: Console) -> int:
         }
         return save(out, args, started, fields, code_summary(rows), rows)
 
-    with engines(args) as (box, llm), tempfile.TemporaryDirectory() as tmp:
+    with (
+        sandbox_and_model(args.model, args.threads) as (box, llm),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         for seed in [int(x) for x in args.seeds.split(",")]:
             if seed in done:
                 continue
@@ -470,21 +442,21 @@ def main() -> int:
     day = datetime.date.today().strftime("%Y%m%d")
     stem = "graph" if args.task == "pipeline" else "graph-code"
     out = args.out or RESULTS / f"{stem}-{args.model}-{day}.json"
-    if out.exists() and not args.resume:
-        print(
-            f"{out} exists: pass --resume to continue it, or --out for a new file", file=sys.stderr
-        )
+    prior = prior_results(out, args.resume)
+    if prior is None:
         return 2
-    prior = json.loads(out.read_text()) if out.exists() else {}
     args.prior_rows, args.note = prior.get("runs", []), prior.get("note")
-    args.commit = commit()  # the code this session measures (HEAD when it started)
+    args.commit = git_commit(ROOT)  # the code this session measures (HEAD when it started)
     if args.task == "code":
         return code_main(args, out, Console())
     rows = list(args.prior_rows)
     done = {(r["dataset"], r["arm"], r["seed"]) for r in rows}
     console = Console()
     started = time.perf_counter()
-    with engines(args) as (box, llm), tempfile.TemporaryDirectory() as tmp:
+    with (
+        sandbox_and_model(args.model, args.threads) as (box, llm),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         for seed in [int(s) for s in args.seeds.split(",")]:
             for dataset in args.datasets.split(","):
                 for arm in args.arms.split(","):

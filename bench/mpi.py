@@ -29,18 +29,15 @@ file, rewritten after every run; ``--resume`` skips the runs it holds.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +46,11 @@ from rich.console import Console
 from rich.table import Table
 
 from workbench.bench.code_setup import BENCH_GENERATORS, MPI_HELD_OUT, select_problems
+from workbench.bench.server import git_commit, prior_results, sandbox_and_model
 from workbench.bench.stats import sign_test
 from workbench.errors import INFRASTRUCTURE, ConfigError
-from workbench.llm.local import start_llama_server
 from workbench.runs import start_run
 from workbench.sandbox import DockerSandbox
-from workbench.sandbox.docker import allow_docker
 from workbench.tasks import parse_task_data
 from workbench.tasks.mpi import MpiProblem, evaluate, library_dir, load_problem
 
@@ -64,33 +60,6 @@ RESULTS = Path(__file__).parent / "results"
 MODEL = "qwen2.5-coder-1.5b-instruct"
 METHODS = ("funcoder", "composed")
 SPEED_NP = 2
-
-
-def commit() -> str | None:
-    """The checkout's commit (the code a result file measured)."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-@contextlib.contextmanager
-def engines(args: argparse.Namespace) -> Iterator[tuple[DockerSandbox, dict[str, Any]]]:
-    """The bench's sandbox and its model (one llama-server slot): the `llm:` of every run."""
-    allow_docker(True)
-    box = DockerSandbox(pool_size=1)
-    try:
-        server = start_llama_server(args.model, parallel=1, threads=args.threads, ctx_per_slot=6144)
-        try:
-            llm = {"model": f"endpoint:{args.model}", "base_url": server.base_url}
-            yield box, {**llm, "cache": False, "timeout_s": 1800}
-        finally:
-            server.stop()
-    finally:
-        box.close()
 
 
 def method_task(
@@ -343,14 +312,11 @@ def main() -> int:
     args.problem_names = [Path(f).name for f in problems]
     day = datetime.date.today().strftime("%Y%m%d")
     out = args.out or RESULTS / f"mpi-{args.model}-{day}.json"
-    if out.exists() and not args.resume:
-        print(
-            f"{out} exists: pass --resume to continue it, or --out for a new file", file=sys.stderr
-        )
+    prior = prior_results(out, args.resume)
+    if prior is None:
         return 2
-    prior = json.loads(out.read_text()) if out.exists() else {}
     args.prior, args.note = prior.get("runs", []), prior.get("note")
-    args.commit = commit()
+    args.commit = git_commit(ROOT)
     rows = list(args.prior)
     done = {(r["method"], r["problem"]) for r in rows}
     console = Console()
@@ -360,7 +326,10 @@ def main() -> int:
         f"{len(problems)} problems ({sum(Path(f).name in held_out for f in problems)} of the "
         f"held-out split), methods {args.methods}, {args.llm_calls} LLM calls each"
     )
-    with engines(args) as (box, llm), tempfile.TemporaryDirectory() as tmp:
+    with (
+        sandbox_and_model(args.model, args.threads) as (box, llm),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         for folder in problems:
             for method in args.methods.split(","):
                 if (method, Path(folder).name) in done:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.fixtures.mpi_checks import KNOB_KERNEL
 from tests.fixtures.needs import missing
 from tests.optimizers.codegen.scripted_mpi import tiny_problem
 from workbench.contracts import Evaluation
@@ -21,41 +22,7 @@ from workbench.runs import start_run
 from workbench.tasks import RunContext, build_task, load_task_file, parse_task_data
 from workbench.tasks.mpi import parse_knobs
 
-KNOBBED = """```cpp
-#include <mpi.h>
-#include <algorithm>
-#include <vector>
-// @knob CHUNK int 1 4096 log
-// @knob USE_ALLREDUCE choice 0 1
-#ifndef CHUNK
-#define CHUNK 64
-#endif
-#ifndef USE_ALLREDUCE
-#define USE_ALLREDUCE 1
-#endif
-
-double dot_product(std::vector<double> const& x, std::vector<double> const& y) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const std::size_t count = x.size();
-  const std::size_t begin = count * rank / size, end = count * (rank + 1) / size;
-  double local = 0.0;
-  for (std::size_t b = begin; b < end; b += CHUNK) {
-    double part = 0.0;
-    for (std::size_t i = b; i < std::min<std::size_t>(end, b + CHUNK); ++i) part += x[i] * y[i];
-    local += part;
-  }
-  double total = 0.0;
-#if USE_ALLREDUCE
-  MPI_Allreduce(&local, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-#else
-  MPI_Reduce(&local, &total, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-  MPI_Bcast(&total, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-#endif
-  return total;
-}
-```"""
+KNOBBED = f"```cpp\n{KNOB_KERNEL}```"
 BROKEN = KNOBBED.replace("local += part;", "local += parts;")  # parses; does not build
 
 AGENTS = [

@@ -1,7 +1,11 @@
-"""One LLM client for a whole benchmark (both `hpo` and `code`), and its server log."""
+"""What benches share: one LLM client for a whole benchmark (both `hpo` and `code`) and its
+server log, a Docker sandbox with a served model, the commit a result file measured."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,8 +13,10 @@ from typing import Any
 
 from workbench.llm import DEFAULT_LOCAL_MODEL, LLMConfig, open_llm
 from workbench.llm.local.server import start_llama_server
+from workbench.sandbox import DockerSandbox
+from workbench.sandbox.docker import allow_docker
 
-__all__ = ["bench_server"]
+__all__ = ["bench_server", "git_commit", "prior_results", "sandbox_and_model"]
 
 
 @contextmanager
@@ -30,3 +36,42 @@ def bench_server(model: str | None, threads: int = 1) -> Iterator[tuple[Any, Pat
         return
     with open_llm(LLMConfig(model=model, cache=False)) as client:
         yield client, None
+
+
+def git_commit(root: Path) -> str | None:
+    """The commit checked out at `root` (the code a result file measured), or None."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+@contextmanager
+def sandbox_and_model(model: str, threads: int) -> Iterator[tuple[DockerSandbox, dict[str, Any]]]:
+    """A bench's Docker sandbox and its model, served by a 1-slot llama-server: the sandbox and
+    the ``llm:`` section of every run's task file (cache off: a bench measures the model)."""
+    allow_docker(True)
+    box = DockerSandbox(pool_size=1)
+    try:
+        server = start_llama_server(model, parallel=1, threads=threads, ctx_per_slot=6144)
+        try:
+            llm = {"model": f"endpoint:{model}", "base_url": server.base_url}
+            yield box, {**llm, "cache": False, "timeout_s": 1800}
+        finally:
+            server.stop()
+    finally:
+        box.close()
+
+
+def prior_results(out: Path, resume: bool) -> dict[str, Any] | None:
+    """The result file a bench continues (``{}`` for a new one); None, after saying why on
+    stderr, when `out` exists and `resume` is off (a result file is never replaced)."""
+    if out.exists() and not resume:
+        print(
+            f"{out} exists: pass --resume to continue it, or --out for a new file", file=sys.stderr
+        )
+        return None
+    return json.loads(out.read_text()) if out.exists() else {}

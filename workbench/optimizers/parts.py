@@ -51,17 +51,12 @@ Incumbent = Callable[[], dict[str, Any]]
 _PARAM: TypeAdapter[Any] = TypeAdapter(FloatParam | IntParam | CategoricalParam)
 
 
-class OwnedTask:
-    """The run's workflow task as one agent sees it: only the parameters it owns.
+class _View:
+    """A task as one agent sees it: the run's task (its name, direction and score), with the
+    incumbent (the best candidate so far) to fill in what the agent does not own."""
 
-    The values of the other parameters are the team's incumbent (the best candidate so far);
-    traced outputs are those of the team's candidates (ids ``<agent>.<id>``).
-    """
-
-    def __init__(self, task: Any, agent: str, keys: list[str], incumbent: Incumbent) -> None:
+    def __init__(self, task: Any, incumbent: Incumbent) -> None:
         self.task = task
-        self.agent = agent
-        self.keys = keys
         self.incumbent = incumbent
         self.name = task.name
         self.direction = task.direction
@@ -71,6 +66,25 @@ class OwnedTask:
     def description(self) -> str:
         """What the agent is told the task is (`describe`; LLAMBO's context, say)."""
         return self.describe()
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None  # the run closes its task
+
+
+class OwnedTask(_View):
+    """The run's workflow task as one agent sees it: only the parameters it owns.
+
+    The values of the other parameters are the team's incumbent (the best candidate so far);
+    traced outputs are those of the team's candidates (ids ``<agent>.<id>``).
+    """
+
+    def __init__(self, task: Any, agent: str, keys: list[str], incumbent: Incumbent) -> None:
+        super().__init__(task, incumbent)
+        self.agent = agent
+        self.keys = keys
 
     def describe(self) -> str:
         names = ", ".join(
@@ -96,9 +110,6 @@ class OwnedTask:
 
     def set_values(self, values: dict[str, Any]) -> None:
         self.task.set_values({**self.incumbent(), **values})
-
-    def close(self) -> None:
-        return None  # the run closes its task
 
 
 def _space_keys(task: Any) -> set[str]:
@@ -212,20 +223,12 @@ class WorkflowParts(Parts):
         return {**agent_payload, "params": full}
 
 
-class KnobView:
+class KnobView(_View):
     """The MPI task as the knob tuner sees it: the knobs the incumbent code declares."""
 
     def __init__(self, task: MpiTask, incumbent: Incumbent, *, probe: bool = False) -> None:
-        self.task = task
-        self.incumbent = incumbent
+        super().__init__(task, incumbent)
         self.probe = probe  # a stand-in space, to check the tuner's settings up front
-        self.name = task.name
-        self.direction = task.direction
-        self.primary = task.primary
-
-    @property
-    def description(self) -> str:
-        return self.describe()
 
     def describe(self) -> str:
         return (
@@ -242,9 +245,6 @@ class KnobView:
         code = self.incumbent().get("code")
         space = knob_space(parse_knobs(code)[0]) if isinstance(code, str) else {}
         return {name: _PARAM.validate_python(rng) for name, rng in space.items()}
-
-    def close(self) -> None:
-        return None  # the run closes its task
 
 
 KNOB_NOTE = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.mpi_checks import KNOB_KERNEL as KERNEL
 from workbench.contracts import Candidate
 from workbench.sandbox import Sandbox
 from workbench.tasks import RunContext
@@ -25,43 +26,6 @@ DECLARED = """// @knob CHUNK int 64 65536 log
 #ifndef CHUNK
 #define CHUNK 4096
 #endif
-"""
-
-# dot_product in blocks of CHUNK elements; USE_ALLREDUCE picks the collective (1) or a reduce to
-# rank 0 and a broadcast (0); every value of each knob gives the same (right) answer
-KERNEL = """#include <mpi.h>
-#include <algorithm>
-#include <vector>
-// @knob CHUNK int 1 100000 log
-// @knob USE_ALLREDUCE choice 0 1
-#ifndef CHUNK
-#define CHUNK 1000
-#endif
-#ifndef USE_ALLREDUCE
-#define USE_ALLREDUCE 1
-#endif
-
-double dot_product(std::vector<double> const& x, std::vector<double> const& y) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const std::size_t count = x.size();
-  const std::size_t begin = count * rank / size, end = count * (rank + 1) / size;
-  double local = 0.0;
-  for (std::size_t b = begin; b < end; b += CHUNK) {
-    double part = 0.0;
-    for (std::size_t i = b; i < std::min<std::size_t>(end, b + CHUNK); ++i) part += x[i] * y[i];
-    local += part;
-  }
-  double total = 0.0;
-#if USE_ALLREDUCE
-  MPI_Allreduce(&local, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-#else
-  MPI_Reduce(&local, &total, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-  MPI_Bcast(&total, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-#endif
-  return total;
-}
 """
 
 
