@@ -239,6 +239,42 @@ def test_failing_public_tests_lead_to_one_repair_round(tmp_path: Path) -> None:
     assert result.summary["stop_reason"] == "target"
 
 
+def test_a_repair_never_proposes_the_program_that_already_failed(tmp_path: Path) -> None:
+    """The repair round's consensus crowns the old program (its draft and two samples agree);
+    the program proposed is the new one (issue 17: 9 proposals, 1 distinct program, 8 of them
+    answered from the evaluation cache). A round with nothing new proposes the old one again,
+    marked a repeat."""
+
+    def model(request: ChatRequest) -> str:
+        system = request.messages[0]["content"]
+        if system in (DIVIDE_SYSTEM, CONQUER_SYSTEM):
+            repair = len(request.messages) > 4
+            body = "return x * 3"
+            if repair and request.sample_index == 1 and "x + 4" not in json.dumps(asked):
+                body = "return x + 4"  # new, and also wrong
+            asked.append(body)
+            return f"```python\ndef double(x: int) -> int:\n    {body}\n```"
+        return "```python\ndouble(1)\ndouble(-4)\n```"
+
+    asked: list[str] = []
+    (tmp_path / "t.yaml").write_text(DOUBLE.replace("iterations: 4", "iterations: 3"))
+    result = start_run(
+        tmp_path / "t.yaml",
+        tmp_path / "runs",
+        make_llm=lambda budget=None, on_call=None: ScriptedLLM(
+            model, budget=budget, on_call=on_call
+        ),
+    )
+    events = [json.loads(x) for x in (result.run.path / "events.jsonl").read_text().splitlines()]
+    proposals = [e for e in events if e["type"] == "proposal"]
+    codes = [p["payload"]["code"].strip().splitlines()[-1].strip() for p in proposals]
+    assert codes == ["return x * 3", "return x + 4", "return x * 3"]
+    assert [p["meta"]["repeat"] for p in proposals] == [False, False, True]
+    assert proposals[1]["meta"]["repeats"] >= 1  # the crowned old program was left out
+    evaluated = [e for e in events if e["type"] == "evaluation"]
+    assert [e["cached"] for e in evaluated] == [False, False, True]
+
+
 def test_state_resumes_in_a_fresh_optimizer(local_sandbox: Sandbox) -> None:
     ctx = _ctx(Script())
     opt = FunCoderOptimizer(ctx, {"conquer_samples": 3}, sandbox=local_sandbox)

@@ -30,9 +30,12 @@ Two adaptations for a call budget and small models (each a setting):
 The model's test inputs for a function are asked once and reused by later rounds. The
 consensus winner is proposed (and runner-ups, up to `candidates`). If its public-test
 evaluation fails, the next `propose` is one repair round: the root is conquered again with the
-failing tests shown, and consensus picks among the new samples. Once a program passes every
-public test the generator stops proposing. A bad answer (no code, a stub, a changed signature,
-no usable test input) is counted in ``bad_answers`` and, in divide, sent back to the model.
+failing tests shown, and consensus picks among the new samples; a program already proposed is
+never proposed again while the round has a new one (the old program is the repair's draft and
+often wins the vote), and a round with nothing new proposes it again marked ``repeat``. Once a
+program passes every public test the generator stops proposing. A bad answer (no code, a stub,
+a changed signature, no usable test input) is counted in ``bad_answers`` and, in divide, sent
+back to the model.
 `BudgetExceeded` inside `propose` ends it with the best program so far; the next `propose`
 re-raises so the run stops cleanly.
 
@@ -67,7 +70,12 @@ from workbench.optimizers.codegen.funcoder.prompts import (
 )
 from workbench.optimizers.codegen.funcoder.steps import adopt, context_of, program_of
 from workbench.optimizers.codegen.funcoder.vote import conquer_whole, vote
-from workbench.optimizers.codegen.sample.common import calls_left, sandbox_of, track_best
+from workbench.optimizers.codegen.sample.common import (
+    calls_left,
+    program_key,
+    sandbox_of,
+    track_best,
+)
 from workbench.optimizers.codegen.view import problem_view
 from workbench.quantities import Count, CountOrZero, NonNegative, Seconds
 from workbench.tasks.mpi import load_problem
@@ -202,6 +210,8 @@ class FunCoderOptimizer(Optimizer):
         self.seed_counter = 0
         self.best: dict[str, Any] | None = None  # id, code, score, feedback
         self.codes: dict[str, str] = {}
+        self.tried: dict[str, str] = {}  # program_key -> the first candidate with that program
+        self.repeats = 0  # ranked programs not proposed again
         self.solved = False
         self.bad_answers = 0
         self.sandbox_runs = 0
@@ -445,11 +455,19 @@ class FunCoderOptimizer(Optimizer):
             ranked = [program_of(self._partial, self.root)]
             mode += "-budget"
         self.round += 1
+        # a repair's consensus may crown the program that already failed (its draft takes a
+        # tie): propose what was not evaluated yet, unless nothing new came out of the round
+        fresh = [code for code in ranked if program_key(code) not in self.tried]
+        repeats = len(ranked) - len(fresh)
+        self.repeats += repeats
+        if fresh:
+            ranked = fresh
         out = []
         for rank, code in enumerate(ranked[: min(n, self.settings.candidates)]):
             cid = f"f{self.count:04d}"
             self.count += 1
             self.codes[cid] = code
+            self.tried.setdefault(program_key(code), cid)
             meta = {
                 "generator": self.name,
                 "prompt_version": self.prompt_version,
@@ -460,6 +478,8 @@ class FunCoderOptimizer(Optimizer):
                 "llm_calls": self.calls,
                 "bad_answers": self.bad_answers,
                 "sandbox_runs": self.sandbox_runs,
+                "repeats": self.repeats,  # ranked programs left out: evaluated before
+                "repeat": not fresh,  # nothing new in this round: an old program again
             }
             parents = [self.best["id"]] if self.best is not None else []
             out.append(Candidate(cid, self.view.payload(code), parent_ids=parents, meta=meta))
@@ -485,6 +505,8 @@ class FunCoderOptimizer(Optimizer):
             "sandbox_runs": self.sandbox_runs,
             "stopped": self.stopped,
             "inputs": self.inputs,
+            "tried": self.tried,
+            "repeats": self.repeats,
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -498,6 +520,8 @@ class FunCoderOptimizer(Optimizer):
         self.solved = bool(state.get("solved", False))
         self.bad_answers = int(state.get("bad_answers", 0))
         self.sandbox_runs = int(state.get("sandbox_runs", 0))
+        self.tried = dict(state.get("tried", {}))
+        self.repeats = int(state.get("repeats", 0))
         self.stopped = state.get("stopped")
         self.inputs = {k: list(v) for k, v in state.get("inputs", {}).items()}
 

@@ -12,7 +12,7 @@ from workbench.sandbox import open_sandbox
 from workbench.tasks import ProvidesPublicProblem, ProvidesSandboxConfig
 from workbench.tasks.code import CodeProblem
 
-__all__ = ["Program", "calls_left", "code_problem", "extract_program", "sandbox_of"]
+__all__ = ["Program", "calls_left", "code_problem", "extract_program", "program_key", "sandbox_of"]
 
 
 def code_problem(ctx: RunContext, generator: str) -> CodeProblem:
@@ -92,3 +92,8 @@ def track_best(
         if e.status == "ok" and score >= 1.0:
             solved = True
     return best, solved
+
+
+def program_key(code: str) -> str:
+    """`code` without blank lines and indentation: what makes two programs the same."""
+    return "\n".join(line.strip() for line in code.splitlines() if line.strip())

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from workbench.contracts import Candidate, Evaluation
 from workbench.optimizers.base import Optimizer, RunContext
 from workbench.optimizers.codegen.codetree import extract_code
-from workbench.optimizers.codegen.sample.common import calls_left, track_best
+from workbench.optimizers.codegen.sample.common import calls_left, program_key, track_best
 from workbench.optimizers.codegen.sample.prompts import (
     prompt_version,
     repair_messages,
@@ -133,7 +133,7 @@ class SampleOptimizer(Optimizer):
                 continue
             # a repair that gives back a program already tried is not run again (the samples
             # of a solve round all count: pass@k needs each draw, agreeing or not)
-            earlier = self.tried.get(_normalized(program.code)) if repair else None
+            earlier = self.tried.get(program_key(program.code)) if repair else None
             if earlier is not None:
                 self.repeats += 1
                 self.repeated = earlier
@@ -189,7 +189,7 @@ class SampleOptimizer(Optimizer):
             cid = f"s{self.count:04d}"
             self.count += 1
             self.codes[cid] = item["code"]
-            self.tried.setdefault(_normalized(item["code"]), cid)
+            self.tried.setdefault(program_key(item["code"]), cid)
             out.append(
                 Candidate(
                     id=cid,
@@ -236,8 +236,3 @@ class SampleOptimizer(Optimizer):
         self.tried = dict(state.get("tried", {}))
         self.repeats = int(state.get("repeats", 0))
         self.repeated = state.get("repeated")
-
-
-def _normalized(code: str) -> str:
-    """`code` without blank lines and indentation: what makes two programs the same."""
-    return "\n".join(line.strip() for line in code.splitlines() if line.strip())
