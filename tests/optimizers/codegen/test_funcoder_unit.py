@@ -243,9 +243,10 @@ def test_a_repair_never_proposes_the_program_that_already_failed(tmp_path: Path)
     """The repair round's consensus crowns the old program (its draft and two samples agree);
     the program proposed is the new one (issue 17: 9 proposals, 1 distinct program, 8 of them
     answered from the evaluation cache). A round with nothing new proposes the old one again,
-    marked a repeat."""
+    marked a repeat. And no two samples share a seed."""
 
     def model(request: ChatRequest) -> str:
+        seeds.append(request.sample_seed)
         system = request.messages[0]["content"]
         if system in (DIVIDE_SYSTEM, CONQUER_SYSTEM):
             repair = len(request.messages) > 4
@@ -257,6 +258,7 @@ def test_a_repair_never_proposes_the_program_that_already_failed(tmp_path: Path)
         return "```python\ndouble(1)\ndouble(-4)\n```"
 
     asked: list[str] = []
+    seeds: list[int | None] = []
     (tmp_path / "t.yaml").write_text(DOUBLE.replace("iterations: 4", "iterations: 3"))
     result = start_run(
         tmp_path / "t.yaml",
@@ -273,6 +275,9 @@ def test_a_repair_never_proposes_the_program_that_already_failed(tmp_path: Path)
     assert proposals[1]["meta"]["repeats"] >= 1  # the crowned old program was left out
     evaluated = [e for e in events if e["type"] == "evaluation"]
     assert [e["cached"] for e in evaluated] == [False, False, True]
+    # every sample had a seed of its own: two repair rounds after the same failure (the same
+    # prompt) drew with different seeds (they shared all but one before)
+    assert len(seeds) > 6 and len(set(seeds)) == len(seeds)
 
 
 def test_state_resumes_in_a_fresh_optimizer(local_sandbox: Sandbox) -> None:

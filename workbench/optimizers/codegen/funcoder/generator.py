@@ -237,8 +237,10 @@ class FunCoderOptimizer(Optimizer):
     ) -> list[str]:
         left = calls_left(self.ctx)
         k = n if left is None else max(min(n, left), 1)  # nothing left: the call raises
-        self.seed_counter += 1
+        # sample i of a call is drawn with seed + i: each call takes k seeds of its own, or
+        # two calls with one prompt (repair rounds after the same failure) repeat samples
         seed = (self.ctx.seed or 0) * 7919 + self.seed_counter
+        self.seed_counter += k
         result = self.ctx.llm().chat(
             messages,
             n=k,
