@@ -10,7 +10,8 @@ once per run and image) and runs it through the judge's cascade in one sandbox c
 
 Scores: ``np_pass_rate`` (primary, maximized: the fraction of rank counts that validated),
 ``passed`` (1 when every np validated), ``speedup`` (serial reference time over the candidate's
-time at the largest np, 0 unless passed), ``best_speedup`` and ``compile_s``. Status ``ok`` means
+time at the largest np, 0 unless passed), ``best_speedup`` and ``compile_s``; with ``mpi:
+{objective: speed}`` the primary is ``speed_score`` (`speed_score`). Status ``ok`` means
 the code compiled and ran (the pass rate is then the score); ``error`` covers a rejected source
 (no MPI, MPI_Init/Finalize/Abort), a compile error and a failed sandbox call.
 
@@ -18,7 +19,7 @@ Example task file::
 
     name: dot
     kind: mpi
-    optimizer: {name: optoprime}
+    optimizer: {name: sample}
     budget: {iterations: 5, llm_calls: 20}
     mpi:
       problem: reduce_dot_product
