@@ -49,6 +49,7 @@ import tempfile
 import time
 from array import array
 from dataclasses import dataclass, field
+from statistics import median
 
 SPEC = "spec.json"
 PREBUILT = "refprog"  # the reference program built earlier, when given
@@ -306,9 +307,10 @@ class Judge:
                 )
         everywhere = self.stage_trials["check"] + self.stage_trials["time"]
         for n in sorted({*self.nps, *([self.smoke_np] if self.smoke_np is not None else [])}):
-            wanted = [*(self.stage_trials["smoke"] if n == self.smoke_np else []), *everywhere]
-            if n not in self.nps:
-                wanted = self.stage_trials["smoke"]
+            wanted = [
+                *(self.stage_trials["smoke"] if n == self.smoke_np else []),
+                *(everywhere if n in self.nps else []),
+            ]
             args = [self.trials[t].arg() for t in wanted]
             ranks = read_records(self._refprog("expect", str(n), *args))
             if len(ranks) != n * len(wanted):
@@ -393,8 +395,11 @@ class Judge:
             _say(script, "end")
             return
         stage, n = self.step
-        limit = self.smoke_s if stage == "smoke" else self.run_s
-        _say(script, f"run {stage} {n} {limit:g}")
+        _say(script, f"run {stage} {n} {self._limit(stage):g}")
+
+    def _limit(self, stage: str) -> float:
+        """Seconds a step of `stage` may take from its first rank's hello."""
+        return self.smoke_s if stage == "smoke" else self.run_s
 
     def next_step(self) -> tuple[str, int] | None:
         """The cascade's next step after those in `runs`, or None when it is over."""
@@ -544,7 +549,7 @@ class Judge:
         key = f"{stage}:{size}"
         run = self.runs.get(key)
         if run is None:
-            limit = self.smoke_s if stage == "smoke" else self.run_s
+            limit = self._limit(stage)
             run = self.runs[key] = Run(
                 size, stage, self.stage_trials[stage], limit, deadline=time.monotonic() + limit
             )
@@ -698,12 +703,6 @@ class Judge:
             self._close_run(*self.step)
             self.step = None
         return {key: run.result for key, run in self.runs.items()}
-
-
-def median(values: list[float]) -> float:
-    v = sorted(values)
-    mid = len(v) // 2
-    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
 
 
 def _say(sock: socket.socket, line: str) -> None:

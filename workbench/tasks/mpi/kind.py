@@ -193,11 +193,11 @@ def speed_score(result: MpiResult, np: int) -> float:
     of its slowest timed trial at `np` for a correct one, so a faster program beats the
     incumbent only outside the spread of its own trials."""
     runs = result.runs
-    rate = sum(r.passed for r in runs) / len(runs) if runs else 0.0
     run = result.run(np) or (max(runs, key=lambda r: r.np) if runs else None)
     t_ref = result.reference_time()
     if not result.passed or run is None or not t_ref:
-        return min(rate, 0.999)  # correct at every np but not timed: still below a pass
+        # correct at every np but not timed: still below a pass
+        return min(result.np_pass_rate, 0.999)
     slowest = max(run.times) if run.times else run.time_candidate
     return 1.0 + (t_ref / slowest if slowest else 0.0)
 
@@ -205,9 +205,8 @@ def speed_score(result: MpiResult, np: int) -> float:
 def to_evaluation(result: MpiResult, candidate_id: str, eval_s: float) -> Evaluation:
     """An `MpiResult` as the loop's `Evaluation` (see the module docstring for the scores)."""
     runs = result.runs
-    rate = sum(r.passed for r in runs) / len(runs) if runs else 0.0
     scores = {
-        PRIMARY: rate,
+        PRIMARY: result.np_pass_rate,
         "passed": 1.0 if result.passed else 0.0,
         "speedup": result.speedup(),
         "best_speedup": result.best_speedup(),

@@ -110,6 +110,11 @@ class MpiResult:
         return self.status == "ok"
 
     @property
+    def np_pass_rate(self) -> float:
+        """The fraction of the problem's nps at which it validated (0 with no run)."""
+        return sum(r.passed for r in self.runs) / len(self.runs) if self.runs else 0.0
+
+    @property
     def stage(self) -> Stage | None:
         """The first stage of the cascade the candidate failed (None: it passed every one).
 
