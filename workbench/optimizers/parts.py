@@ -27,7 +27,7 @@ from pydantic import TypeAdapter
 from workbench.optimizers.base import SettingsError
 from workbench.tasks import ProvidesTraceParameters
 from workbench.tasks.hpo import CategoricalParam, FloatParam, IntParam
-from workbench.tasks.mpi import MpiTask, knob_space, parse_knobs
+from workbench.tasks.mpi import Knob, MpiTask, knob_space, parse_knobs
 from workbench.tasks.schema import AgentSpec
 from workbench.tasks.workflow import parameter_key
 from workbench.trace import Node, ParameterNode
@@ -41,6 +41,7 @@ __all__ = [
     "Parts",
     "WorkflowParts",
     "assign_parameters",
+    "declared_knobs",
     "parts_for",
 ]
 
@@ -174,8 +175,11 @@ class Parts:
         """Agent name -> the parts it owns (`SettingsError` located at the agent's entry)."""
         raise NotImplementedError
 
-    def view(self, agent: str, keys: list[str], incumbent: Incumbent) -> Any:
-        """The task `agent` sees."""
+    def view(
+        self, agent: str, keys: list[str], incumbent: Incumbent, *, probe: bool = False
+    ) -> Any:
+        """The task `agent` sees; with `probe`, a stand-in for one whose shape depends on the
+        incumbent (`space_key`), to check the agent's settings before it has anything to do."""
         raise NotImplementedError
 
     def changes(self, payload: dict[str, Any], keys: list[str]) -> dict[str, Any] | str:
@@ -209,7 +213,9 @@ class WorkflowParts(Parts):
     def assign(self, agents: list[AgentSpec]) -> dict[str, list[str]]:
         return assign_parameters(self.task, agents)
 
-    def view(self, agent: str, keys: list[str], incumbent: Incumbent) -> Any:
+    def view(
+        self, agent: str, keys: list[str], incumbent: Incumbent, *, probe: bool = False
+    ) -> Any:
         return OwnedTask(self.task, agent, keys, incumbent)
 
     def changes(self, payload: dict[str, Any], keys: list[str]) -> dict[str, Any] | str:
@@ -242,9 +248,14 @@ class KnobView(_View):
         """The incumbent code's knobs as ranges (``hpo`` parameters)."""
         if self.probe:
             return {"KNOB": IntParam(type="int", low=1, high=2)}
-        code = self.incumbent().get("code")
-        space = knob_space(parse_knobs(code)[0]) if isinstance(code, str) else {}
+        space = knob_space(declared_knobs(self.incumbent()))
         return {name: _PARAM.validate_python(rng) for name, rng in space.items()}
+
+
+def declared_knobs(incumbent: dict[str, Any]) -> list[Knob]:
+    """The knobs the incumbent's code declares (none before there is code)."""
+    code = incumbent.get("code")
+    return parse_knobs(code)[0] if isinstance(code, str) else []
 
 
 KNOB_NOTE = """
@@ -268,13 +279,12 @@ class KnobParts(Parts):
     """An ``mpi`` task: the kernel's ``code`` and the ``knobs`` it declares."""
 
     PARTS = ("code", "knobs")
+    tuned = False  # an agent owns the knobs (set by `assign`)
 
     def initial(self) -> dict[str, Any]:
         return {"code": None, "knobs": {}}
 
-    tuned = False  # an agent owns the knobs (set by `assign`)
-
-    def _assign(self, agents: list[AgentSpec]) -> dict[str, list[str]]:
+    def assign(self, agents: list[AgentSpec]) -> dict[str, list[str]]:
         owner: dict[str, str] = {}
         owned: dict[str, list[str]] = {a.name: [] for a in agents}
         for i, a in enumerate(agents):
@@ -297,18 +307,16 @@ class KnobParts(Parts):
         if "code" not in owner:
             msg = "an mpi task needs a code agent (one owning 'code')"
             raise SettingsError([(("agents",), msg)])
+        self.tuned = "knobs" in owner
         return owned
 
-    def view(self, agent: str, keys: list[str], incumbent: Incumbent) -> Any:
+    def view(
+        self, agent: str, keys: list[str], incumbent: Incumbent, *, probe: bool = False
+    ) -> Any:
         if "knobs" in keys:
-            return KnobView(self.task, incumbent)
+            return KnobView(self.task, incumbent, probe=probe)
         # a code agent is told it may declare knobs when another agent tunes them
         return self.task.with_note(KNOB_NOTE) if self.tuned else self.task
-
-    def assign(self, agents: list[AgentSpec]) -> dict[str, list[str]]:
-        owned = self._assign(agents)
-        self.tuned = any("knobs" in keys for keys in owned.values())
-        return owned
 
     def changes(self, payload: dict[str, Any], keys: list[str]) -> dict[str, Any] | str:
         if "code" in keys:
@@ -337,17 +345,12 @@ class KnobParts(Parts):
         return {**out, "code": full["code"], "language": "cpp", "knobs": dict(full["knobs"])}
 
     def ready(self, keys: list[str], incumbent: dict[str, Any]) -> bool:
-        if "knobs" not in keys:
-            return True
-        code = incumbent.get("code")
-        return isinstance(code, str) and bool(parse_knobs(code)[0])
+        return "knobs" not in keys or bool(declared_knobs(incumbent))
 
     def space_key(self, keys: list[str], incumbent: dict[str, Any]) -> str | None:
         if "knobs" not in keys:
             return None
-        code = incumbent.get("code")
-        space = knob_space(parse_knobs(code)[0]) if isinstance(code, str) else {}
-        return json.dumps(space, sort_keys=True)
+        return json.dumps(knob_space(declared_knobs(incumbent)), sort_keys=True)
 
 
 def parts_for(task: Any) -> Parts:

@@ -40,7 +40,7 @@ from workbench.errors import BudgetExceeded, ConfigError, PartBudgetExceeded
 from workbench.llm import PartBudget
 from workbench.optimizers import make_optimizer
 from workbench.optimizers.base import Optimizer, RunContext, SettingsError
-from workbench.optimizers.parts import ASK_TELL, KnobView, OwnedTask, Parts, parts_for
+from workbench.optimizers.parts import ASK_TELL, OwnedTask, Parts, parts_for
 from workbench.tasks.schema import STATUS_WHEN, AgentSpec, RoutingSpec
 
 __all__ = ["ASK_TELL", "OwnedTask", "Team", "TeamSettings"]
@@ -134,9 +134,7 @@ class Team(Optimizer):
         stand-in space (its settings checked before it has anything to tune)."""
         spec, i, ctx = agent.spec, agent.index, self.ctx
         keys = self.owned[spec.name]
-        view = self.parts.view(spec.name, keys, lambda: dict(self.incumbent))
-        if probe and isinstance(view, KnobView):
-            view = KnobView(view.task, view.incumbent, probe=True)
+        view = self.parts.view(spec.name, keys, lambda: dict(self.incumbent), probe=probe)
         sub = ctx.child(  # the run's sandbox; its own clients, counted in the run's
             task=view,
             seed=None if ctx.seed is None else ctx.seed + i,
