@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
 
@@ -84,18 +84,17 @@ class AgentSpec(BaseModel):
     go on (the run's limits still end the run)."""
 
 
-STATUS_WHEN = ("error", "failed", "timeout")
-STAGE_WHEN = ("contract", "build", "smoke", "run", "correctness", "speed")
+StatusWhen = Literal["error", "failed", "timeout"]
+StageWhen = Literal["contract", "build", "smoke", "run", "correctness", "speed"]
+STATUS_WHEN: tuple[str, ...] = get_args(StatusWhen)
+STAGE_WHEN: tuple[str, ...] = get_args(StageWhen)
 
 
 class RoutingRule(BaseModel):
     """One entry of `routing.rules`: after a step whose evaluations show `when`, `agent` goes."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-    when: Literal[
-        "error", "failed", "timeout", "plateau",
-        "contract", "build", "smoke", "run", "correctness", "speed",
-    ]  # fmt: skip
+    when: Literal[StatusWhen, StageWhen, "plateau"]
     """``error`` / ``failed`` / ``timeout``: every evaluation of the last step had that status;
     ``contract`` / ``build`` / ``smoke`` / ``run`` / ``correctness`` / ``speed``: every
     evaluation of the last step stopped at that stage of a staged judge (``mpi``; e.g. a build
