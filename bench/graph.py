@@ -48,13 +48,12 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from workbench.bench.server import git_commit, prior_results, sandbox_and_model
+from workbench.bench.server import git_commit, on_sandbox, prior_results, sandbox_and_model
 from workbench.bench.stats import sign_test
-from workbench.contracts import Candidate
-from workbench.errors import INFRASTRUCTURE
+from workbench.contracts import Candidate, Evaluation
 from workbench.llm import LLMConfig
 from workbench.runs import start_run
-from workbench.sandbox import DockerSandbox
+from workbench.sandbox import DockerSandbox, Sandbox
 from workbench.tasks import RunContext, TaskFile, build_task, parse_task_data
 from workbench.tasks.workflow import load_module
 
@@ -100,26 +99,22 @@ def held_out(
     sandbox: the run's record is kept either way)."""
     data = load_module(GRAPH / "compose_pipeline.py").task(dataset).to_yaml_dict()
     data["workflow"]["args"] = {"dataset": dataset, "split_name": "test"}
-    why = None
-    for attempt in range(2):
+
+    def judge(sandbox: Sandbox) -> Evaluation:
         task = build_task(parse_task_data(data, GRAPH))
-        sandbox = box if attempt == 0 else DockerSandbox(pool_size=1)
         try:
-            ev = task.evaluate(
-                Candidate("best", {"params": params}),
-                RunContext(open_sandbox=lambda s=sandbox: s),
+            return task.evaluate(
+                Candidate("best", {"params": params}), RunContext(open_sandbox=lambda: sandbox)
             )
-        except INFRASTRUCTURE as exc:
-            why = f"{type(exc).__name__}: {exc}"
-            continue
         finally:
             task.close()
-            if sandbox is not box:
-                sandbox.close()
-        if ev.status == "ok":
-            return ev.score, None
-        return None, f"{ev.status}: {ev.feedback[:500]}"
-    return None, why
+
+    ev, why = on_sandbox(box, judge)
+    if ev is None:
+        return None, why
+    if ev.status == "ok":
+        return ev.score, None
+    return None, f"{ev.status}: {ev.feedback[:500]}"
 
 
 def one_run(

@@ -46,9 +46,9 @@ from rich.console import Console
 from rich.table import Table
 
 from workbench.bench.code_setup import BENCH_GENERATORS, MPI_HELD_OUT, select_problems
-from workbench.bench.server import git_commit, prior_results, sandbox_and_model
+from workbench.bench.server import git_commit, on_sandbox, prior_results, sandbox_and_model
 from workbench.bench.stats import sign_test
-from workbench.errors import INFRASTRUCTURE, ConfigError
+from workbench.errors import ConfigError
 from workbench.runs import start_run
 from workbench.sandbox import DockerSandbox
 from workbench.tasks import parse_task_data
@@ -104,23 +104,17 @@ def speedup_at(problem: MpiProblem, payload: dict[str, Any], box: DockerSandbox)
     """The best program (`payload`: its code and knob values) judged once more at the problem's
     held-out size: passed, stage, speedup at np=2."""
     held = problem.at_held_out_size()
-    for attempt in range(2):
-        sandbox = box if attempt == 0 else DockerSandbox(pool_size=1)
-        try:
-            result = evaluate(held, payload["code"], sandbox, knobs=payload.get("knobs") or {})
-        except INFRASTRUCTURE as exc:
-            why = f"{type(exc).__name__}: {exc}"
-            continue
-        finally:
-            if sandbox is not box:
-                sandbox.close()
-        return {
-            "passed": result.passed,
-            "stage": result.stage,
-            "speedup_2": result.speedup(SPEED_NP),
-            "sizes": held.spec.size,
-        }
-    return {"passed": None, "stage": "sandbox", "speedup_2": None, "error": why}
+    result, why = on_sandbox(
+        box, lambda sandbox: evaluate(held, payload["code"], sandbox, knobs=payload.get("knobs"))
+    )
+    if result is None:
+        return {"passed": None, "stage": "sandbox", "speedup_2": None, "error": why}
+    return {
+        "passed": result.passed,
+        "stage": result.stage,
+        "speedup_2": result.speedup(SPEED_NP),
+        "sizes": held.spec.size,
+    }
 
 
 def one_run(
@@ -137,9 +131,7 @@ def one_run(
     result = start_run(task, runs)
     s = result.summary
     events = [json.loads(x) for x in (result.run.path / "events.jsonl").read_text().splitlines()]
-    agent_of = {
-        e["id"]: (e.get("meta") or {}).get("agent") for e in events if e["type"] == "proposal"
-    }
+    proposals = {e["id"]: e for e in events if e["type"] == "proposal"}
     evaluations = {e["id"]: e for e in events if e["type"] == "evaluation"}
     best = s.get("best") or {}
     ev = evaluations.get(str(best.get("id")), {})
@@ -172,11 +164,11 @@ def one_run(
         "agents": {k: v.get("evaluations") for k, v in (s.get("agents") or {}).items()},
         "trace": [
             {
-                "agent": agent_of.get(e["id"]),
+                "agent": (proposals[e["id"]].get("meta") or {}).get("agent"),
                 "status": e["status"],
                 "stage": e.get("stage"),
                 "score": e.get("score"),
-                "knobs": None,
+                "knobs": proposals[e["id"]]["payload"].get("knobs"),
             }
             for e in evaluations.values()
         ],

@@ -89,3 +89,45 @@ def test_the_summary_counts_passes_stages_speedups_and_pairs_the_problems() -> N
         "sign_test_p": pytest.approx(0.5),
     }
     BENCH.table(out)  # renders
+
+
+class Box:
+    """A stand-in sandbox: only whether it was closed matters here."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_sandbox_failure_is_judged_once_more_on_a_fresh_sandbox() -> None:
+    from workbench.bench.server import on_sandbox
+    from workbench.errors import SandboxFailure
+
+    box, made = Box(), []
+
+    def fresh() -> Any:
+        made.append(Box())
+        return made[-1]
+
+    def flaky(sandbox: Any) -> str:
+        if sandbox is box:
+            raise SandboxFailure("the container went away")
+        return "judged"
+
+    assert on_sandbox(box, flaky, fresh) == ("judged", None)  # type: ignore[arg-type]
+    assert len(made) == 1 and made[0].closed and not box.closed  # the bench's box stays open
+
+    def broken(sandbox: Any) -> str:
+        raise SandboxFailure("no docker")
+
+    assert on_sandbox(box, broken, fresh) == (None, "SandboxFailure: no docker")  # type: ignore[arg-type]
+    assert len(made) == 2 and made[1].closed
+
+    def wrong(sandbox: Any) -> str:
+        raise ValueError("a bug is not retried")
+
+    with pytest.raises(ValueError):
+        on_sandbox(box, wrong, fresh)  # type: ignore[arg-type]
+    assert len(made) == 2

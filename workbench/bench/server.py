@@ -6,17 +6,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from workbench.errors import INFRASTRUCTURE
 from workbench.llm import DEFAULT_LOCAL_MODEL, LLMConfig, open_llm
 from workbench.llm.local.server import start_llama_server
-from workbench.sandbox import DockerSandbox
+from workbench.sandbox import DockerSandbox, Sandbox
 from workbench.sandbox.docker import allow_docker
 
-__all__ = ["bench_server", "git_commit", "prior_results", "sandbox_and_model"]
+__all__ = ["bench_server", "git_commit", "on_sandbox", "prior_results", "sandbox_and_model"]
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -75,3 +78,24 @@ def prior_results(out: Path, resume: bool) -> dict[str, Any] | None:
         )
         return None
     return json.loads(out.read_text()) if out.exists() else {}
+
+
+def on_sandbox(
+    box: Sandbox,
+    judge: Callable[[Sandbox], T],
+    fresh: Callable[[], Sandbox] = lambda: DockerSandbox(pool_size=1),
+) -> tuple[T | None, str | None]:
+    """`judge(box)`, and once more on a `fresh` sandbox after an infrastructure failure (a bench
+    judging a run's best after the run keeps the run's record either way): its result, or None
+    and why there is none."""
+    why = None
+    for attempt in range(2):
+        sandbox = box if attempt == 0 else fresh()
+        try:
+            return judge(sandbox), None
+        except INFRASTRUCTURE as exc:
+            why = f"{type(exc).__name__}: {exc}"
+        finally:
+            if sandbox is not box:
+                sandbox.close()
+    return None, why
