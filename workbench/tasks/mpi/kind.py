@@ -27,6 +27,7 @@ Example task file::
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from pathlib import Path
@@ -114,14 +115,8 @@ class MpiTask(Task):
         """This task with `note` added to the problem's prompt (what a code agent is told);
         the same problem otherwise, and the same driver cache."""
         spec = self.problem.spec.model_copy(update={"prompt": self.problem.spec.prompt + note})
-        task = MpiTask(
-            self.name,
-            dataclasses.replace(self.problem, spec=spec),
-            check_source=self.check_source,
-            objective=self.objective,
-            speed_np=self.speed_np,
-        )
-        task.drivers = self.drivers
+        task = copy.copy(self)
+        task.problem = dataclasses.replace(self.problem, spec=spec)
         return task
 
     def config(self) -> dict[str, Any]:
